@@ -1,0 +1,21 @@
+"""convnp: convolutional neural networks from first principles, in NumPy.
+
+>>> import convnp as cn
+>>> x = cn.randn(2, 3, 8, 8, requires_grad=True)
+>>> (x * x).sum().backward()
+>>> x.grad.shape
+(2, 3, 8, 8)
+"""
+
+from convnp.arraymath.random import get_rng_state, manual_seed, set_rng_state
+from convnp.autograd import (
+    Function, GradcheckError, Tensor, arange, cat, enable_grad, from_numpy, full, gradcheck, is_grad_enabled,
+    no_grad, ones, ones_like, rand, randn, set_grad_enabled, stack, tensor, where, zeros, zeros_like,
+)
+from convnp.autograd.tensor_ops import exp, log, sqrt, matmul, clip
+
+import numpy as _np
+
+float32, float64, int64 = _np.float32, _np.float64, _np.int64
+
+__version__ = "0.1.0"

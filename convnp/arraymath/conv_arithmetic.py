@@ -1,0 +1,95 @@
+"""The arithmetic of sliding windows: output sizes, 'same' padding, argument checking.
+
+Every convolution and pooling in convnp sizes its output with :func:`conv_output_size`, the
+lectures' formula written once::
+
+    out = floor((in + pad_before + pad_after - dilation * (kernel - 1) - 1) / stride) + 1
+
+With dilation 1 and symmetric padding P this is the familiar (W - F + 2P) / S + 1: a window of
+F pixels fits at the positions 0, S, 2S, ... as long as it stays inside the padded input of
+W + 2P pixels. A dilated kernel of F taps covers dilation * (F - 1) + 1 pixels, so that is the
+effective F. When S does not divide W - F + 2P the last pixels are never covered (7x7 input,
+3x3 filter, stride 3: (7 - 3) / 3 + 1 = 2.33, floored to 2). Pooling's ``ceil_mode`` rounds up
+instead, adding one more window as long as it starts inside the input or its left padding.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+
+def ntuple(value, n: int, name: str, op: str) -> tuple[int, ...]:
+    """Expand an int (or check a sequence) into an n-tuple of ints.
+
+    >>> ntuple(3, 2, "kernel_size", "conv2d")
+    (3, 3)
+    """
+    if isinstance(value, bool):
+        raise TypeError(f"{op}: {name} must be an int or a tuple of {n} ints. Received: {name}={value!r}")
+    if isinstance(value, (int,)) or (hasattr(value, "__index__") and not isinstance(value, (list, tuple))):
+        return (int(value),) * n
+    if isinstance(value, (list, tuple)):
+        if len(value) == 1:
+            value = tuple(value) * n
+        if len(value) != n or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            raise TypeError(f"{op}: {name} must be an int or a tuple of {n} ints. Received: {name}={value!r}")
+        return tuple(int(v) for v in value)
+    raise TypeError(f"{op}: {name} must be an int or a tuple of {n} ints. Received: {name}={value!r}")
+
+
+def check_at_least(values: Sequence[int], minimum: int, name: str, op: str) -> None:
+    """Raise a ValueError naming the argument when any entry is below ``minimum``."""
+    if any(v < minimum for v in values):
+        shown = values[0] if len(set(values)) == 1 else tuple(values)
+        raise ValueError(f"{op}: {name} must be at least {minimum}. Received: {name}={shown}")
+
+
+def conv_output_size(size: int, kernel: int, stride: int = 1, pad_before: int = 0, pad_after: int | None = None,
+                     dilation: int = 1, ceil_mode: bool = False) -> int:
+    """Output length of a sliding window along one axis.
+
+    h_O = floor((h_I + p_before + p_after - (dilation * (h_K - 1) + 1)) / s) + 1
+
+    ``ceil_mode`` (pooling only) rounds the division up, but drops a last window that would start
+    in the right padding, as PyTorch does. The result may be below 1; callers report that.
+    """
+    if pad_after is None:
+        pad_after = pad_before
+    span = dilation * (kernel - 1) + 1
+    room = size + pad_before + pad_after - span
+    if room < 0:
+        return 0 if room > -stride else room // stride + 1
+    if ceil_mode:
+        out = -(-room // stride) + 1
+        if (out - 1) * stride >= size + pad_before:
+            out -= 1
+        return out
+    return room // stride + 1
+
+
+def same_padding(kernel: Sequence[int], dilation: Sequence[int]) -> list[tuple[int, int]]:
+    """PyTorch's padding='same' for stride 1: total dilation * (k - 1) per axis, the extra
+    pixel of an odd total (even kernels) on the right / bottom."""
+    pads = []
+    for k, d in zip(kernel, dilation):
+        total = d * (k - 1)
+        pads.append((total // 2, total - total // 2))
+    return pads
+
+
+def describe_fit(size: int, kernel: int, stride: int, padding: int = 0, dilation: int = 1) -> str:
+    """The lectures' (W - F + 2P) / S + 1 with the numbers filled in, and whether it fits."""
+    span = dilation * (kernel - 1) + 1
+    exact = (size - span + 2 * padding) / stride + 1
+    out = conv_output_size(size, kernel, stride, padding, padding, dilation)
+    text = f"({size} - {span} + 2*{padding}) / {stride} + 1 = {exact:g}"
+    if not float(exact).is_integer():
+        covered = (out - 1) * stride + span
+        text += (f" -> {out}: the stride does not fit, the last {size + 2 * padding - covered} "
+                 f"pixel(s) of the padded input are never covered")
+    return text
+
+
+def prod(values) -> int:
+    return math.prod(values)

@@ -1,0 +1,3 @@
+"""convnp.nn: layers and the functional operations they call."""
+
+from convnp.nn import functional

@@ -1,0 +1,6 @@
+"""PLACEHOLDER: linear operations, being written."""
+
+def linear(*args, **kwargs):
+    raise NotImplementedError('linear')
+
+

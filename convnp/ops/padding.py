@@ -1,0 +1,6 @@
+"""PLACEHOLDER: padding operations, being written."""
+
+def pad(*args, **kwargs):
+    raise NotImplementedError('pad')
+
+

@@ -1,0 +1,16 @@
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+# PyTorch is the reference oracle. A missing torch must fail the run, never skip the parity tests.
+import torch  # noqa: F401
+
+sys.path.insert(0, str(Path(__file__).parent))
+torch.set_num_threads(2)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
