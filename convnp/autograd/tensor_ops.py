@@ -386,6 +386,8 @@ class MatMul(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.a, ctx.b
+        if a.ndim == 1 and b.ndim == 1:                       # dot product: a scalar out
+            return grad * b, grad * a
         a2 = a[None, :] if a.ndim == 1 else a                 # (k,) -> (1, k)
         b2 = b[:, None] if b.ndim == 1 else b                 # (k,) -> (k, 1)
         g = grad
