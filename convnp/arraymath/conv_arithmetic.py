@@ -18,6 +18,12 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+import numpy as np
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
 
 def ntuple(value, n: int, name: str, op: str) -> tuple[int, ...]:
     """Expand an int (or check a sequence) into an n-tuple of ints.
@@ -25,16 +31,13 @@ def ntuple(value, n: int, name: str, op: str) -> tuple[int, ...]:
     >>> ntuple(3, 2, "kernel_size", "conv2d")
     (3, 3)
     """
-    if isinstance(value, bool):
-        raise TypeError(f"{op}: {name} must be an int or a tuple of {n} ints. Received: {name}={value!r}")
-    if isinstance(value, (int,)) or (hasattr(value, "__index__") and not isinstance(value, (list, tuple))):
+    if _is_int(value):
         return (int(value),) * n
     if isinstance(value, (list, tuple)):
         if len(value) == 1:
             value = tuple(value) * n
-        if len(value) != n or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-            raise TypeError(f"{op}: {name} must be an int or a tuple of {n} ints. Received: {name}={value!r}")
-        return tuple(int(v) for v in value)
+        if len(value) == n and all(_is_int(v) for v in value):
+            return tuple(int(v) for v in value)
     raise TypeError(f"{op}: {name} must be an int or a tuple of {n} ints. Received: {name}={value!r}")
 
 
