@@ -1,6 +1,81 @@
-"""PLACEHOLDER: linear operations, being written."""
+"""The fully connected (linear, dense) layer: y = x W^T + b, forward beside its hand-written backward."""
 
-def linear(*args, **kwargs):
-    raise NotImplementedError('linear')
+from __future__ import annotations
+
+import numpy as np
+
+from convnp.autograd.function import Function
+from convnp.autograd.tensor import Tensor
 
 
+def _float_tensor(x, what: str) -> Tensor:
+    if not isinstance(x, Tensor):
+        try:
+            x = Tensor(x)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"linear: expected {what} to be a tensor. Received: {type(x).__name__}") from e
+    if x.dtype.kind != "f":
+        raise TypeError(f"linear: expected a floating-point {what}. Received: {what} of dtype {x.dtype}")
+    return x
+
+
+class Linear(Function):
+    """y = x W^T + b over the last axis of x.
+
+    Backward, with g = dL/dy of shape (*, out):
+        dL/dx = g W                                     (*, out) @ (out, in) -> (*, in)
+        dL/dW = sum over the leading axes of g^T x      (out, M) @ (M, in) -> (out, in), M = prod(*)
+        dL/db = sum over the leading axes of g          (M, out) -> (out,)
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.x, ctx.weight = x, weight
+        y = x @ weight.T                                # (*, in) @ (in, out) -> (*, out)
+        if bias is not None:
+            y = y + bias                                # (*, out) + (out,) -> (*, out)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.x, ctx.weight
+        out_features, in_features = weight.shape
+        needs = ctx.needs_input_grad
+        g2 = grad.reshape(-1, out_features)             # (*, out) -> (M, out)
+        dx = grad @ weight if needs[0] else None        # (*, out) @ (out, in) -> (*, in)
+        dw = g2.T @ x.reshape(-1, in_features) if needs[1] else None   # (out, M) @ (M, in) -> (out, in)
+        db = g2.sum(axis=0) if needs[2] else None       # (M, out) -> (out,)
+        return dx, dw, db
+
+
+def linear(input, weight, bias=None) -> Tensor:
+    """Fully connected layer: y = x W^T + b, applied to the last axis of ``input``.
+
+    Every output unit j is a weighted sum of every input feature: y_j = sum_i W[j, i] x_i + b_j.
+
+    Shapes: input (*, in_features), weight (out_features, in_features), bias (out_features,) or
+    None -> output (*, out_features). E.g. input (32, 9216), weight (4096, 9216), bias (4096,)
+    -> (32, 4096); any leading axes are kept: (N, H, W, in) -> (N, H, W, out).
+    """
+    x = _float_tensor(input, "input")
+    w = _float_tensor(weight, "weight")
+    b = None if bias is None else _float_tensor(bias, "bias")
+    if w.ndim != 2:
+        raise ValueError(f"linear: expected a 2-D weight of shape (out_features, in_features). "
+                         f"Received: weight of shape {w.shape}")
+    out_features, in_features = w.shape
+    if x.ndim == 0:
+        raise ValueError(f"linear: expected input of shape (*, in_features={in_features}) with at least "
+                         f"1 dimension. Received: input of shape {x.shape}")
+    if x.shape[-1] != in_features:
+        raise ValueError(f"linear: expected input with in_features={in_features} (weight.shape[1]) in its "
+                         f"last dimension, got {x.shape[-1]}. Received: input of shape {x.shape}, "
+                         f"weight of shape {w.shape}")
+    if b is not None and b.shape != (out_features,):
+        raise ValueError(f"linear: expected bias of shape (out_features,) = ({out_features},). "
+                         f"Received: bias of shape {b.shape}")
+    dtypes = {x.dtype, w.dtype} | ({b.dtype} if b is not None else set())
+    if len(dtypes) > 1:
+        raise TypeError(f"linear: expected input, weight and bias of one dtype. Received: input {x.dtype}, "
+                        f"weight {w.dtype}" + (f", bias {b.dtype}" if b is not None else ""))
+    return Linear.apply(x, w, b)
