@@ -1,22 +1,509 @@
-"""PLACEHOLDER: loss operations, being written."""
+"""Loss functions: cross-entropy (index or probability targets), NLL, MSE, BCE with logits, focal loss.
 
-def cross_entropy(*args, **kwargs):
-    raise NotImplementedError('cross_entropy')
+Classification losses work on the class axis 1 of input (N, C) or (N, C, d1, ..., dk) (or (C,)
+for one sample); internally the class axis is moved last and every other axis flattened, so a loss
+sees M = N * d1 * ... * dk rows of C scores. Probabilities come from a stable log-softmax,
+
+    log p_c = (x_c - m) - log sum_j exp(x_j - m),   m = max_j x_j,
+
+so logits of +-1e4 never overflow. Reductions: 'none' (one value per row, shape (N, d1, ...)),
+'sum', and 'mean' (see each loss for its denominator; class weights follow PyTorch).
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+
+from convnp.arraymath.broadcast import is_float, unbroadcast
+from convnp.autograd.function import Function
+from convnp.autograd.tensor import Tensor
+
+_REDUCTIONS = ("mean", "sum", "none")
 
 
-def nll_loss(*args, **kwargs):
-    raise NotImplementedError('nll_loss')
+# ============================================================================================
+# Helpers
+# ============================================================================================
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else x
 
 
-def mse_loss(*args, **kwargs):
-    raise NotImplementedError('mse_loss')
+def _check_input(op: str, input, min_ndim: int = 1) -> np.ndarray:
+    if not isinstance(input, (Tensor, np.ndarray)):
+        raise TypeError(f"{op}: expected input to be a convnp Tensor or a NumPy array. "
+                        f"Received: {type(input).__name__}")
+    x = _data(input)
+    if not is_float(x.dtype):
+        raise TypeError(f"{op}: expected a floating-point input. Received: input of dtype {x.dtype}")
+    if x.ndim < min_ndim:
+        raise ValueError(f"{op}: expected input of at least {min_ndim} dimension(s). "
+                         f"Received: input of shape {x.shape}")
+    return x
 
 
-def binary_cross_entropy_with_logits(*args, **kwargs):
-    raise NotImplementedError('binary_cross_entropy_with_logits')
+def _target_array(op: str, target) -> np.ndarray:
+    if isinstance(target, Tensor):
+        return target.data
+    try:
+        t = np.asarray(target)
+    except Exception:
+        t = None
+    if t is None or t.dtype.kind not in "biuf":
+        raise TypeError(f"{op}: expected target to be a convnp Tensor or a NumPy array of numbers. "
+                        f"Received: {type(target).__name__}")
+    return t
 
 
-def focal_loss(*args, **kwargs):
-    raise NotImplementedError('focal_loss')
+def _check_reduction(op: str, reduction) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: expected reduction to be 'mean', 'sum' or 'none'. Received: {reduction!r}")
 
 
+def _class_weight(op: str, weight, C: int, dtype) -> np.ndarray | None:
+    """Per-class weights (C,) in the input's dtype, or None."""
+    if weight is None:
+        return None
+    w = _data(weight) if isinstance(weight, Tensor) else np.asarray(weight)
+    if w.dtype.kind not in "biuf" or w.shape != (C,):
+        raise ValueError(f"{op}: expected weight of shape ({C},) (one weight per class of the {C} classes). "
+                         f"Received: weight of shape {w.shape} and dtype {w.dtype}")
+    return w.astype(dtype)
+
+
+def _index_shape(x: np.ndarray) -> tuple[int, ...]:
+    """The shape of class-index targets for input x: (N, d1, ...) for (N, C, d1, ...); () for (C,)."""
+    return x.shape[:1] + x.shape[2:] if x.ndim >= 2 else ()
+
+
+def _rows(x: np.ndarray) -> np.ndarray:
+    """Move the class axis last and flatten the rest: (N, C, d1, ...) -> (M, C); (C,) -> (1, C)."""
+    if x.ndim == 1:
+        return x.reshape(1, -1)
+    return np.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
+
+
+def _unrows(rows: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Inverse of _rows: (M, C) -> (N, C, d1, ...)."""
+    if len(shape) == 1:
+        return rows.reshape(shape)
+    moved = shape[:1] + shape[2:] + shape[1:2]
+    return np.moveaxis(rows.reshape(moved), -1, 1)
+
+
+def _log_softmax_rows(x2: np.ndarray) -> np.ndarray:
+    """log softmax along axis 1 of (M, C), with the row maximum subtracted (no overflow)."""
+    z = x2 - x2.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+def _check_indices(op: str, x: np.ndarray, t: np.ndarray, ignore_index: int | None, *,
+                   allow_probabilities: bool = False) -> np.ndarray:
+    """Validate class-index targets (integer, shape (N, d1, ...), values in [0, C) or ignore_index)."""
+    want = _index_shape(x)
+    if t.shape != want:
+        extra = f" (class indices) or {x.shape} (class probabilities)" if allow_probabilities else " (class indices)"
+        raise ValueError(f"{op}: expected target of shape {want}{extra} for input of shape {x.shape}. "
+                         f"Received: target of shape {t.shape}")
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{op}: expected target of integer class indices for input of shape {x.shape} "
+                        f"(a float target of input's shape means class probabilities). "
+                        f"Received: target of dtype {t.dtype} and shape {t.shape}")
+    C = x.shape[1] if x.ndim >= 2 else x.shape[0]
+    flat = t.reshape(-1).astype(np.int64)
+    valid = flat != ignore_index if ignore_index is not None else np.ones(flat.shape, bool)
+    bad = valid & ((flat < 0) | (flat >= C))
+    if bad.any():
+        value = int(flat[np.argmax(bad)])
+        ign = f" or ignore_index={ignore_index}" if ignore_index is not None else ""
+        raise ValueError(f"{op}: target contains class index {value}, outside [0, {C}) for {C} classes{ign}. "
+                         f"Received: target value {value}")
+    return flat
+
+
+def _reduce_rows(loss_rows: np.ndarray, reduction: str, denominator, out_shape, dtype) -> np.ndarray:
+    """(M,) per-row losses -> 'none': out_shape; 'sum': sum; 'mean': sum / denominator."""
+    if reduction == "none":
+        return loss_rows.reshape(out_shape)
+    total = loss_rows.sum(dtype=dtype)
+    if reduction == "sum":
+        return np.asarray(total, dtype=dtype)
+    with np.errstate(invalid="ignore", divide="ignore"):       # every row ignored: 0/0 = nan, as PyTorch
+        return np.asarray(total / np.asarray(denominator, dtype=dtype), dtype=dtype)
+
+
+def _row_grad(grad: np.ndarray, reduction: str, denominator, M: int, dtype) -> np.ndarray:
+    """dL/d(row loss) as (M, 1) from the upstream gradient of the reduced loss."""
+    if reduction == "none":
+        return grad.reshape(M, 1)
+    g = np.asarray(grad, dtype=dtype)
+    if reduction == "mean":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            g = g / np.asarray(denominator, dtype=dtype)
+    return np.full((M, 1), g, dtype=dtype)
+
+
+# ============================================================================================
+# Cross-entropy, the general soft form
+# ============================================================================================
+
+class SoftCrossEntropy(Function):
+    """Row loss l = -sum_c q_c log p_c with p = softmax(x); q built by the caller from the target.
+
+    Every variant of cross_entropy is this form (index targets give a one-hot q scaled by the
+    class weight, plus the smoothing term; probability targets give q = w * t'). With
+    Q = sum_c q_c,  dl/dx_j = p_j Q - q_j.  For probability targets t (q = w_c ((1 - eps) t_c + eps/C))
+    dl/dt_c = -(1 - eps) w_c log p_c.
+    """
+
+    @staticmethod
+    def forward(ctx, x, soft_target, *, q, target_scale, reduction, denominator):
+        x2 = _rows(x)                                     # (N, C, d1, ...) -> (M, C)
+        logp = _log_softmax_rows(x2)
+        loss_rows = -(q * logp).sum(axis=1)               # (M, C) -> (M,)
+        ctx.shape, ctx.dtype = x.shape, x.dtype
+        ctx.logp, ctx.q, ctx.target_scale = logp, q, target_scale
+        ctx.reduction, ctx.denominator = reduction, denominator
+        return _reduce_rows(loss_rows, reduction, denominator, _index_shape(x), x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        M = ctx.logp.shape[0]
+        g = _row_grad(grad, ctx.reduction, ctx.denominator, M, ctx.dtype)     # (M, 1)
+        dx = dt = None
+        if ctx.needs_input_grad[0]:
+            p = np.exp(ctx.logp)
+            dx = _unrows(g * (p * ctx.q.sum(axis=1, keepdims=True) - ctx.q), ctx.shape)
+        if ctx.needs_input_grad[1]:
+            dt = _unrows(-g * ctx.target_scale * ctx.logp, ctx.shape)
+        return dx, dt
+
+
+def _check_smoothing(op: str, label_smoothing) -> float:
+    if (not isinstance(label_smoothing, numbers.Real) or isinstance(label_smoothing, bool)
+            or not 0.0 <= label_smoothing <= 1.0):
+        raise ValueError(f"{op}: expected label_smoothing between 0.0 and 1.0. Received: {label_smoothing!r}")
+    return float(label_smoothing)
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """Cross-entropy of softmax(input) along the class axis 1, PyTorch's definition.
+
+    Class-index targets y (integer, shape (N, d1, ...)), class weights w, smoothing eps:
+        l_n = (1 - eps) * w_{y_n} * (-log p_{n,y_n}) + (eps / C) * sum_c w_c * (-log p_{n,c})
+    (0 where y_n == ignore_index); 'mean' divides the sum by sum_{n not ignored} w_{y_n}
+    (the number of non-ignored targets without weights), for both terms, as PyTorch.
+
+    Class-probability targets t (float, input's shape), t' = (1 - eps) t + eps / C:
+        l_n = -sum_c w_c t'_{n,c} log p_{n,c};   'mean' divides by the number of rows N * d1 * ...
+
+    >>> x = Tensor(np.random.randn(4, 5))
+    >>> cross_entropy(x, np.array([0, 4, 2, 1])).shape
+    ()
+    """
+    op = "cross_entropy"
+    x = _check_input(op, input)
+    t = _target_array(op, target)
+    _check_reduction(op, reduction)
+    eps = _check_smoothing(op, label_smoothing)
+    C = x.shape[1] if x.ndim >= 2 else x.shape[0]
+    w = _class_weight(op, weight, C, x.dtype)
+    x2_rows = int(np.prod(_index_shape(x), dtype=np.int64))
+    if t.shape == x.shape:                                    # class probabilities
+        if not is_float(t.dtype):
+            raise TypeError(f"{op}: expected a floating-point target of class probabilities (target of "
+                            f"input's shape {x.shape}). Received: target of dtype {t.dtype}")
+        if ignore_index >= 0:
+            raise ValueError(f"{op}: ignore_index is not supported for class-probability targets; expected "
+                             f"a negative ignore_index. Received: ignore_index={ignore_index}")
+        ws = np.ones(C, x.dtype) if w is None else w
+        q = ws * ((1 - eps) * _rows(t.astype(x.dtype, copy=False)) + eps / C)    # (M, C)
+        return SoftCrossEntropy.apply(input, target if isinstance(target, Tensor) else t, q=q,
+                                      target_scale=(1 - eps) * ws, reduction=reduction,
+                                      denominator=x2_rows)
+    flat = _check_indices(op, x, t, ignore_index, allow_probabilities=True)
+    valid = flat != ignore_index
+    safe = np.where(valid, flat, 0)
+    ws = np.ones(C, x.dtype) if w is None else w
+    wt = ws[safe] * valid                                      # (M,) weight of each row's target, 0 if ignored
+    q = np.zeros((flat.size, C), x.dtype)
+    q[np.arange(flat.size), safe] = (1 - eps) * wt             # the NLL term, one-hot
+    if eps > 0:
+        q += (eps / C) * ws * valid[:, None]                   # the smoothing term
+    return SoftCrossEntropy.apply(input, None, q=q, target_scale=None, reduction=reduction,
+                                  denominator=wt.sum(dtype=x.dtype))
+
+
+# ============================================================================================
+# Negative log-likelihood
+# ============================================================================================
+
+class NLLLoss(Function):
+    """l_n = -w_{y_n} x_{n, y_n} (input holds log-probabilities); dl_n/dx_{n,c} = -w_{y_n} [c = y_n]."""
+
+    @staticmethod
+    def forward(ctx, x, *, index, wt, reduction, denominator):
+        x2 = _rows(x)                                      # (N, C, d1, ...) -> (M, C)
+        M = x2.shape[0]
+        loss_rows = -wt * x2[np.arange(M), index]          # (M,)
+        ctx.shape, ctx.dtype, ctx.C = x.shape, x.dtype, x2.shape[1]
+        ctx.index, ctx.wt, ctx.reduction, ctx.denominator = index, wt, reduction, denominator
+        return _reduce_rows(loss_rows, reduction, denominator, _index_shape(x), x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        M = ctx.index.size
+        g = _row_grad(grad, ctx.reduction, ctx.denominator, M, ctx.dtype)[:, 0]
+        d2 = np.zeros((M, ctx.C), ctx.dtype)
+        d2[np.arange(M), ctx.index] = -ctx.wt * g           # one entry per row: no collisions
+        return _unrows(d2, ctx.shape)
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """Negative log-likelihood of log-probabilities ``input`` at the target classes, PyTorch's definition.
+
+        l_n = -w_{y_n} * input[n, y_n]   (0 where y_n == ignore_index)
+        'mean' = sum_n l_n / sum_{n not ignored} w_{y_n}
+
+    input (N, C) or (N, C, d1, ...) (or (C,)); target (N, d1, ...) integer class indices.
+
+    >>> nll_loss(Tensor(np.log(np.full((2, 4), 0.25))), np.array([1, 3])).item()
+    1.3862943611198906
+    """
+    op = "nll_loss"
+    x = _check_input(op, input)
+    t = _target_array(op, target)
+    _check_reduction(op, reduction)
+    C = x.shape[1] if x.ndim >= 2 else x.shape[0]
+    w = _class_weight(op, weight, C, x.dtype)
+    flat = _check_indices(op, x, t, ignore_index)
+    valid = flat != ignore_index
+    safe = np.where(valid, flat, 0)
+    wt = (np.ones(C, x.dtype) if w is None else w)[safe] * valid
+    return NLLLoss.apply(input, index=safe, wt=wt.astype(x.dtype, copy=False), reduction=reduction,
+                         denominator=wt.sum(dtype=x.dtype))
+
+
+# ============================================================================================
+# Mean squared error
+# ============================================================================================
+
+class MSELoss(Function):
+    """l = (x - t)^2 elementwise (broadcast); dl/dx = 2 (x - t), dl/dt = -2 (x - t)."""
+
+    @staticmethod
+    def forward(ctx, x, t, *, reduction, dtype):
+        diff = (x - t).astype(dtype, copy=False)
+        ctx.diff, ctx.shapes, ctx.reduction = diff, (np.shape(x), np.shape(t)), reduction
+        sq = diff * diff
+        if reduction == "none":
+            return sq
+        total = sq.sum(dtype=dtype)
+        return np.asarray(total if reduction == "sum" else total / dtype.type(sq.size), dtype=dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        diff = ctx.diff
+        scale = 2 * grad if ctx.reduction == "none" else 2 * np.asarray(grad, diff.dtype)
+        if ctx.reduction == "mean":
+            scale = scale / diff.dtype.type(diff.size)
+        d = scale * diff
+        sx, st = ctx.shapes
+        dx = unbroadcast(d, sx) if ctx.needs_input_grad[0] else None
+        dt = unbroadcast(-d, st) if ctx.needs_input_grad[1] else None
+        return dx, dt
+
+
+def mse_loss(input, target, reduction="mean"):
+    """Mean squared error, PyTorch's definition: l = (input - target)^2, then reduced.
+
+    Different but broadcastable shapes are broadcast (with PyTorch's warning); 'mean' divides by
+    the number of elements of the broadcast result.
+
+    >>> mse_loss(Tensor(np.zeros((2, 3))), np.ones((2, 3))).item()
+    1.0
+    """
+    op = "mse_loss"
+    x = _check_input(op, input, 0)
+    t = _target_array(op, target)
+    _check_reduction(op, reduction)
+    try:
+        shape = np.broadcast_shapes(x.shape, t.shape)
+    except ValueError:
+        raise ValueError(f"{op}: expected target broadcastable to input's shape {x.shape} (ideally the same "
+                         f"shape). Received: target of shape {t.shape}") from None
+    if t.shape != x.shape:
+        warnings.warn(f"{op}: using a target size {t.shape} that is different to the input size {x.shape}; "
+                      f"they are broadcast to {shape}, which is likely not intended. Please ensure they "
+                      f"have the same size.", UserWarning, stacklevel=2)
+    dtype = np.result_type(x.dtype, t.dtype) if is_float(t.dtype) else x.dtype
+    tt = target if isinstance(target, Tensor) else t
+    return MSELoss.apply(input, tt, reduction=reduction, dtype=np.dtype(dtype))
+
+
+# ============================================================================================
+# Binary cross-entropy with logits
+# ============================================================================================
+
+def _log_sigmoid(x: np.ndarray) -> np.ndarray:
+    """log sigma(x) = -(max(-x, 0) + log1p(exp(-|x|))): no overflow for any x."""
+    return -(np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x))))
+
+
+class BCEWithLogits(Function):
+    """l = w * [(1 - t) x - (1 + (pw - 1) t) log sigma(x)]   (elementwise; pw broadcast on the last axis).
+
+    dl/dx = w * [(1 - t) - (1 + (pw - 1) t) sigma(-x)],   dl/dt = w * [-x - (pw - 1) log sigma(x)].
+    """
+
+    @staticmethod
+    def forward(ctx, x, t, *, weight, pos_weight, reduction):
+        t = t.astype(x.dtype, copy=False)
+        ls = _log_sigmoid(x)
+        lw = 1 if pos_weight is None else 1 + (pos_weight - 1) * t
+        loss = (1 - t) * x - lw * ls
+        if weight is not None:
+            loss = loss * weight
+        ctx.x, ctx.t, ctx.ls, ctx.lw = x, t, ls, lw
+        ctx.weight, ctx.pos_weight, ctx.reduction = weight, pos_weight, reduction
+        if reduction == "none":
+            return loss.astype(x.dtype, copy=False)
+        total = loss.sum(dtype=x.dtype)
+        return np.asarray(total if reduction == "sum" else total / x.dtype.type(loss.size), dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t = ctx.x, ctx.t
+        g = grad if ctx.reduction == "none" else np.asarray(grad, x.dtype)
+        if ctx.reduction == "mean":
+            g = g / x.dtype.type(x.size)
+        if ctx.weight is not None:
+            g = g * ctx.weight
+        dx = dt = None
+        if ctx.needs_input_grad[0]:
+            sig_neg = np.exp(_log_sigmoid(-x))                  # sigma(-x) = 1 - sigma(x), stably
+            dx = np.broadcast_to(g * ((1 - t) - ctx.lw * sig_neg), x.shape).astype(x.dtype)
+        if ctx.needs_input_grad[1]:
+            dl = -x if ctx.pos_weight is None else -x - (ctx.pos_weight - 1) * ctx.ls
+            dt = np.broadcast_to(g * dl, x.shape).astype(x.dtype)
+        return dx, dt
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
+    """Binary cross-entropy on logits, PyTorch's stable form.
+
+        l = w * [ -pw * t * log sigma(x) - (1 - t) * log(1 - sigma(x)) ]
+          = w * [ (1 - t) x - (1 + (pw - 1) t) log sigma(x) ],
+        log sigma(x) = -(max(-x, 0) + log(1 + exp(-|x|)))
+
+    target of input's shape; weight broadcastable to input; pos_weight broadcastable to input
+    (one per class along the last axis, e.g. (C,) for input (N, C)). 'mean' averages all elements.
+
+    >>> binary_cross_entropy_with_logits(Tensor(np.zeros(3)), np.ones(3)).item()    # log 2
+    0.6931471805599453
+    """
+    op = "binary_cross_entropy_with_logits"
+    x = _check_input(op, input, 0)
+    t = _target_array(op, target)
+    _check_reduction(op, reduction)
+    if t.shape != x.shape:
+        raise ValueError(f"{op}: expected target of the same shape as input {x.shape}. "
+                         f"Received: target of shape {t.shape}")
+    extras = {}
+    for name, value in (("weight", weight), ("pos_weight", pos_weight)):
+        if value is None:
+            extras[name] = None
+            continue
+        v = np.asarray(_data(value))
+        try:
+            if np.broadcast_shapes(v.shape, x.shape) != x.shape:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"{op}: expected {name} broadcastable to input's shape {x.shape}. "
+                             f"Received: {name} of shape {v.shape}") from None
+        extras[name] = v.astype(x.dtype)
+    tt = target if isinstance(target, Tensor) else t
+    return BCEWithLogits.apply(input, tt, reduction=reduction, **extras)
+
+
+# ============================================================================================
+# Focal loss
+# ============================================================================================
+
+class FocalLoss(Function):
+    """Row loss f = -a_t (1 - p_t)^gamma log p_t, log p_t = log_softmax(x)[y].
+
+    With u = log p_t, p_t = e^u:  df/du = -a_t [(1 - p_t)^gamma - gamma p_t u (1 - p_t)^(gamma - 1)],
+    and du/dx_j = [j = y] - p_j, so dl/dx = df/du * (onehot(y) - p).
+    (1 - p_t) is computed as -expm1(u); where it is 0 (then u = 0 too) the second term is 0.
+    """
+
+    @staticmethod
+    def forward(ctx, x, *, index, alpha_t, gamma, reduction):
+        x2 = _rows(x)                                      # (N, C, d1, ...) -> (M, C)
+        M = x2.shape[0]
+        logp = _log_softmax_rows(x2)
+        u = logp[np.arange(M), index]                      # (M,) log p_t
+        pt = np.exp(u)
+        one_minus = -np.expm1(u)                           # 1 - p_t, accurate when p_t ~ 1
+        mod = one_minus ** gamma if gamma != 0 else np.ones_like(u)
+        loss_rows = -alpha_t * mod * u
+        ctx.shape, ctx.dtype, ctx.logp, ctx.index = x.shape, x.dtype, logp, index
+        ctx.u, ctx.pt, ctx.one_minus, ctx.mod = u, pt, one_minus, mod
+        ctx.alpha_t, ctx.gamma, ctx.reduction = alpha_t, gamma, reduction
+        return _reduce_rows(loss_rows, reduction, M, _index_shape(x), x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        M = ctx.index.size
+        g = _row_grad(grad, ctx.reduction, M, M, ctx.dtype)[:, 0]
+        gamma, u, om = ctx.gamma, ctx.u, ctx.one_minus
+        if gamma != 0:
+            positive = om > 0
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                second = np.where(positive, gamma * ctx.pt * u * om ** (gamma - 1), 0)
+        else:
+            second = 0
+        dfdu = -ctx.alpha_t * (ctx.mod - second) * g       # (M,)
+        d2 = -np.exp(ctx.logp) * dfdu[:, None]             # -p_j df/du
+        d2[np.arange(M), ctx.index] += dfdu                # + [j = y] df/du
+        return _unrows(d2.astype(ctx.dtype, copy=False), ctx.shape)
+
+
+def focal_loss(input, target, gamma=2.0, alpha=None, reduction="mean"):
+    """Multi-class focal loss (Lin et al. 2017): cross-entropy that down-weights easy examples.
+
+        FL_n = -alpha_{y_n} (1 - p_{n,y_n})^gamma log p_{n,y_n},   p = softmax(input) along axis 1
+
+    alpha None (1 for every class), a number (the same for every class) or C per-class weights.
+    'mean' averages over the N * d1 * ... rows (Lin et al. normalise by the number of examples,
+    not by the alpha weights); gamma = 0 with alpha None is cross_entropy. log p_t comes from a
+    stable log-softmax and p_t = exp(log p_t), so logits of +-1e4 are safe.
+
+    input (N, C) or (N, C, d1, ...); target (N, d1, ...) integer class indices.
+
+    >>> focal_loss(Tensor(np.random.randn(4, 3)), np.array([0, 2, 1, 1]), gamma=2.0).shape
+    ()
+    """
+    op = "focal_loss"
+    x = _check_input(op, input)
+    t = _target_array(op, target)
+    _check_reduction(op, reduction)
+    if not isinstance(gamma, numbers.Real) or isinstance(gamma, bool) or not gamma >= 0:
+        raise ValueError(f"{op}: expected gamma to be a non-negative number. Received: {gamma!r}")
+    C = x.shape[1] if x.ndim >= 2 else x.shape[0]
+    if alpha is None:
+        a = np.ones(C, x.dtype)
+    elif isinstance(alpha, numbers.Real) and not isinstance(alpha, bool):
+        a = np.full(C, alpha, x.dtype)
+    else:
+        a = np.asarray(_data(alpha))
+        if a.dtype.kind not in "iuf" or a.shape != (C,):
+            raise ValueError(f"{op}: expected alpha to be None, a number, or {C} per-class weights (shape "
+                             f"({C},)). Received: alpha of shape {a.shape} and dtype {a.dtype}")
+        a = a.astype(x.dtype)
+    flat = _check_indices(op, x, t, None)
+    return FocalLoss.apply(input, index=flat, alpha_t=a[flat], gamma=float(gamma), reduction=reduction)
