@@ -60,12 +60,10 @@ def conv_output_size(size: int, kernel: int, stride: int = 1, pad_before: int = 
     if pad_after is None:
         pad_after = pad_before
     span = dilation * (kernel - 1) + 1
-    room = size + pad_before + pad_after - span
-    if room < 0:
-        return 0 if room > -stride else room // stride + 1
+    room = size + pad_before + pad_after - span         # may be negative: the output is then < 1
     if ceil_mode:
-        out = -(-room // stride) + 1
-        if (out - 1) * stride >= size + pad_before:
+        out = (room + stride - 1) // stride + 1
+        if (out - 1) * stride >= size + pad_before:   # the last window would start in the padding
             out -= 1
         return out
     return room // stride + 1
