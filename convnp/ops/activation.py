@@ -26,18 +26,7 @@ import numpy as np
 from convnp.arraymath.special import erfc
 from convnp.autograd.function import Function
 from convnp.autograd.tensor import Tensor
-
-
-def _float_tensor(name: str, x, what: str = "input") -> Tensor:
-    """``x`` as a Tensor (torch.tensor's rules for lists and numbers) with a float dtype."""
-    if not isinstance(x, Tensor):
-        try:
-            x = Tensor(x)
-        except (TypeError, ValueError) as e:
-            raise TypeError(f"{name}: expected {what} to be a tensor. Received: {type(x).__name__}") from e
-    if x.dtype.kind != "f":
-        raise TypeError(f"{name}: expected a floating-point {what}. Received: {what} of dtype {x.dtype}")
-    return x
+from convnp.ops.checks import float_tensor as _float_tensor
 
 
 def _real(name: str, value, what: str) -> float:

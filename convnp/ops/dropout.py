@@ -15,6 +15,7 @@ import numpy as np
 from convnp.arraymath.random import resolve
 from convnp.autograd.function import Function
 from convnp.autograd.tensor import Tensor
+from convnp.ops.checks import float_tensor
 
 
 class Dropout(Function):
@@ -31,13 +32,7 @@ class Dropout(Function):
 
 
 def _check(name: str, input, p, training, generator) -> tuple[Tensor, float]:
-    if not isinstance(input, Tensor):
-        try:
-            input = Tensor(input)
-        except (TypeError, ValueError) as e:
-            raise TypeError(f"{name}: expected input to be a tensor. Received: {type(input).__name__}") from e
-    if input.dtype.kind != "f":
-        raise TypeError(f"{name}: expected a floating-point input. Received: input of dtype {input.dtype}")
+    input = float_tensor(name, input)
     if isinstance(p, bool) or not isinstance(p, numbers.Real):
         raise TypeError(f"{name}: p must be a real number in [0, 1]. Received: p={p!r}")
     p = float(p)

@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from convnp.autograd.function import Function
 from convnp.autograd.tensor import Tensor
-
-
-def _float_tensor(x, what: str) -> Tensor:
-    if not isinstance(x, Tensor):
-        try:
-            x = Tensor(x)
-        except (TypeError, ValueError) as e:
-            raise TypeError(f"linear: expected {what} to be a tensor. Received: {type(x).__name__}") from e
-    if x.dtype.kind != "f":
-        raise TypeError(f"linear: expected a floating-point {what}. Received: {what} of dtype {x.dtype}")
-    return x
+from convnp.ops.checks import float_tensor
 
 
 class Linear(Function):
@@ -57,9 +45,9 @@ def linear(input, weight, bias=None) -> Tensor:
     None -> output (*, out_features). E.g. input (32, 9216), weight (4096, 9216), bias (4096,)
     -> (32, 4096); any leading axes are kept: (N, H, W, in) -> (N, H, W, out).
     """
-    x = _float_tensor(input, "input")
-    w = _float_tensor(weight, "weight")
-    b = None if bias is None else _float_tensor(bias, "bias")
+    x = float_tensor("linear", input, "input")
+    w = float_tensor("linear", weight, "weight")
+    b = None if bias is None else float_tensor("linear", bias, "bias")
     if w.ndim != 2:
         raise ValueError(f"linear: expected a 2-D weight of shape (out_features, in_features). "
                          f"Received: weight of shape {w.shape}")

@@ -20,6 +20,7 @@ import numpy as np
 from convnp.arraymath.broadcast import is_float, unbroadcast
 from convnp.autograd.function import Function
 from convnp.autograd.tensor import Tensor
+from convnp.ops.checks import float_array
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -30,19 +31,6 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 def _data(x):
     return x.data if isinstance(x, Tensor) else x
-
-
-def _check_input(op: str, input, min_ndim: int = 1) -> np.ndarray:
-    if not isinstance(input, (Tensor, np.ndarray)):
-        raise TypeError(f"{op}: expected input to be a convnp Tensor or a NumPy array. "
-                        f"Received: {type(input).__name__}")
-    x = _data(input)
-    if not is_float(x.dtype):
-        raise TypeError(f"{op}: expected a floating-point input. Received: input of dtype {x.dtype}")
-    if x.ndim < min_ndim:
-        raise ValueError(f"{op}: expected input of at least {min_ndim} dimension(s). "
-                         f"Received: input of shape {x.shape}")
-    return x
 
 
 def _target_array(op: str, target) -> np.ndarray:
@@ -205,7 +193,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     ()
     """
     op = "cross_entropy"
-    x = _check_input(op, input)
+    x = float_array(op, input)
     t = _target_array(op, target)
     _check_reduction(op, reduction)
     eps = _check_smoothing(op, label_smoothing)
@@ -274,7 +262,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     1.3862943611198906
     """
     op = "nll_loss"
-    x = _check_input(op, input)
+    x = float_array(op, input)
     t = _target_array(op, target)
     _check_reduction(op, reduction)
     C = x.shape[1] if x.ndim >= 2 else x.shape[0]
@@ -327,7 +315,7 @@ def mse_loss(input, target, reduction="mean"):
     1.0
     """
     op = "mse_loss"
-    x = _check_input(op, input, 0)
+    x = float_array(op, input, 0)
     t = _target_array(op, target)
     _check_reduction(op, reduction)
     try:
@@ -406,7 +394,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     0.6931471805599453
     """
     op = "binary_cross_entropy_with_logits"
-    x = _check_input(op, input, 0)
+    x = float_array(op, input, 0)
     t = _target_array(op, target)
     _check_reduction(op, reduction)
     if t.shape != x.shape:
@@ -489,7 +477,7 @@ def focal_loss(input, target, gamma=2.0, alpha=None, reduction="mean"):
     ()
     """
     op = "focal_loss"
-    x = _check_input(op, input)
+    x = float_array(op, input)
     t = _target_array(op, target)
     _check_reduction(op, reduction)
     if not isinstance(gamma, numbers.Real) or isinstance(gamma, bool) or not gamma >= 0:

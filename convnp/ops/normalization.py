@@ -30,6 +30,7 @@ import numpy as np
 from convnp.arraymath.broadcast import is_float
 from convnp.autograd.function import Function
 from convnp.autograd.tensor import Tensor
+from convnp.ops.checks import float_array
 
 
 # ============================================================================================
@@ -38,19 +39,6 @@ from convnp.autograd.tensor import Tensor
 
 def _data(x):
     return x.data if isinstance(x, Tensor) else x
-
-
-def _check_input(op: str, input, min_ndim: int, layout: str) -> np.ndarray:
-    if not isinstance(input, (Tensor, np.ndarray)):
-        raise TypeError(f"{op}: expected input to be a convnp Tensor or a NumPy array. "
-                        f"Received: {type(input).__name__}")
-    x = _data(input)
-    if not is_float(x.dtype):
-        raise TypeError(f"{op}: expected a floating-point input. Received: input of dtype {x.dtype}")
-    if x.ndim < min_ndim:
-        raise ValueError(f"{op}: expected input of {min_ndim} or more dimensions {layout}. "
-                         f"Received: input of shape {x.shape}")
-    return x
 
 
 def _check_param(op: str, name: str, value, shape: tuple[int, ...], what: str) -> None:
@@ -168,7 +156,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     (8, 3, 4, 4)
     """
     op = "batch_norm"
-    x = _check_input(op, input, 2, "(N, C, *)")
+    x = float_array(op, input, 2, "(N, C, *)")
     C = x.shape[1]
     per = f"one per channel of input of shape {x.shape}"
     for name, value in (("running_mean", running_mean), ("running_var", running_var),
@@ -239,7 +227,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
     (2, 3, 4)
     """
     op = "layer_norm"
-    x = _check_input(op, input, 1, "(*, normalized_shape)")
+    x = float_array(op, input, 1, "(*, normalized_shape)")
     if isinstance(normalized_shape, numbers.Integral) and not isinstance(normalized_shape, bool):
         normalized_shape = (int(normalized_shape),)
     try:
@@ -310,7 +298,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
     (2, 6, 5, 5)
     """
     op = "group_norm"
-    x = _check_input(op, input, 2, "(N, C, *)")
+    x = float_array(op, input, 2, "(N, C, *)")
     if not isinstance(num_groups, numbers.Integral) or isinstance(num_groups, bool) or num_groups < 1:
         raise ValueError(f"{op}: expected num_groups to be a positive integer. Received: {num_groups!r}")
     C = x.shape[1]
@@ -375,7 +363,7 @@ def local_response_norm(input, size, alpha=0.0001, beta=0.75, k=1.0):
     (2, 8, 5, 5)
     """
     op = "local_response_norm"
-    _check_input(op, input, 3, "(N, C, *)")
+    float_array(op, input, 3, "(N, C, *)")
     if not isinstance(size, numbers.Integral) or isinstance(size, bool) or size < 1:
         raise ValueError(f"{op}: expected size to be a positive integer. Received: {size!r}")
     for name, value in (("alpha", alpha), ("beta", beta), ("k", k)):
