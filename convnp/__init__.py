@@ -12,7 +12,9 @@ from convnp.autograd import (
     Function, GradcheckError, Tensor, arange, cat, enable_grad, from_numpy, full, gradcheck, is_grad_enabled,
     no_grad, ones, ones_like, rand, randn, set_grad_enabled, stack, tensor, where, zeros, zeros_like,
 )
-from convnp.autograd.tensor_ops import exp, log, sqrt, matmul, clip
+from convnp.autograd.tensor_ops import clip, exp, log, matmul, sqrt
+from convnp.serialization import load, save
+from convnp import nn, optim  # noqa: E402  (after the names they use)
 
 import numpy as _np
 
