@@ -19,6 +19,7 @@ LAYERS = {
     "optim": 4,
     "models": 4,
     "summary": 5,
+    "explain": 5,
     "train": 6,
     "inspect": 6,
     "cli": 7,
