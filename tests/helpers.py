@@ -85,3 +85,73 @@ def check_gradcheck(fn, inputs, requires_grad=None, **kwargs) -> None:
     tensors = [cn.tensor(a.astype(np.float64), requires_grad=True) if rg else
                (cn.tensor(a) if isinstance(a, np.ndarray) else a) for a, rg in zip(inputs, requires_grad)]
     assert cn.gradcheck(fn, tensors, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Layers: the same module in both libraries with the same weights
+# ---------------------------------------------------------------------------------------------
+
+TDT = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32}
+
+
+def copy_weights(cn_layer, t_layer) -> None:
+    result = cn_layer.load_state_dict({k: v.detach().numpy().copy() for k, v in t_layer.state_dict().items()})
+    assert not result.missing_keys and not result.unexpected_keys
+
+
+def layer_parity(cn_layer, t_layer, inputs, dtype=np.float64, *, train=True, copy=True, seed=0, what="",
+                 kwargs=None):
+    """Forward and every gradient (inputs, parameters) and the buffers after the step, both libraries.
+
+    ``inputs``: NumPy arrays; float ones are cast to ``dtype`` and get gradients, integer ones
+    (pooling indices) are passed as they are.
+    """
+    dtype = np.dtype(dtype)
+    tol = TOL[dtype]
+    kwargs = kwargs or {}
+    if copy:
+        t_layer.to(TDT[dtype])
+        cn_layer.to(dtype)
+        copy_weights(cn_layer, t_layer)
+    cn_layer.train(train)
+    t_layer.train(train)
+    cn_in, t_in = [], []
+    for a in inputs:
+        if a.dtype.kind == "f":
+            cn_in.append(cn.tensor(a.astype(dtype), requires_grad=True))
+            t_in.append(torch.tensor(a.astype(dtype), requires_grad=True))
+        else:
+            cn_in.append(cn.tensor(a))
+            t_in.append(torch.tensor(a))
+    ours, theirs = cn_layer(*cn_in, **kwargs), t_layer(*t_in, **kwargs)
+    ours_t = ours if isinstance(ours, tuple) else (ours,)
+    theirs_t = theirs if isinstance(theirs, tuple) else (theirs,)
+    assert len(ours_t) == len(theirs_t)
+    for k, (o, t) in enumerate(zip(ours_t, theirs_t)):
+        if o.dtype.kind == "f":
+            assert o.dtype == dtype, f"{what}: output dtype {o.dtype}"
+        assert_close(o, t, tol, f"{what} output {k}")
+    upstream = np.random.default_rng(seed).standard_normal(ours_t[0].shape).astype(dtype)
+    ours_t[0].backward(upstream)
+    theirs_t[0].backward(torch.tensor(upstream))
+    for i, (c, t) in enumerate(zip(cn_in, t_in)):
+        if t.requires_grad:
+            assert_close(c.grad, t.grad, tol, f"{what} input {i} gradient")
+    ours_p, theirs_p = list(cn_layer.named_parameters()), list(t_layer.named_parameters())
+    assert [n for n, _ in ours_p] == [n for n, _ in theirs_p]
+    for (name, p), (_, tp) in zip(ours_p, theirs_p):
+        assert p.grad is not None and p.grad.dtype == dtype, f"{what}: {name}.grad"
+        assert_close(p.grad, tp.grad, tol, f"{what} {name} gradient")
+    ours_s, theirs_s = cn_layer.state_dict(), t_layer.state_dict()
+    assert list(ours_s) == list(theirs_s)
+    for name in ours_s:
+        assert_close(ours_s[name], theirs_s[name], tol, f"{what} state {name}")
+    return ours, theirs
+
+
+def assert_same_state_layout(cn_module, t_module) -> None:
+    ours, theirs = cn_module.state_dict(), t_module.state_dict()
+    assert list(ours) == list(theirs)
+    for k in ours:
+        assert ours[k].shape == tuple(theirs[k].shape), k
+        assert ours[k].dtype == theirs[k].numpy().dtype, k

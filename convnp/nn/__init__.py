@@ -2,13 +2,36 @@
 
 ``Module`` and ``Parameter`` (module.py) are the machinery every layer stands on; the containers
 (``Sequential``, ``ModuleList``, ``ModuleDict``, ``Identity``) hold layers; ``init`` initialises
-weights; ``functional`` holds the operations under PyTorch's names.
+weights; ``functional`` holds the operations under PyTorch's names. The layers, one class per
+operation with PyTorch's constructor signatures: conv.py, pooling.py, linear.py, dropout.py,
+activation.py, normalization.py, loss.py.
 """
 
 from convnp.nn import functional
 from convnp.nn import init
 from convnp.nn.containers import Identity, ModuleDict, ModuleList, Sequential
 from convnp.nn.module import LayerInputError, LoadStateDictError, Module, Parameter
+from convnp.nn.activation import ELU, GELU, LeakyReLU, LogSoftmax, PReLU, ReLU, Sigmoid, Softmax, Tanh
+from convnp.nn.conv import (
+    Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, LocallyConnected2d,
+)
+from convnp.nn.dropout import Dropout, Dropout2d
+from convnp.nn.linear import Flatten, Linear, Unflatten
+from convnp.nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, FocalLoss, MSELoss, NLLLoss
+from convnp.nn.normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, LayerNorm, LocalResponseNorm
+from convnp.nn.pooling import (
+    AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool1d, AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d,
+    MaxUnpool2d,
+)
 
 __all__ = ["functional", "init", "Module", "Parameter", "LayerInputError", "LoadStateDictError",
-           "Sequential", "ModuleList", "ModuleDict", "Identity"]
+           "Sequential", "ModuleList", "ModuleDict", "Identity",
+           # layers
+           "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
+           "LocallyConnected2d",
+           "MaxPool1d", "MaxPool2d", "MaxPool3d", "MaxUnpool2d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
+           "AdaptiveAvgPool2d", "AdaptiveMaxPool2d",
+           "Linear", "Flatten", "Unflatten", "Dropout", "Dropout2d",
+           "ReLU", "LeakyReLU", "PReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
+           "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "LocalResponseNorm",
+           "CrossEntropyLoss", "NLLLoss", "MSELoss", "BCEWithLogitsLoss", "FocalLoss"]

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 import convnp as cn
 from convnp.ops.loss import binary_cross_entropy_with_logits, cross_entropy, focal_loss, mse_loss, nll_loss
-from helpers import TOL, assert_close, check_gradcheck, compare_with_torch
+from helpers import check_gradcheck, compare_with_torch
 
 DTYPES = [np.float64, np.float32]
 TORCH_DTYPE = {np.float64: torch.float64, np.float32: torch.float32}
