@@ -14,7 +14,8 @@ from convnp.autograd import (
 )
 from convnp.autograd.tensor_ops import clip, exp, log, matmul, sqrt
 from convnp.serialization import load, save
-from convnp import nn, optim  # noqa: E402  (after the names they use)
+from convnp import models, nn, optim  # noqa: E402  (after the names they use)
+from convnp.summary import summary  # noqa: E402
 
 import numpy as _np
 
