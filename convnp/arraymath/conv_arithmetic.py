@@ -84,7 +84,7 @@ def describe_fit(size: int, kernel: int, stride: int, padding: int = 0, dilation
     span = dilation * (kernel - 1) + 1
     exact = (size - span + 2 * padding) / stride + 1
     out = conv_output_size(size, kernel, stride, padding, padding, dilation)
-    text = f"({size} - {span} + 2*{padding}) / {stride} + 1 = {exact:g}"
+    text = f"({size} - {span} + 2*{padding}) / {stride} + 1 = {round(exact, 2):g}"
     if not float(exact).is_integer():
         covered = (out - 1) * stride + span
         text += (f" -> {out}: the stride does not fit, the last {size + 2 * padding - covered} "
