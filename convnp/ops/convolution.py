@@ -28,6 +28,12 @@ its dX is the convolution of the upstream gradient with W (im2col, then W @ cols
 correlates. The two Function classes below are each other's mirror image, built from the same
 three GEMMs (:func:`_gemm_forward`, :func:`_gemm_transpose`, :func:`_gemm_weight`).
 
+How the sums are computed is the choice of an *engine* (``set_conv_engine``, see
+:mod:`convnp.ops.conv_engines`): "reference" (the sliding dot product, a loop over output
+positions), "im2col" (the three GEMMs below, whole batch at once), and faster ones ("shifted",
+"blocked", "pointwise", "depthwise") that "auto", the default, picks per shape. They all give
+the same numbers to float rounding; the Functions below only dispatch.
+
 Shapes (PyTorch's): conv weight (C_out, C_in/groups, *kernel); transposed weight
 (C_in, C_out/groups, *kernel). Transposed output size per axis::
 
@@ -49,6 +55,7 @@ from convnp.arraymath.conv_arithmetic import check_at_least, conv_output_size, n
 from convnp.arraymath.im2col import col2im, im2col, pad_spatial
 from convnp.autograd.function import Function
 from convnp.autograd.tensor import Tensor
+from convnp.ops import conv_engines
 
 
 # ============================================================================================
@@ -120,6 +127,15 @@ class ConvNd(Function):
     def forward(ctx, x, weight, bias, *, stride, pads, dilation, groups, unbatched):
         if unbatched:
             x = x[None]                                                # (C, *s) -> (1, C, *s)
+        engine = conv_engines.select(x.shape, weight.shape, pads, stride, dilation, groups, x.dtype)
+        ctx.engine = engine
+        if engine is not None:                                         # a faster (or the reference) engine
+            y, ctx.saved = engine.forward(x, weight, pads, stride, dilation, groups, ctx.needs_input_grad[1])
+            y = _add_bias(y, bias)
+            ctx.cfg = (None, x.shape, pads, stride, dilation, groups, unbatched)
+            ctx.weight, ctx.cols = weight, None
+            ctx.x = x if ctx.needs_input_grad[1] else None
+            return y[0] if unbatched else y
         xp = pad_spatial(x, pads)                                      # (N, C_in, *padded)
         kernel = weight.shape[2:]
         cols = im2col(xp, kernel, stride, dilation)                    # (C_in*K, N*L)
@@ -136,8 +152,18 @@ class ConvNd(Function):
     def backward(ctx, grad):
         padded_shape, x_shape, pads, stride, dilation, groups, unbatched = ctx.cfg
         weight = ctx.weight
-        g = _rows(grad[None] if unbatched else grad)                   # (C_out, N*L)
         dx = dw = db = None
+        if ctx.engine is not None:
+            gb = np.ascontiguousarray(grad[None] if unbatched else grad)
+            x = ctx.x if ctx.x is not None else np.empty(x_shape, weight.dtype)   # only its shape is used for dX
+            dx, dw = ctx.engine.backward(gb, x, weight, ctx.saved, pads, stride, dilation, groups,
+                                         ctx.needs_input_grad[0], ctx.needs_input_grad[1])
+            if dx is not None and unbatched:
+                dx = dx[0]
+            if ctx.needs_input_grad[2]:
+                db = _bias_grad(gb)
+            return dx, dw, db
+        g = _rows(grad[None] if unbatched else grad)                   # (C_out, N*L)
         if ctx.needs_input_grad[0]:          # dX: the gradient convolved with W = transposed conv
             dcols = _gemm_transpose(weight.reshape(weight.shape[0], -1), g, groups)   # (C_in*K, N*L)
             dxp = col2im(dcols, padded_shape, weight.shape[2:], stride, dilation)  # (N, C_in, *padded)
@@ -160,9 +186,18 @@ class ConvTransposeNd(Function):
         n, kernel = x.shape[0], weight.shape[2:]
         # the full scatter, before padding is cut away: (in - 1)*s + d*(k - 1) + 1 per axis
         full = tuple((i - 1) * s + d * (k - 1) + 1 for i, k, s, d in zip(x.shape[2:], kernel, stride, dilation))
-        w2 = weight.reshape(weight.shape[0], -1)                       # (C_in, C_out/G*K)
-        cols = _gemm_transpose(w2, _rows(x), groups)                   # (C_out*K, N*L_in)
-        yf = col2im(cols, (n, weight.shape[1] * groups, *full), kernel, stride, dilation)
+        full_shape = (n, weight.shape[1] * groups, *full)
+        nopad = [(0, 0)] * len(kernel)
+        # as a convolution: input (N, C_out, *full), weight (C_in, C_out/G, *k), output x's shape
+        engine = conv_engines.select(full_shape, weight.shape, nopad, stride, dilation, groups, x.dtype)
+        ctx.engine = engine
+        if engine is not None:
+            yf, _ = engine.backward(np.ascontiguousarray(x), np.empty(full_shape, x.dtype), weight, None, nopad,
+                                    stride, dilation, groups, True, False)
+        else:
+            w2 = weight.reshape(weight.shape[0], -1)                   # (C_in, C_out/G*K)
+            cols = _gemm_transpose(w2, _rows(x), groups)               # (C_out*K, N*L_in)
+            yf = col2im(cols, full_shape, kernel, stride, dilation)
         # cut `padding` off both sides; output_padding appends zeros the scatter never reached
         y = _add_bias(np.ascontiguousarray(_window(yf, padding, out_size)), bias)
         ctx.cfg = (x.shape, full, padding, stride, dilation, groups, unbatched)
@@ -176,7 +211,16 @@ class ConvTransposeNd(Function):
         weight = ctx.weight
         grad = grad[None] if unbatched else grad
         dx = dw = db = None
-        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+        if ctx.engine is not None and (ctx.needs_input_grad[0] or ctx.needs_input_grad[1]):
+            gp = np.ascontiguousarray(_window(grad, [-p for p in padding], full))       # (N, C_out, *full)
+            nopad = [(0, 0)] * len(full)
+            if ctx.needs_input_grad[0]:      # dX: a convolution of the gradient with W
+                dx, _ = ctx.engine.forward(gp, weight, nopad, stride, dilation, groups, False)
+                dx = dx[0] if unbatched else dx
+            if ctx.needs_input_grad[1]:      # dW: x correlated with the gradient
+                _, dw = ctx.engine.backward(np.ascontiguousarray(ctx.x), gp, weight, None, nopad, stride,
+                                            dilation, groups, False, True)
+        elif ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
             gp = _window(grad, [-p for p in padding], full)           # (N, C_out, *full)
             cols = im2col(gp, weight.shape[2:], stride, dilation)      # (C_out*K, N*L_in)
             if ctx.needs_input_grad[0]:      # dX: a convolution of the gradient with W

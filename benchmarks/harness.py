@@ -1,0 +1,88 @@
+"""Timing: convnp and PyTorch on the same inputs in one process, interleaved, median of repeats.
+
+Interleaving (ours, theirs, ours, theirs, ...) means a drift of the machine's speed hits both
+sides alike, so the ratio is trustworthy even when the absolute times wander.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Result:
+    name: str
+    ours: float                 # median seconds per call
+    theirs: float
+    flops: float | None = None  # floating-point operations per call, when meaningful
+    unit: str = "s"
+    notes: dict = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.theirs
+
+
+def _once(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def compare(name, ours, theirs, *, flops=None, repeats=7, warmup=2, min_time=0.05, stat="median") -> Result:
+    """Median time of ``ours()`` and ``theirs()``, run alternately after warm-up.
+
+    Each sample runs the function enough times to last about ``min_time`` seconds. ``stat="min"``
+    takes the fastest sample of each instead: on a machine shared with other work the minimum is
+    the least disturbed estimate (a multi-threaded library that synchronises its threads often,
+    as oneDNN does, loses far more to a busy neighbour than one that does not, so medians taken
+    under load flatter the latter).
+    """
+    for _ in range(warmup):
+        ours()
+        theirs()
+    n_ours = max(1, int(min_time / max(_once(ours), 1e-6)))
+    n_theirs = max(1, int(min_time / max(_once(theirs), 1e-6)))
+    a, b = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(n_ours):
+            ours()
+        a.append((time.perf_counter() - t0) / n_ours)
+        t0 = time.perf_counter()
+        for _ in range(n_theirs):
+            theirs()
+        b.append((time.perf_counter() - t0) / n_theirs)
+    pick = min if stat == "min" else statistics.median
+    return Result(name, pick(a), pick(b), flops)
+
+
+def sgemm_peak(n: int = 2048, repeats: int = 5) -> float:
+    """GFLOP/s of NumPy's float32 matrix product on large square matrices (the BLAS peak)."""
+    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
+    b = np.random.default_rng(1).standard_normal((n, n), dtype=np.float32)
+    out = np.empty((n, n), np.float32)
+    np.matmul(a, b, out=out)
+    best = min(_once(lambda: np.matmul(a, b, out=out)) for _ in range(repeats))
+    return 2 * n ** 3 / best / 1e9
+
+
+def format_ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.2f}"
+
+
+def markdown_table(results: list[Result], peak_gflops: float) -> str:
+    rows = ["| workload | convnp ms | PyTorch ms | convnp GFLOP/s | PyTorch GFLOP/s | convnp % of SGEMM peak | convnp / PyTorch |",
+            "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        if r.flops:
+            g_ours, g_theirs = r.flops / r.ours / 1e9, r.flops / r.theirs / 1e9
+            gf = f"{g_ours:.0f} | {g_theirs:.0f} | {100 * g_ours / peak_gflops:.0f}%"
+        else:
+            gf = "- | - | -"
+        rows.append(f"| {r.name} | {format_ms(r.ours)} | {format_ms(r.theirs)} | {gf} | {r.ratio:.2f}x |")
+    return "\n".join(rows)
