@@ -66,7 +66,7 @@ def save(obj, path) -> None:
     metadata = {VERSION_KEY: str(FORMAT_VERSION),
                 STRUCTURE_KEY: json.dumps(structure, separators=(",", ":"), allow_nan=False)}
     data = safetensors.numpy.save(tensors, metadata=metadata)
-    _atomic_write(path, data)
+    atomic_write(path, data)
 
 
 def _fspath(path, fn: str) -> str:
@@ -136,11 +136,14 @@ def _write_all(f, data: bytes) -> None:
         f.write(view[start:start + _CHUNK])
 
 
-def _atomic_write(path: str, data: bytes) -> None:
-    """Temporary file in the same directory, flush + fsync, then os.replace over ``path``."""
+def atomic_write(path, data: bytes, op: str = "save") -> None:
+    """Write ``data`` so that ``path`` holds either its old content or all of the new: a temporary
+    file in the same directory, flush + fsync, then os.replace over ``path``. A crash midway leaves
+    the previous file intact and no temporary file behind."""
+    path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
-        raise FileNotFoundError(f"save: cannot write '{path}': the directory '{directory}' does not exist")
+        raise FileNotFoundError(f"{op}: cannot write '{path}': the directory '{directory}' does not exist")
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:

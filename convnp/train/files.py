@@ -11,28 +11,15 @@ import csv
 import io
 import json
 import math
-import os
-import secrets
+
+from convnp.serialization import atomic_write
 
 __all__ = ["atomic_write_bytes", "atomic_write_text", "write_json", "write_csv"]
 
 
 def atomic_write_bytes(path, data: bytes) -> None:
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write a file atomically (see convnp.serialization.atomic_write): a crash leaves the old file."""
+    atomic_write(path, data, op="write")
 
 
 def atomic_write_text(path, text: str) -> None:
