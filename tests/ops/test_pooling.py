@@ -263,6 +263,11 @@ TIE_CASES = [
     (2, (1, 3, 6, 7), dict(kernel_size=(2, 3), stride=1, padding=1, ceil_mode=True)),
     (2, (2, 2, 8, 8), dict(kernel_size=3, stride=2, padding=1, dilation=2, ceil_mode=True)),
     (3, (1, 2, 5, 4, 6), dict(kernel_size=(2, 3, 2), stride=(1, 2, 2), padding=(1, 1, 0))),
+    # windows that tile the input (stride = kernel, no padding): the fast path of max pooling
+    (2, (2, 3, 9, 7), dict(kernel_size=2)),
+    (1, (4, 12, 13), dict(kernel_size=3)),
+    (3, (2, 2, 6, 6, 5), dict(kernel_size=2)),
+    (2, (1, 2, 24, 24), dict(kernel_size=12)),
 ]
 
 
@@ -315,6 +320,8 @@ def test_max_pool_minus_inf_and_nan_match_torch():
     xa = x[:, :, :, :6].copy()
     compare_with_torch(lambda t: adaptive_max_pool2d(t, (4, 3), True),
                        lambda t: F.adaptive_max_pool2d(t, (4, 3), True), [xa])
+    tiled = dict(kernel_size=2, return_indices=True)          # windows that tile: the fast path
+    compare_with_torch(lambda t: max_pool2d(t, **tiled), lambda t: F.max_pool2d(t, **tiled), [xa])
 
 
 def test_max_pool_all_padding_window():
