@@ -5,11 +5,20 @@
     python -m benchmarks --only depthwise k1  # rows whose "section name" contains any of these
     python -m benchmarks --engine im2col      # convnp's convolution engine (default: auto)
     python -m benchmarks --coretype default   # keep OpenBLAS's own kernel choice
+    python -m benchmarks --stat min           # fastest sample per side (a machine busy with other work)
+    python -m benchmarks --output benchmarks/RESULTS.md
+
+Sections: conv2d forward and forward+backward (ms, GFLOP/s, share of the SGEMM peak); pooling,
+batch_norm, linear, relu, cross_entropy forward+backward; training steps of lenet5, resnet20 and a
+VGG-11-BN CIFAR net against PyTorch twins carrying the same weights (benchmarks/twins.py), in
+images/s; batch-1 inference latency (µs); peak RSS of a resnet20 training step, each library in a
+subprocess of its own (benchmarks/memory.py).
 
 Both libraries run with 2 threads (torch.set_num_threads, OPENBLAS_NUM_THREADS). OpenBLAS picks
 its kernels when NumPy is loaded; on a CPU with AVX-512 the default ``--coretype auto`` sets
 OPENBLAS_CORETYPE=SkylakeX (its AVX-512 kernels) before NumPy is imported, unless the variable
-is already set. The SGEMM peak in the table is measured in the same run with the same kernels.
+is already set. The SGEMM peak in the table is measured in the same run with the same kernels, at
+the start and again at the end; the table uses the larger (the less disturbed) of the two.
 """
 
 from __future__ import annotations
@@ -70,10 +79,12 @@ def main(argv=None) -> int:
     import numpy as np
     import torch
 
-    from benchmarks.harness import compare, markdown_table, sgemm_peak
+    from benchmarks.harness import (compare, latency_table, markdown_table, memory_table, sgemm_peak,
+                                    throughput_table)
     from convnp.arraymath.parallel import set_num_workers
     from convnp.ops import blas_info, set_conv_engine
 
+    os.environ["CONVNP_BENCH_THREADS"] = str(args.threads)      # read by the memory rows' subprocesses
     torch.set_num_threads(args.threads)
     set_num_workers(args.threads)              # convnp's own worker threads (outside BLAS)
     set_conv_engine(args.engine)
@@ -89,32 +100,53 @@ def main(argv=None) -> int:
     peak = sgemm_peak()
     info = blas_info()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"NumPy {np.__version__} ({info}), PyTorch {torch.__version__}, {args.threads} threads, "
-          f"convnp engine {args.engine!r}, {args.stat} of {repeats} interleaved samples; "
-          f"SGEMM peak {peak:.0f} GFLOP/s; load average at start {load:.2f}", flush=True)
+    header = (f"NumPy {np.__version__} ({info}), PyTorch {torch.__version__}, {args.threads} threads, "
+              f"{os.cpu_count()} CPUs visible, convnp engine {args.engine!r}, {args.stat} of {repeats} interleaved "
+              f"samples; SGEMM peak at start {peak:.0f} GFLOP/s; load average at start {load:.2f}")
+    print(header, flush=True)
 
     sections: dict[str, list] = {}
+    kinds: dict[str, str] = {}
     for w in chosen:
+        kinds[w.section] = w.kind
+        if w.kind == "memory":
+            r = w.setup()
+            sections.setdefault(w.section, []).append(r)
+            print(f"  {w.section}: {w.name}: peak {r.ours['peak'] / 2**20:.0f} MiB vs {r.theirs['peak'] / 2**20:.0f} "
+                  f"MiB, increase ratio {r.ratio:.2f}x", file=sys.stderr, flush=True)
+            continue
         pair = w.setup()
         r = compare(w.name, pair.ours, pair.theirs, flops=pair.flops, repeats=repeats, stat=args.stat,
-                    min_time=args.min_time)
+                    min_time=args.min_time, batch=pair.batch)
         sections.setdefault(w.section, []).append(r)
         print(f"  {w.section}: {w.name}: {r.ours * 1e3:.2f} ms vs {r.theirs * 1e3:.2f} ms ({r.ratio:.2f}x)",
               file=sys.stderr, flush=True)
         del pair
 
+    peak_end = sgemm_peak()
+    load_end = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    header = header.replace(f"SGEMM peak at start {peak:.0f} GFLOP/s",
+                            f"SGEMM peak {max(peak, peak_end):.0f} GFLOP/s (start {peak:.0f}, end {peak_end:.0f})")
+    header += f", at end {load_end:.2f}"
+    peak = max(peak, peak_end)
+    print(f"SGEMM peak at end {peak_end:.0f} GFLOP/s; load average at end {load_end:.2f}", flush=True)
+    tables = {"time": lambda rs: markdown_table(rs, peak), "throughput": throughput_table,
+              "latency": latency_table, "memory": memory_table}
     out = []
     for section, results in sections.items():
         ratios = sorted(r.ratio for r in results)
         median = float(np.median(ratios))
         out.append(f"\n### {section}\n")
-        out.append(markdown_table(results, peak))
-        out.append(f"\nmedian convnp / PyTorch: {median:.2f}x, worst {ratios[-1]:.2f}x")
+        out.append(tables[kinds[section]](results))
+        if kinds[section] == "memory":
+            continue
+        what = "time " if kinds[section] == "throughput" else ""
+        out.append(f"\nmedian {what}convnp / PyTorch: {median:.2f}x, worst {ratios[-1]:.2f}x")
     text = "\n".join(out)
     print(text)
     if args.output:
         with open(args.output, "w") as f:
-            f.write(f"SGEMM peak {peak:.0f} GFLOP/s ({info})\n{text}\n")
+            f.write(f"{header}\n{text}\n")
     return 0
 
 

@@ -21,6 +21,7 @@ class Result:
     flops: float | None = None  # floating-point operations per call, when meaningful
     unit: str = "s"
     notes: dict = field(default_factory=dict)
+    batch: int | None = None    # images per call (training steps: images/s = batch / seconds)
 
     @property
     def ratio(self) -> float:
@@ -33,7 +34,8 @@ def _once(fn) -> float:
     return time.perf_counter() - t0
 
 
-def compare(name, ours, theirs, *, flops=None, repeats=7, warmup=2, min_time=0.05, stat="median") -> Result:
+def compare(name, ours, theirs, *, flops=None, repeats=7, warmup=2, min_time=0.05, stat="median",
+            batch=None) -> Result:
     """Median time of ``ours()`` and ``theirs()``, run alternately after warm-up.
 
     Each sample runs the function enough times to last about ``min_time`` seconds. ``stat="min"``
@@ -58,7 +60,7 @@ def compare(name, ours, theirs, *, flops=None, repeats=7, warmup=2, min_time=0.0
             theirs()
         b.append((time.perf_counter() - t0) / n_theirs)
     pick = min if stat == "min" else statistics.median
-    return Result(name, pick(a), pick(b), flops)
+    return Result(name, pick(a), pick(b), flops, batch=batch)
 
 
 def sgemm_peak(n: int = 2048, repeats: int = 5) -> float:
@@ -85,4 +87,54 @@ def markdown_table(results: list[Result], peak_gflops: float) -> str:
         else:
             gf = "- | - | -"
         rows.append(f"| {r.name} | {format_ms(r.ours)} | {format_ms(r.theirs)} | {gf} | {r.ratio:.2f}x |")
+    return "\n".join(rows)
+
+
+def throughput_table(results: list[Result]) -> str:
+    """Training steps: milliseconds a step and images/s (batch / time) both sides, and both ratios."""
+    rows = ["| workload | convnp ms/step | PyTorch ms/step | convnp images/s | PyTorch images/s "
+            "| images/s convnp / PyTorch | time convnp / PyTorch |",
+            "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        ips_ours, ips_theirs = r.batch / r.ours, r.batch / r.theirs
+        rows.append(f"| {r.name} | {format_ms(r.ours)} | {format_ms(r.theirs)} | {ips_ours:,.0f} | "
+                    f"{ips_theirs:,.0f} | {ips_ours / ips_theirs:.2f} | {r.ratio:.2f}x |")
+    return "\n".join(rows)
+
+
+def latency_table(results: list[Result]) -> str:
+    """Inference latency: median microseconds a call both sides, and the ratio."""
+    rows = ["| workload | convnp µs | PyTorch µs | convnp / PyTorch |", "|---|---:|---:|---:|"]
+    for r in results:
+        rows.append(f"| {r.name} | {r.ours * 1e6:,.0f} | {r.theirs * 1e6:,.0f} | {r.ratio:.2f}x |")
+    return "\n".join(rows)
+
+
+@dataclass
+class MemoryResult:
+    """Peak resident memory (ru_maxrss, bytes) of each side, measured in a subprocess of its own."""
+    name: str
+    ours: dict      # {"baseline": bytes after imports + model + inputs, "peak": bytes after the steps}
+    theirs: dict
+
+    @property
+    def ratio(self) -> float:
+        """Increase over the baseline, convnp / PyTorch (what training itself costs)."""
+        return (self.ours["peak"] - self.ours["baseline"]) / max(self.theirs["peak"] - self.theirs["baseline"], 1)
+
+    @property
+    def peak_ratio(self) -> float:
+        return self.ours["peak"] / self.theirs["peak"]
+
+
+def memory_table(results: list[MemoryResult]) -> str:
+    mib = 2.0 ** 20
+    rows = ["| workload | convnp peak MiB | PyTorch peak MiB | convnp increase MiB | PyTorch increase MiB "
+            "| peak convnp / PyTorch | increase convnp / PyTorch |",
+            "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        inc_o = (r.ours["peak"] - r.ours["baseline"]) / mib
+        inc_t = (r.theirs["peak"] - r.theirs["baseline"]) / mib
+        rows.append(f"| {r.name} | {r.ours['peak'] / mib:.0f} | {r.theirs['peak'] / mib:.0f} | {inc_o:.0f} | "
+                    f"{inc_t:.0f} | {r.peak_ratio:.2f}x | {r.ratio:.2f}x |")
     return "\n".join(rows)
