@@ -48,6 +48,22 @@ def _check_eps(name: str, eps) -> float:
 # --------------------------------------------------------------------------------------------
 # Batch normalization
 # --------------------------------------------------------------------------------------------
+
+def _affine_parameters(module: Module, shape, dt, affine: bool, bias: bool) -> None:
+    """The learnable per-feature scale ``weight`` and shift ``bias`` of a normalisation layer
+    (registered as None when ``affine`` is off, as PyTorch does)."""
+    module.register_parameter("weight", Parameter(np.empty(shape, dtype=dt)) if affine else None)
+    module.register_parameter("bias", Parameter(np.empty(shape, dtype=dt)) if affine and bias else None)
+
+
+def _reset_affine(module: Module) -> None:
+    """PyTorch's start: scale 1, shift 0 (the layer first passes the standardised input on)."""
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
+
 class _BatchNorm(Module):
     """PyTorch's _NormBase + _BatchNorm: parameters, buffers and the forward's momentum rule."""
 
@@ -67,15 +83,7 @@ class _BatchNorm(Module):
         self.affine = _check_bool(name, "affine", affine)
         self.track_running_stats = _check_bool(name, "track_running_stats", track_running_stats)
         bias = _check_bool(name, "bias", bias)
-        if self.affine:
-            self.weight = Parameter(np.empty(num_features, dtype=dt))
-            if bias:
-                self.bias = Parameter(np.empty(num_features, dtype=dt))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, num_features, dt, self.affine, bias)
         if self.track_running_stats:
             self.register_buffer("running_mean", np.zeros(num_features, dtype=dt))
             self.register_buffer("running_var", np.ones(num_features, dtype=dt))
@@ -94,10 +102,7 @@ class _BatchNorm(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input):
         self.check_input(input, ndim=self._ndims, channels=self.num_features, layout=self._layout)
@@ -176,22 +181,11 @@ class LayerNorm(Module):
         self.eps = _check_eps(name, eps)
         self.elementwise_affine = _check_bool(name, "elementwise_affine", elementwise_affine)
         bias = _check_bool(name, "bias", bias)
-        if self.elementwise_affine:
-            self.weight = Parameter(np.empty(self.normalized_shape, dtype=dt))
-            if bias:
-                self.bias = Parameter(np.empty(self.normalized_shape, dtype=dt))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, self.normalized_shape, dt, self.elementwise_affine, bias)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        if self.elementwise_affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input):
         shape = tuple(np.shape(input))
@@ -228,22 +222,11 @@ class GroupNorm(Module):
         self.eps = _check_eps(name, eps)
         self.affine = _check_bool(name, "affine", affine)
         bias = _check_bool(name, "bias", bias)
-        if self.affine:
-            self.weight = Parameter(np.empty(self.num_channels, dtype=dt))
-            if bias:
-                self.bias = Parameter(np.empty(self.num_channels, dtype=dt))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, self.num_channels, dt, self.affine, bias)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input):
         shape = tuple(np.shape(input))

@@ -26,6 +26,7 @@ from convnp.arraymath.conv_arithmetic import check_at_least, ntuple
 from convnp.nn import functional as F
 from convnp.nn.layer_utils import _check_bool, _layer_call
 from convnp.nn.module import Module
+from convnp.ops.pooling import window_args
 
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "MaxUnpool2d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
            "AdaptiveAvgPool2d", "AdaptiveMaxPool2d"]
@@ -35,17 +36,7 @@ _LAYOUT = {1: "(C, L) or (N, C, L)", 2: "(C, H, W) or (N, C, H, W)", 3: "(C, D, 
 
 def _check_window(name: str, nd: int, kernel_size, stride, padding, dilation=1) -> None:
     """Constructor checks of a pooling window (the attributes keep the values as given)."""
-    kernel = ntuple(kernel_size, nd, "kernel_size", name)
-    strides = kernel if stride is None else ntuple(stride, nd, "stride", name)
-    pads = ntuple(padding, nd, "padding", name)
-    dil = ntuple(dilation, nd, "dilation", name)
-    check_at_least(kernel, 1, "kernel_size", name)
-    check_at_least(strides, 1, "stride", name)
-    check_at_least(pads, 0, "padding", name)
-    check_at_least(dil, 1, "dilation", name)
-    if any(p > k // 2 for p, k in zip(pads, kernel)):
-        raise ValueError(f"{name}: padding must be at most half the kernel size (padding <= kernel_size // 2). "
-                         f"Received: padding={padding}, kernel_size={kernel_size}")
+    window_args(name, nd, kernel_size, stride, padding, dilation)
 
 
 class _Pool(Module):

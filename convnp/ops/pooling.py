@@ -120,8 +120,9 @@ def _check_flag(op: str, value, name: str) -> bool:
     return bool(value)
 
 
-def _window_args(op: str, nd: int, kernel_size, stride, padding, dilation=1):
-    """Parse and check kernel_size, stride (None: kernel_size), padding and dilation."""
+def window_args(op: str, nd: int, kernel_size, stride, padding, dilation=1):
+    """Parse and check kernel_size, stride (None: kernel_size), padding and dilation (PyTorch's rules;
+    the pooling layers check their constructor arguments with it too)."""
     kernel = ntuple(kernel_size, nd, "kernel_size", op)
     if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0):
         stride = kernel
@@ -134,8 +135,7 @@ def _window_args(op: str, nd: int, kernel_size, stride, padding, dilation=1):
     check_at_least(dilation, 1, "dilation", op)
     check_at_least(padding, 0, "padding", op)
     if any(p > k // 2 for p, k in zip(padding, kernel)):
-        raise ValueError(f"{op}: padding must be at most half the kernel size (padding <= kernel_size // 2, "
-                         f"as PyTorch). "
+        raise ValueError(f"{op}: padding must be at most half the kernel size (padding <= kernel_size // 2). "
                          f"Received: padding={_show(padding)}, kernel_size={_show(kernel)}")
     return kernel, stride, padding, dilation
 
@@ -302,7 +302,7 @@ def _max_pool_tiled_backward(g, taps, kernel, shape, dtype):
 
 def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     x = _check_input(op, input, nd)
-    kernel, stride, padding, dilation = _window_args(op, nd, kernel_size, stride, padding, dilation)
+    kernel, stride, padding, dilation = window_args(op, nd, kernel_size, stride, padding, dilation)
     ceil_mode = _check_flag(op, ceil_mode, "ceil_mode")
     return_indices = _check_flag(op, return_indices, "return_indices")
     out = _output_size(op, x, nd, kernel, stride, padding, dilation, ceil_mode)
@@ -501,7 +501,7 @@ class AvgPoolNd(Function):
 
 def _avg_pool(op, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
     x = _check_input(op, input, nd)
-    kernel, stride, padding, dilation = _window_args(op, nd, kernel_size, stride, padding)
+    kernel, stride, padding, dilation = window_args(op, nd, kernel_size, stride, padding)
     ceil_mode = _check_flag(op, ceil_mode, "ceil_mode")
     count_include_pad = _check_flag(op, count_include_pad, "count_include_pad")
     if divisor_override is not None:

@@ -486,7 +486,7 @@ ERRORS = [
      r"max_pool3d: dilation must be at least 1\. Received: dilation=\(1, 0, 1\)"),
     (lambda: max_pool2d(X2, 3, padding=-1), ValueError, r"max_pool2d: padding must be at least 0\. Received: padding=-1"),
     (lambda: max_pool2d(X2, 3, padding=2), ValueError,
-     r"max_pool2d: padding must be at most half the kernel size \(padding <= kernel_size // 2, as PyTorch\)\. "
+     r"max_pool2d: padding must be at most half the kernel size \(padding <= kernel_size // 2\)\. "
      r"Received: padding=2, kernel_size=3"),
     (lambda: max_pool2d(X2, (3, 2), padding=(1, 2), dilation=3), ValueError,
      r"padding must be at most half the kernel size .*Received: padding=\(1, 2\), kernel_size=\(3, 2\)"),
