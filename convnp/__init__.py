@@ -7,6 +7,9 @@
 (2, 3, 8, 8)
 """
 
+import os as _os
+
+from convnp.arraymath.allocator import keep_freed_memory, keeps_freed_memory
 from convnp.arraymath.random import get_rng_state, manual_seed, set_rng_state
 from convnp.autograd import (
     Function, GradcheckError, Tensor, arange, cat, enable_grad, from_numpy, full, gradcheck, is_grad_enabled,
@@ -23,3 +26,6 @@ import numpy as _np
 float32, float64, int64 = _np.float32, _np.float64, _np.int64
 
 __version__ = "0.1.0"
+
+if _os.environ.get("CONVNP_KEEP_FREED_MEMORY", "1") != "0":
+    keep_freed_memory(True)      # reuse freed activations' pages: no page faults per step (allocator.py)
