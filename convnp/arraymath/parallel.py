@@ -212,6 +212,17 @@ def workers() -> int:
     return max(1, min(8, cpu_count()))
 
 
+def batch_slices(arr: np.ndarray, min_size: int = 1 << 16) -> list[slice]:
+    """The first axis of ``arr`` cut into one slice per worker thread, for :func:`parallel_map`;
+    a single slice (no threads) for an array under ``min_size`` elements, where handing work to a
+    thread would cost more than it saves."""
+    n, nw = (arr.shape[0] if arr.ndim else 1), workers()
+    if arr.size < min_size or nw == 1 or n <= 1:
+        return [slice(None)]
+    step = -(-n // min(nw, n))
+    return [slice(i, i + step) for i in range(0, n, step)]
+
+
 def parallel_map(fn, items) -> list:
     """[fn(item) for item in items], the items spread over worker threads, each with a one-thread BLAS.
 

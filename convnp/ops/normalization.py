@@ -28,7 +28,7 @@ import numbers
 import numpy as np
 
 from convnp.arraymath.broadcast import is_float
-from convnp.arraymath.parallel import parallel_map, workers, workspace
+from convnp.arraymath.parallel import batch_slices, parallel_map, workspace
 from convnp.autograd.function import Function
 from convnp.autograd.tensor import Tensor
 from convnp.ops.checks import float_array
@@ -97,7 +97,7 @@ class BatchNorm(Function):
         N, C = x.shape[:2]
         x3 = x.reshape(N, C, -1)                         # (N, C, *) -> (N, C, L), a view when contiguous
         n = x3.shape[0] * x3.shape[2]                    # entries per channel
-        parts = _batch_slices(x3)
+        parts = batch_slices(x3)
         centred = workspace("batch_norm.centred", x3.shape, x3.dtype)     # (N, C, L) scratch: x - mu
         if training:
             mean = sum(parallel_map(lambda b: x3[b].sum(axis=2).sum(axis=0), parts)) / n   # (C,)
@@ -143,7 +143,7 @@ class BatchNorm(Function):
         """
         x3, mean, inv_std = ctx.x3, ctx.mean, ctx.inv_std                  # (N, C, L), (C,), (C,)
         g = grad.reshape(x3.shape)                       # (N, C, *) -> (N, C, L)
-        parts = _batch_slices(x3)
+        parts = batch_slices(x3)
         scale = inv_std if ctx.w is None else inv_std * ctx.w             # (C,)
         need_x, need_w, need_b = ctx.needs_input_grad
         sum_gx = sum_g = dx = None
@@ -178,15 +178,6 @@ class BatchNorm(Function):
             parallel_map(input_grad, parts)
             dx = dx.reshape(grad.shape)
         return dx, (sum_gx if need_w else None), (sum_g if need_b else None)
-
-
-def _batch_slices(x3: np.ndarray) -> list[slice]:
-    """The batch axis cut into one slice per worker thread (one slice for a small array)."""
-    n, nw = x3.shape[0], workers()
-    if x3.size < 1 << 16 or nw == 1 or n == 1:
-        return [slice(None)]
-    step = -(-n // min(nw, n))
-    return [slice(i, i + step) for i in range(0, n, step)]
 
 
 def _running_buffer(op: str, name: str, value):
