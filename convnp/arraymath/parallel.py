@@ -209,7 +209,9 @@ def workers() -> int:
     """How many threads the fast paths split work over (see :func:`set_num_workers`)."""
     if _WORKERS["n"] is not None:
         return _WORKERS["n"]
-    return max(1, min(8, cpu_count()))
+    if _WORKERS.get("default") is None:      # the usable cores, asked once (a system call)
+        _WORKERS["default"] = max(1, min(8, cpu_count()))
+    return _WORKERS["default"]
 
 
 def batch_slices(arr: np.ndarray, min_size: int = 1 << 16) -> list[slice]:

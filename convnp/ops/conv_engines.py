@@ -753,9 +753,10 @@ _BY_NAME = {"reference": REFERENCE, "shifted": SHIFTED, "blocked": BLOCKED, "poi
 def _auto(x_shape, w_shape, pads, stride, dilation, groups, dtype):
     """The rules of "auto" (measured on a 2-core AVX-512 machine, float32; see benchmarks/).
 
-    Tiny convolutions stay with im2col (the fast engines' chunking costs more than it saves);
-    1x1 convolutions are GEMMs; depthwise ones are multiply-adds; few input channels per group
-    (a first layer) go to blocked im2col, everything else to the shifted GEMMs.
+    Tiny convolutions stay with im2col (the fast engines' chunking costs more than it saves), and
+    so do those with a few output positions per sample; 1x1 convolutions are GEMMs; depthwise
+    ones are multiply-adds; few input channels per group (a first layer) and single samples
+    (inference at batch 1) go to blocked im2col, everything else to the shifted GEMMs.
     """
     if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
         return None
@@ -765,9 +766,21 @@ def _auto(x_shape, w_shape, pads, stride, dilation, groups, dtype):
     for engine in (POINTWISE, DEPTHWISE):
         if engine.applies(x_shape, w_shape, pads, stride, dilation, groups, dtype):
             return engine
+    geo = geometry(x_shape[2:], w_shape[2:], pads, stride, dilation)
+    length = math.prod(geo.out)
+    if length < FEW_POSITIONS or length * 4 <= geo.block:
+        # a few output positions per sample (LeNet's C5: one): the blocked engine's per-sample
+        # products would be matrix-vector products, and the wide layout would be mostly garbage;
+        # im2col's one product over the whole batch's columns is the fast one
+        return None
     if w_shape[1] < Shifted.gather_below or not has_strided_gemm(dtype):
         return BLOCKED                          # few input channels per group: little to copy
+    if x_shape[0] == 1:
+        return BLOCKED                          # one sample: one column block and one GEMM, in the cache
     return SHIFTED
+
+
+FEW_POSITIONS = 4       # below this many output positions per sample, "auto" uses im2col
 
 
 def select(x_shape, w_shape, pads, stride, dilation, groups, dtype):

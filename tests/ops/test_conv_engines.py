@@ -77,6 +77,9 @@ def test_the_switch_and_blas_info_are_exported_from_ops():
     ((256, 1, 32, 32), (6, 1, 5, 5), {}, "blocked"),
     ((64, 3, 32, 32), (32, 3, 3, 3), dict(padding=1), "blocked"),
     ((1, 1, 4, 4), (1, 1, 3, 3), {}, "im2col"),                      # tiny: im2col's lower overhead
+    ((128, 16, 5, 5), (120, 16, 5, 5), {}, "im2col"),                # LeNet's C5: one output position
+    ((128, 512, 2, 2), (512, 512, 3, 3), dict(padding=1), "shifted"),   # VGG-CIFAR's last stage
+    ((1, 64, 8, 8), (64, 64, 3, 3), dict(padding=1), "blocked"),      # batch of one: one block, one GEMM
 ])
 def test_auto_picks_the_engine_for_the_shape(x_shape, w_shape, kw, expected):
     nd = len(x_shape) - 2
@@ -465,3 +468,4 @@ def test_set_num_workers(monkeypatch):
 def test_parallel_map_keeps_order_and_runs_inline_for_one_item():
     assert parallel.parallel_map(lambda v: v * v, range(7)) == [v * v for v in range(7)]
     assert parallel.parallel_map(lambda v: v + 1, [41]) == [42]
+
