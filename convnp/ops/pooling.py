@@ -41,6 +41,7 @@ Everything works on (N, C, *spatial) and on unbatched (C, *spatial) input, as Py
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -49,6 +50,7 @@ import numpy as np
 from convnp.arraymath.broadcast import is_float
 from convnp.arraymath.conv_arithmetic import check_at_least, conv_output_size, ntuple
 from convnp.arraymath.im2col import pad_spatial, sliding_windows
+from convnp.arraymath.parallel import parallel_map, workers, workspace
 from convnp.autograd.function import Function
 from convnp.autograd.tensor import Tensor
 
@@ -159,11 +161,21 @@ def _output_size(op, x, nd, kernel, stride, padding, dilation, ceil_mode) -> tup
 class MaxPoolNd(Function):
     """Max pooling in any number of spatial axes; the argmax of each window is kept (the switches).
 
-    Forward: pad with -inf (plus the overhang of a ceil_mode window), view every window with
-    sliding_windows, flatten it and take argmax; NumPy's argmax returns the FIRST maximum, which is
-    PyTorch's rule for ties. Backward: backprop through the stored argmax -- each upstream gradient
-    goes to the pixel its window chose; np.bincount adds the contributions of overlapping windows
-    that chose the same pixel. Shapes: (N, C, *spatial) -> (N, C, *out).
+    Two ways to the same numbers:
+
+    - the separable path (:func:`_max_pool_separable`, used whenever it applies): the maximum
+      over a box is the maximum over its last axis, then over the one before, ... Each axis is
+      reduced by a few whole-array operations on shifted slices, and each keeps the offset of its
+      first maximum as a uint8 (the switches of that axis); the backward routes the gradient
+      back through them axis by axis (:func:`_max_pool_separable_backward`).
+    - the general path: pad with -inf (plus the overhang of a ceil_mode window), view every
+      window with sliding_windows, flatten it and take argmax; NumPy's argmax returns the FIRST
+      maximum, which is PyTorch's rule for ties. Backward: backprop through the stored argmax --
+      each upstream gradient goes to the pixel its window chose; np.bincount adds the
+      contributions of overlapping windows that chose the same pixel. It applies PyTorch's rules
+      for NaN and for all -inf windows, which the separable path leaves to it.
+
+    Shapes: (N, C, *spatial) -> (N, C, *out).
 
     A dilated window may hold padding only (a 1-pixel row, kernel 2, dilation 2, padding 1): its
     output is -inf and its index PyTorch's (the first tap at or after pixel 0, which lies past the
@@ -177,17 +189,19 @@ class MaxPoolNd(Function):
         x, unbatched = _batched(x, nd)                                    # (C, *S) -> (1, C, *S)
         n, c, *spatial = x.shape
         right = _right_pads(spatial, kernel, stride, padding, dilation, out_size)
-        ctx.unbatched, ctx.dtype, ctx.tiled = unbatched, x.dtype, None
-        if stride == kernel and not any(padding) and not any(right) and all(d == 1 for d in dilation):
-            tiled = _max_pool_tiled(x, kernel, out_size, return_indices)
-            if tiled is not None:
-                y, taps, indices = tiled
-                ctx.tiled = (taps, kernel)
-                ctx.shape = x.shape
-                y = y[0] if unbatched else y
+        ctx.unbatched, ctx.dtype, ctx.separable = unbatched, x.dtype, None
+        if max(kernel) <= _MAX_SEPARABLE_KERNEL:
+            track = ctx.needs_input_grad[0] or return_indices
+            done = _max_pool_separable(x, kernel, stride, padding, dilation, out_size, track,
+                                       padded=any(padding) or any(right))
+            if done is not None:
+                y, axes, switches = done
+                if ctx.needs_input_grad[0]:
+                    ctx.separable, ctx.shape = (axes, switches), x.shape
                 if not return_indices:
-                    return y
-                return y, (indices[0] if unbatched else indices)
+                    return y[0] if unbatched else y
+                indices = _separable_indices(axes, switches, spatial).reshape(y.shape)   # (N, C, *out)
+                return (y[0], indices[0]) if unbatched else (y, indices)
         xp = pad_spatial(x, list(zip(padding, right)), value=-np.inf)     # (N, C, *S) -> (N, C, *S_pad)
         win = sliding_windows(xp, kernel, stride, dilation)[_first(out_size)]   # (N, C, *out, *k), a view
         flat = win.reshape(n, c, *out_size, -1)                           # (N, C, *out, K), K = prod(k)
@@ -222,8 +236,6 @@ class MaxPoolNd(Function):
         ctx.route = route                                                 # (N, C, *out): flat index into xp
         ctx.padded_shape = xp.shape
         ctx.crop = (slice(None), slice(None), *(slice(p, p + s) for p, s in zip(padding, spatial)))
-        ctx.unbatched = unbatched
-        ctx.dtype = x.dtype
         if unbatched:
             y = y[0]
         if not return_indices:
@@ -237,8 +249,8 @@ class MaxPoolNd(Function):
     @staticmethod
     def backward(ctx, grad):
         g = grad[None] if ctx.unbatched else grad                         # (N, C, *out)
-        if ctx.tiled is not None:
-            dx = _max_pool_tiled_backward(g, *ctx.tiled, ctx.shape, ctx.dtype)
+        if ctx.separable is not None:
+            dx = _max_pool_separable_backward(g, *ctx.separable, ctx.shape, ctx.dtype)
             return dx[0] if ctx.unbatched else dx
         size = math.prod(ctx.padded_shape)
         dxp = np.bincount(ctx.route.ravel(), weights=g.ravel(), minlength=size)   # summed where windows agree
@@ -246,58 +258,293 @@ class MaxPoolNd(Function):
         return dx[0] if ctx.unbatched else dx
 
 
-def _tile_views(x: np.ndarray, kernel, out_size):
-    """(kernel offset a, strided view x[n, c, k*i + a]) for every offset of non-overlapping windows.
+# ============================================================================================
+# Max pooling, separable: one axis at a time, on shifted slices of phase buffers
+# ============================================================================================
 
-    Each view has the output's shape (N, C, *out); offsets in row-major order, as a flattened window.
+_MAX_SEPARABLE_KERNEL = 255       # an axis's switches (tap offsets) are uint8
+_PIECE_BYTES = 2 << 20           # input bytes per piece of work: a piece's buffers stay in the caches
+_PARALLEL_MIN = 1 << 20           # input elements from which the pieces run on the worker threads
+_SCRATCH_MIN_BYTES = 1 << 16      # smaller scratch buffers are allocated afresh
+
+
+class _AxisPlan:
+    """How the separable path reduces one spatial axis (length n, kernel k, stride s, padding p,
+    dilation d, o windows).
+
+    Tap a of window i reads padded position q = s*i + d*a. Cut the padded axis into its s phases,
+    phase r holding the positions q = s*m + r (rows m = 0, 1, ...): tap a of window i is row
+    m = i + (d*a)//s of phase (d*a) % s. In a phase buffer that holds the rows m of all the
+    planes one after another, every tap is then ONE contiguous slice of the flat buffer, shifted by
+    (d*a)//s rows, and the maximum over the window is k - 1 np.maximum calls on long contiguous
+    slices (NumPy's fast case; np.maximum on strided views is several times slower). A plane's
+    last ``tail`` windows read the next plane's first rows: the buffers keep ``m = o + tail``
+    windows per plane, the first o of them real (the "full" layout), the rest computed and
+    ignored. Phase rows outside the input (padding, a ceil_mode overhang) hold -inf.
     """
-    for a in itertools.product(*(range(k) for k in kernel)):
-        yield a, x[(slice(None), slice(None), *(slice(o, o + k * n, k) for o, k, n in zip(a, kernel, out_size)))]
+
+    __slots__ = ("n", "k", "s", "p", "d", "o", "m", "tail", "taps", "phases", "covered")
+
+    def __init__(self, n, k, s, p, d, o):
+        self.n, self.k, self.s, self.p, self.d, self.o = n, k, s, p, d, o
+        self.taps = [((d * a) % s, (d * a) // s) for a in range(k)]      # tap a -> (phase, shift)
+        self.tail = max(shift for _, shift in self.taps)
+        self.m = o + self.tail
+        self.phases = []              # (r, rows [lo, hi) inside the input, their source slice, taps)
+        inside = 0
+        for r in sorted({r for r, _ in self.taps}):
+            lo = min(self.m, max(0, -((r - p) // s)))                    # first row with s*m + r - p >= 0
+            hi = min(self.m, max(lo, -((r - p - n) // s)))              # one past the last with < n
+            source = slice(s * lo + r - p, s * (hi - 1) + r - p + 1, s)
+            self.phases.append((r, lo, hi, source, [(a, sh) for a, (q, sh) in enumerate(self.taps) if q == r]))
+            inside += hi - lo
+        self.covered = inside == n    # every input position is some window's tap (phases are disjoint)
 
 
-def _max_pool_tiled(x, kernel, out_size, return_indices):
-    """Max pooling when the windows tile the input (stride = kernel, no padding, no dilation, no overhang).
+@functools.lru_cache(maxsize=256)
+def _axis_plan(n, k, s, p, d, o) -> _AxisPlan:
+    return _AxisPlan(n, k, s, p, d, o)
 
-    The same numbers as the general path, faster: instead of argmax over a (N, C, *out, K) view
-    (NumPy reduces short, strided axes slowly), take the maximum of the K strided views
-    x[:, :, a::k] (one fast elementwise pass each), then, walking the offsets backwards, mark
-    where a view equals the maximum: the last mark left is the FIRST maximum of the window,
-    PyTorch's rule for ties. Returns (y, tap of the maximum per window, indices or None), or None
-    when a NaN is present (the general path applies PyTorch's NaN rule).
+
+def _scratch(name, shape, dtype):
+    """A buffer that does not escape the call: a reused workspace when large, else a fresh array
+    (cheaper than the workspace's bookkeeping)."""
+    if math.prod(shape) * np.dtype(dtype).itemsize < _SCRATCH_MIN_BYTES:
+        return np.empty(shape, dtype)
+    return workspace(name, shape, dtype)
+
+
+# (pair, half) unsigned types: two neighbouring elements as one integer, and one element
+_PAIRS = {2: (np.uint32, np.uint16), 4: (np.uint64, np.uint32)}
+
+
+def _deinterleave(flat, start, out, pair, half):
+    """out = flat[start::2] (start 0 or 1, len(flat) = 2 * len(out)), about twice as fast as
+    NumPy's strided copy: view two neighbouring elements as one unsigned integer and keep its
+    low half (little-endian: the first element) with a truncating cast. Odd elements: the same
+    on the view that starts one element later (it holds one pair fewer; the last element is
+    copied alone)."""
+    if not np.little_endian:                                              # the low half is the second element
+        np.copyto(out, flat[start::2])
+        return
+    if start == 0:
+        np.copyto(out.view(half), flat.view(pair), casting="unsafe")
+    else:
+        np.copyto(out[:-1].view(half), flat[1:-1].view(pair), casting="unsafe")
+        out[-1] = flat[-1]
+
+
+def _reduce_axis(a, axis, out, switch, key):
+    """Window maxima along the middle axis: a (B, n, T) -> out (B, M, T), the full layout of _AxisPlan.
+
+    switch (B, M, T) uint8 (or None): the offset of the window's FIRST maximum -- the running
+    maximum is replaced only by a strictly greater tap, so on ties the earlier tap stays (PyTorch's
+    rule). A NaN makes the maximum NaN (the caller then takes the general path).
     """
-    views = list(_tile_views(x, kernel, out_size))
-    y = views[0][1].copy()                                                # (N, C, *out)
-    for _, v in views[1:]:
-        np.maximum(y, v, out=y)
-    if np.isnan(y).any():
-        return None
-    tap_type = np.int8 if len(views) <= 127 else np.int64
-    taps = np.full(y.shape, len(views) - 1, dtype=tap_type)                # (N, C, *out)
-    hit = np.empty(y.shape, dtype=bool)
-    for t in range(len(views) - 1, -1, -1):
-        np.equal(views[t][1], y, out=hit)
-        # taps = t where hit, as integer arithmetic (np.copyto(..., where=) is several times slower)
-        step = np.subtract(taps, t, dtype=tap_type)
-        step *= hit.view(np.int8).astype(tap_type, copy=False)
-        taps -= step
-    indices = None
-    if return_indices:                                # PyTorch's flat index into each (n, c) plane
-        spatial = x.shape[2:]
-        nd = len(kernel)
-        offsets = np.unravel_index(taps, kernel)
-        indices = np.zeros(y.shape, dtype=np.int64)
-        for ax in range(nd):
-            pos = _grid(ax, nd, np.arange(out_size[ax])) * kernel[ax] + offsets[ax]
-            indices += pos * math.prod(spatial[ax + 1:])
-    return y, taps, indices
+    b, n, t = a.shape
+    length = b * axis.m * t
+    pairs = _PAIRS.get(a.itemsize) if t == 1 and axis.s == 2 and n == 2 * axis.m and a.flags.c_contiguous else None
+    bufs = {}
+    for r, lo, hi, source, _ in axis.phases:
+        buf = _scratch(f"max_pool phase {key} {r}", (length + axis.tail * t,), a.dtype)
+        if axis.tail:
+            buf[length:] = -np.inf
+        bufs[r] = buf
+        if pairs is not None and lo == 0 and hi == axis.m:
+            _deinterleave(a.reshape(-1), source.start, buf[:length], *pairs)
+            continue
+        rows = buf[:length].reshape(b, axis.m, t)                         # (B, M, T): positions s*m + r - p
+        if lo:
+            rows[:, :lo] = -np.inf
+        if hi < axis.m:
+            rows[:, hi:] = -np.inf
+        rows[:, lo:hi] = a[:, source]
+    taps = [bufs[r][sh * t: sh * t + length] for r, sh in axis.taps]      # tap a: (B*M*T,), shifted sh rows
+    best = out.reshape(-1)
+    if axis.k == 1:
+        np.copyto(best, taps[0])
+        if switch is not None:
+            switch.fill(0)
+        return
+    if switch is not None:
+        first = switch.reshape(-1)
+        np.greater(taps[1], taps[0], out=first.view(bool))               # offset 1 where it beats offset 0
+    # np.maximum(later, earlier) keeps `earlier` on ties (its vector loop returns the second
+    # operand), so a zero maximum keeps the sign of the first zero, as PyTorch's does
+    np.maximum(taps[1], taps[0], out=best)
+    if axis.k > 2 and switch is not None:
+        beats = _scratch(f"max_pool beats {key}", (length,), np.uint8)
+    for off in range(2, axis.k):
+        if switch is not None:
+            np.greater(taps[off], best, out=beats.view(bool))
+            beats *= np.uint8(off)                                        # off where it beats, else 0
+            np.maximum(first, beats, out=first)                           # off exceeds every earlier offset
+        np.maximum(taps[off], best, out=best)
 
 
-def _max_pool_tiled_backward(g, taps, kernel, shape, dtype):
-    """dL/dx for tiled windows: each view x[:, :, a::k] receives g where its offset was the argmax."""
-    dx = np.zeros(shape, dtype=dtype)                                     # (N, C, *S)
-    for t, (_, view) in enumerate(_tile_views(dx, kernel, taps.shape[2:])):   # (N, C, *out) each
-        np.multiply(g, (taps == t).view(np.uint8), out=view)
+def _unreduce_axis(g, switch, axis, dx, key):
+    """Backward of _reduce_axis: g (B, M, T) (zero on the ignored windows) -> dx (B, n, T).
+
+    Window i hands g to its tap switch[i] (the select is a bitwise AND with an all-ones or zero
+    mask, so an inf or NaN gradient reaches its pixel only); taps of one phase are shifted slices
+    of one buffer, added, so windows that overlap on a pixel sum there. Pixels no window reads
+    get zero.
+    """
+    b, _, t = dx.shape
+    length = b * axis.m * t
+    ints = np.dtype(f"i{g.dtype.itemsize}")
+    gf = g.reshape(-1)
+    gi = gf.view(ints)
+    sw = switch.reshape(-1)
+    mask = _scratch(f"max_pool mask {key}", (length,), np.int8) if axis.k > 1 else None
+    if not axis.covered:
+        dx.fill(0)
+    for r, lo, hi, source, taps in axis.phases:
+        if hi <= lo:
+            continue
+        buf = _scratch(f"max_pool grad phase {key} {r}", (length + axis.tail * t,), g.dtype)
+        part = None
+        for j, (off, sh) in enumerate(taps):
+            target = buf[sh * t: sh * t + length]
+            if j == 0:
+                if sh:
+                    buf[:sh * t] = 0
+                if sh < axis.tail:
+                    buf[sh * t + length:] = 0
+            elif part is None:
+                part = _scratch(f"max_pool grad part {key}", (length,), g.dtype)
+            if mask is None:
+                np.copyto(target, gf)
+                continue
+            np.equal(sw, off, out=mask.view(bool))
+            np.negative(mask, out=mask)                                   # -1 (all bits set) where chosen
+            if j == 0:
+                np.bitwise_and(gi, mask, out=target.view(ints))
+            else:
+                np.bitwise_and(gi, mask, out=part.view(ints))
+                target += part
+        dx[:, source] = buf[:length].reshape(b, axis.m, t)[:, lo:hi]
+
+
+def _separable_forward(x, axes, y, switches):
+    """One piece: x (P, *S) planes -> y (P, *out); switches[ax] (P, *S[:ax], *M[ax:]) or None.
+
+    The last axis first: reducing axis ax turns (P, *S[:ax+1], *M[ax+1:]) into (P, *S[:ax], *M[ax:]).
+    """
+    nd = len(axes)
+    spatial = x.shape[1:]
+    full = [a.m for a in axes]
+    outs = [a.o for a in axes]
+    cur = x
+    for ax in range(nd - 1, -1, -1):
+        shape = (x.shape[0], *spatial[:ax], *full[ax:])
+        out = y if ax == 0 and full == outs else _scratch(f"max_pool out {ax}", shape, x.dtype)
+        b, t = x.shape[0] * math.prod(spatial[:ax]), math.prod(full[ax + 1:])
+        _reduce_axis(cur.reshape(b, spatial[ax], t), axes[ax], out,
+                     None if switches is None else switches[ax], ax)
+        cur = out
+    if full != outs:
+        np.copyto(y, cur[(slice(None), *(slice(0, o) for o in outs))])
+
+
+def _separable_backward(g, axes, switches, dx):
+    """One piece: g (P, *out) -> dx (P, *S), the first axis first (the reverse of the forward)."""
+    nd = len(axes)
+    spatial = dx.shape[1:]
+    full = [a.m for a in axes]
+    outs = [a.o for a in axes]
+    if full == outs:
+        cur = np.ascontiguousarray(g, dtype=dx.dtype)
+    else:
+        cur = _scratch("max_pool grad full", (g.shape[0], *full), dx.dtype)
+        cur.fill(0)                                                       # the ignored windows get 0
+        cur[(slice(None), *(slice(0, o) for o in outs))] = g
+    for ax in range(nd):
+        shape = (g.shape[0], *spatial[:ax + 1], *full[ax + 1:])
+        out = dx if ax == nd - 1 else _scratch(f"max_pool grad {ax}", shape, dx.dtype)
+        b, t = g.shape[0] * math.prod(spatial[:ax]), math.prod(full[ax + 1:])
+        _unreduce_axis(cur.reshape(b, full[ax], t), switches[ax], axes[ax], out.reshape(b, spatial[ax], t), ax)
+        cur = out
+
+
+def _jobs(planes: int, plane_size: int, itemsize: int) -> list[list[slice]]:
+    """The planes cut into pieces of about _PIECE_BYTES of input, dealt out in contiguous runs,
+    one run (job) per worker thread; a single job, run in the calling thread, below _PARALLEL_MIN.
+
+    Each piece goes through every step (copies, maxima, masks) while its buffers are still in
+    the caches: a pass over a whole activation per step would run at memory speed instead,
+    about twice as slow. NumPy releases the GIL, so the jobs run on both cores.
+    """
+    per = max(1, _PIECE_BYTES // (plane_size * itemsize))
+    nw = min(workers(), planes) if planes * plane_size >= _PARALLEL_MIN else 1
+    bounds = [round(i * planes / nw) for i in range(nw + 1)]
+    return [[slice(a, min(hi, a + per)) for a in range(lo, hi, per)]
+            for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
+
+
+def _max_pool_separable(x, kernel, stride, padding, dilation, out_size, track, padded):
+    """Max pooling by reducing one axis at a time (see _AxisPlan): (y, axes, switches), or None
+    where the general path must decide (a NaN, or an all -inf window next to padding).
+
+    The maximum over a box is the maximum over its last axis, then over the one before, ...;
+    and the FIRST maximum of the window in scan order (row-major over the offsets, PyTorch's tie
+    rule) is found the same way: the first row holding the maximum, then the first maximum in
+    that row. switches[ax] (uint8) holds, for each partial window, its first-maximum offset
+    along axis ax. The planes are cut into pieces handled by the worker threads.
+    x (N, C, *S) -> y (N, C, *out).
+    """
+    n, c, *spatial = x.shape
+    axes = [_axis_plan(*v) for v in zip(spatial, kernel, stride, padding, dilation, out_size)]
+    planes = x.reshape(n * c, *spatial)                                   # (N*C, *S)
+    y = np.empty((n * c, *out_size), dtype=x.dtype)
+    full = [a.m for a in axes]
+    switches = ([np.empty((n * c, *spatial[:ax], *full[ax:]), dtype=np.uint8) for ax in range(len(axes))]
+                if track else None)
+
+    def run(job):
+        for part in job:
+            _separable_forward(planes[part], axes, y[part], None if switches is None else [s[part] for s in switches])
+
+    parallel_map(run, _jobs(n * c, math.prod(spatial), x.itemsize))
+    low = y.min()
+    if np.isnan(low) or (padded and low == -np.inf):
+        return None                                                      # NaN wins, -inf windows: see forward
+    return y.reshape(n, c, *out_size), axes, switches
+
+
+def _max_pool_separable_backward(g, axes, switches, shape, dtype):
+    """dL/dx of _max_pool_separable: (N, C, *out) -> (N, C, *S)."""
+    n, c, *spatial = shape
+    dx = np.empty(shape, dtype=dtype)                                    # every pixel is written
+    planes = dx.reshape(n * c, *spatial)                                 # a view: dx is returned whole
+    grads = g.reshape(n * c, *g.shape[2:])
+
+    def run(job):
+        for part in job:
+            _separable_backward(grads[part], axes, [s[part] for s in switches], planes[part])
+
+    parallel_map(run, _jobs(n * c, math.prod(spatial), dx.itemsize))
     return dx
+
+
+def _separable_indices(axes, switches, spatial):
+    """PyTorch's int64 indices (flat position in the unpadded plane) from the switches: (N*C, *out).
+
+    Axis 0's switch gives the row of the window's maximum; axis 1's switch is read at that row,
+    and so on: switches[ax] is indexed by the positions already found on the axes before it."""
+    nd = len(axes)
+    outs = [a.o for a in axes]
+    planes = switches[0].shape[0]
+    grid = [np.arange(o).reshape([1] * (1 + ax) + [o] + [1] * (nd - ax - 1)) for ax, o in enumerate(outs)]
+    index = None
+    for ax, axis in enumerate(axes):
+        sw = switches[ax][(slice(None), *([slice(None)] * ax), *(slice(0, o) for o in outs[ax:]))]
+        sw = sw.reshape(planes, math.prod(spatial[:ax]), *outs[ax:])      # (P, prod S[:ax], *out[ax:])
+        at = (np.arange(planes).reshape([-1] + [1] * nd), 0 if index is None else index, *grid[ax:])
+        tap = sw[at].astype(np.int64)                                    # (P, *out): the offset chosen on ax
+        pos = grid[ax] * axis.s + tap * axis.d - axis.p                  # position on axis ax: s*i + d*a - p
+        index = pos if index is None else index * spatial[ax] + pos
+    return index
 
 
 def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
