@@ -15,7 +15,9 @@ Every operation in convnp is a subclass with two static methods side by side::
 ``Mul.apply(x, y)`` unwraps tensors to arrays, runs forward and, when any input needs a gradient
 (and recording is on), remembers the node so that ``loss.backward()`` can call backward later.
 ``backward`` returns one entry per positional argument of ``forward`` (None where there is no
-gradient); ``ctx.needs_input_grad`` says which are wanted, so work for the others can be skipped.
+gradient); ``ctx.needs_input_grad`` says which are wanted, so work for the others can be skipped
+(all False when nothing is recorded - under ``no_grad``, or with no input requiring grad - since
+that backward can never run: a forward need not save anything then).
 Keyword arguments are configuration (stride, padding, ...), never differentiated.
 
 ``forward`` may return a tuple: the first array is the differentiable result, the others
@@ -27,13 +29,18 @@ from __future__ import annotations
 import numpy as np
 
 from convnp.autograd import grad_mode
-from convnp.autograd.tensor import Tensor
+from convnp.autograd.tensor import Tensor, _wrap
 
 
 class Context:
     """Scratch space a forward fills for its backward."""
 
     needs_input_grad: tuple[bool, ...] = ()
+
+
+# needs_input_grad of an application that is not recorded: its backward can never run, so no
+# input needs a gradient (forwards skip saving what only a backward would read)
+_NO_GRADS = tuple((False,) * n for n in range(9))
 
 
 class Function:
@@ -47,16 +54,40 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
-        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        record = grad_mode.is_grad_enabled() and any(needs)
+        # the hot path of every operation: plain loops (no generators), the grad mode read once
         ctx = Context()
-        ctx.needs_input_grad = needs
+        arrays = []
+        record = False
+        if grad_mode._enabled:
+            needs = []
+            for a in args:
+                if isinstance(a, Tensor):
+                    arrays.append(a.data)
+                    if a.requires_grad:
+                        record = True
+                        needs.append(True)
+                    else:
+                        needs.append(False)
+                else:
+                    arrays.append(a)
+                    needs.append(False)
+        else:
+            for a in args:
+                arrays.append(a.data if isinstance(a, Tensor) else a)
+        n = len(args)
+        if record:
+            ctx.needs_input_grad = tuple(needs)
+        else:
+            ctx.needs_input_grad = _NO_GRADS[n] if n < 9 else (False,) * n
         outputs = cls.forward(ctx, *arrays, **kwargs)
-        extras = ()
         if isinstance(outputs, tuple):
             outputs, *extras = outputs
-        out = Tensor(outputs, requires_grad=record, _copy=False)
+        else:
+            extras = None
+        if type(outputs) is np.ndarray and (not record or outputs.dtype.kind == "f"):
+            out = _wrap(outputs, record)
+        else:                               # not a plain array (a scalar, a subclass) or an error to raise
+            out = Tensor(outputs, requires_grad=record, _copy=False)
         if record:
             out._node = Node(cls, ctx, args)
         if extras:

@@ -9,6 +9,8 @@ contributions. Leaves that require grad accumulate the result in ``.grad`` (a Nu
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from convnp.arraymath.broadcast import is_float
@@ -185,11 +187,12 @@ class Tensor:
             for inp, ig in zip(node.inputs, input_grads):
                 if ig is None or not isinstance(inp, Tensor) or not inp.requires_grad:
                     continue
-                if ig.shape != inp.shape:
+                data = inp.data
+                if ig.shape != data.shape:
                     raise RuntimeError(f"{node.function.__name__}.backward returned a gradient of shape "
-                                       f"{ig.shape} for an input of shape {inp.shape}")
-                if ig.dtype != inp.dtype:
-                    ig = ig.astype(inp.dtype)
+                                       f"{ig.shape} for an input of shape {data.shape}")
+                if ig.dtype != data.dtype:
+                    ig = ig.astype(data.dtype)
                 key = id(inp)
                 grads[key] = ig if key not in grads else grads[key] + ig
 
@@ -200,19 +203,22 @@ class Tensor:
         """
         order, visited = [], set()
         stack = [(self, False)]
+        push, pop, seen, done = stack.append, stack.pop, visited.add, order.append
         while stack:
-            t, expanded = stack.pop()
+            t, expanded = pop()
             if expanded:
-                order.append(t)
+                done(t)
                 continue
-            if id(t) in visited:
+            key = id(t)
+            if key in visited:
                 continue
-            visited.add(id(t))
-            stack.append((t, True))
-            if t._node is not None:
-                for inp in t._node.inputs:
+            seen(key)
+            push((t, True))
+            node = t._node
+            if node is not None:
+                for inp in node.inputs:
                     if isinstance(inp, Tensor) and inp.requires_grad and id(inp) not in visited:
-                        stack.append((inp, False))
+                        push((inp, False))
         order.reverse()
         return order
 
@@ -322,7 +328,13 @@ class Tensor:
     view = reshape
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1):
-        return _ops.flatten(self, start_dim, end_dim)
+        # tensor_ops.flatten's shape, with math.prod (np.prod costs microseconds on a tuple)
+        shape = self.data.shape
+        n = len(shape)
+        if n == 0:
+            return _ops.reshape(self, (1,))
+        s, e = start_dim % n, end_dim % n
+        return _ops.reshape(self, shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:])
 
     def transpose(self, dim0: int | None = None, dim1: int | None = None):
         """``t.transpose(d0, d1)`` swaps two axes (PyTorch); ``t.transpose()`` reverses them all."""
@@ -353,6 +365,22 @@ class Tensor:
 
 def _raw(x):
     return x.data if isinstance(x, Tensor) else x
+
+
+_new = object.__new__
+
+
+def _wrap(data: np.ndarray, requires_grad: bool = False) -> Tensor:
+    """``Tensor(data, requires_grad=requires_grad, _copy=False)`` for a NumPy array, without the
+    constructor's checks: the caller guarantees an ndarray, and a float one if ``requires_grad``
+    (Function.apply wraps every result this way)."""
+    t = _new(Tensor)
+    t.data = data
+    t.grad = None
+    t._node = None
+    t._retains_grad = False
+    t.requires_grad = requires_grad
+    return t
 
 
 def _axis(axis, dim):

@@ -247,16 +247,17 @@ class LeNet5(Module):
                               f"28, 28) (zero-padded to 32x32, as in the paper), received shape {shape}")
         if shape[-2:] == (28, 28):
             x = F.pad(x, (2, 2, 2, 2))                       # (N, C, 28, 28) -> (N, C, 32, 32)
-        x = self.act(self.c1(x))
+        act, original = self.act, self.variant == "original"
+        x = act(self.c1(x))
         x = self.s2(x)
-        if self.variant == "original":
-            x = self.act(x)                                  # S2's units squash too
-        x = self.act(self.c3(x))
+        if original:
+            x = act(x)                                       # S2's units squash too
+        x = act(self.c3(x))
         x = self.s4(x)
-        if self.variant == "original":
-            x = self.act(x)
-        x = self.act(self.c5(x))                             # (N, 120, 1, 1)
-        x = self.act(self.f6(self.flatten(x)))               # (N, 84)
+        if original:
+            x = act(x)
+        x = act(self.c5(x))                                  # (N, 120, 1, 1)
+        x = act(self.f6(self.flatten(x)))                    # (N, 84)
         return self.output(x)
 
 

@@ -24,8 +24,8 @@ import numpy as np
 
 from convnp.autograd.tensor import Tensor
 from convnp.nn import functional as F
-from convnp.nn.layer_utils import _check_bool, _check_int, _factory_dtype, _layer_call, _reset_fan_in_uniform
-from convnp.nn.module import Module, Parameter
+from convnp.nn.layer_utils import _check_bool, _check_int, _factory_dtype, _reset_fan_in_uniform
+from convnp.nn.module import LayerInputError, Module, Parameter
 
 __all__ = ["Linear", "Flatten", "Unflatten"]
 
@@ -65,11 +65,16 @@ class Linear(Module):
         _reset_fan_in_uniform(self.weight, self.bias, self.in_features)
 
     def forward(self, input):
-        shape = tuple(np.shape(input))
+        shape = input.data.shape if type(input) is Tensor else tuple(np.shape(input))
         if len(shape) == 0 or shape[-1] != self.in_features:
             self._input_error(f"expected input of shape (*, {self.in_features}) (in_features={self.in_features} "
                               f"in the last dimension), received shape {shape}")
-        return _layer_call(self, F.linear, input, self.weight, self.bias)
+        try:                                       # _layer_call, inlined on this hot path
+            return F.linear(input, self.weight, self.bias)
+        except LayerInputError:
+            raise
+        except ValueError as err:
+            raise LayerInputError(self, str(err)) from err
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
@@ -98,14 +103,17 @@ class Flatten(Module):
         self.end_dim = int(end_dim)
 
     def forward(self, input):
-        x = _as_tensor(input)
-        rank = max(x.ndim, 1)
-        for what, d in (("start_dim", self.start_dim), ("end_dim", self.end_dim)):
-            if not -rank <= d < rank:
-                self._input_error(f"expected an input with more dimensions: {what}={d} is out of range for a "
-                                  f"{x.ndim}-D input (expected {-rank} <= {what} < {rank}), received shape "
-                                  f"{tuple(x.shape)}")
-        s, e = self.start_dim % rank, self.end_dim % rank
+        x = input if type(input) is Tensor else _as_tensor(input)
+        ndim = x.data.ndim
+        rank = ndim if ndim > 1 else 1
+        start, end = self.start_dim, self.end_dim
+        if not (-rank <= start < rank and -rank <= end < rank):
+            for what, d in (("start_dim", start), ("end_dim", end)):
+                if not -rank <= d < rank:
+                    self._input_error(f"expected an input with more dimensions: {what}={d} is out of range for "
+                                      f"a {x.ndim}-D input (expected {-rank} <= {what} < {rank}), received shape "
+                                      f"{tuple(x.shape)}")
+        s, e = start % rank, end % rank
         if s > e:
             self._input_error(f"expected start_dim to come before end_dim (start_dim={self.start_dim} is axis {s}, "
                               f"end_dim={self.end_dim} is axis {e}), received shape {tuple(x.shape)}")

@@ -211,15 +211,11 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         try:
-            for hook in tuple(self._forward_pre_hooks.values()):
-                result = hook(self, args)
-                if result is not None:
-                    args = result if isinstance(result, tuple) else (result,)
+            if self._forward_pre_hooks:
+                args = self._run_pre_hooks(args)
             output = self.forward(*args, **kwargs)
-            for hook in tuple(self._forward_hooks.values()):
-                result = hook(self, args, output)
-                if result is not None:
-                    output = result
+            if self._forward_hooks:                         # (read after forward, which may add one)
+                output = self._run_forward_hooks(args, output)
             return output
         except LayerInputError as err:
             # Name the raising layer by its path from this module. Every enclosing __call__ does
@@ -228,6 +224,20 @@ class Module:
             if path is not None:
                 err._set_path(path)
             raise
+
+    def _run_pre_hooks(self, args: tuple) -> tuple:
+        for hook in tuple(self._forward_pre_hooks.values()):
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
+        return args
+
+    def _run_forward_hooks(self, args: tuple, output):
+        for hook in tuple(self._forward_hooks.values()):
+            result = hook(self, args, output)
+            if result is not None:
+                output = result
+        return output
 
     def _path_of(self, module: "Module") -> str | None:
         for name, m in self.named_modules():
@@ -263,16 +273,26 @@ class Module:
 
         >>> # in Conv2d.forward: self.check_input(x, ndim=(3, 4), channels=self.in_channels, channel_axis=-3)
         """
-        shape = tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
+        if type(x) is Tensor:                                # the usual case, without the generic lookups
+            shape = x.data.shape
+        else:
+            shape = tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
+        n = len(shape)
         if ndim is not None:
-            allowed = (ndim,) if isinstance(ndim, (int, np.integer)) else tuple(ndim)
-            if len(shape) not in allowed:
+            if type(ndim) is int:
+                bad = n != ndim
+            elif type(ndim) is tuple:
+                bad = n not in ndim
+            else:
+                bad = n not in ((ndim,) if isinstance(ndim, (int, np.integer)) else tuple(ndim))
+            if bad:
+                allowed = (ndim,) if isinstance(ndim, (int, np.integer)) else tuple(ndim)
                 want = " or ".join(f"{d}D" for d in allowed)
                 desc = f" {layout}" if layout else ""
                 self._input_error(f"expected {want} input{desc}, received shape {shape}")
         if channels is not None:
-            axis = channel_axis + len(shape) if channel_axis < 0 else channel_axis
-            if not 0 <= axis < len(shape) or shape[axis] != channels:
+            axis = channel_axis + n if channel_axis < 0 else channel_axis
+            if not 0 <= axis < n or shape[axis] != channels:
                 self._input_error(f"expected input with {_plural(channels, 'channel')}, received shape {shape}")
 
     # --- registration --------------------------------------------------------------------------
@@ -347,10 +367,17 @@ class Module:
 
     # --- attribute filing ----------------------------------------------------------------------
     def __getattr__(self, name: str) -> Any:
+        # reached for every parameter, buffer and child read in a forward (self.weight): keep it lean
         d = self.__dict__
-        for store in ("_parameters", "_buffers", "_modules"):
-            if store in d and name in d[store]:
-                return d[store][name]
+        store = d.get("_parameters")
+        if store is not None and name in store:
+            return store[name]
+        store = d.get("_buffers")
+        if store is not None and name in store:
+            return store[name]
+        store = d.get("_modules")
+        if store is not None and name in store:
+            return store[name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __setattr__(self, name: str, value: Any) -> None:

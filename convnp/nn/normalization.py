@@ -30,10 +30,11 @@ import numbers
 
 import numpy as np
 
+from convnp.autograd.tensor import Tensor
 from convnp.nn import functional as F
 from convnp.nn import init
 from convnp.nn.layer_utils import _check_bool, _check_int, _check_real, _factory_dtype, _layer_call
-from convnp.nn.module import Module, Parameter
+from convnp.nn.module import LayerInputError, Module, Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "LocalResponseNorm"]
 
@@ -105,17 +106,28 @@ class _BatchNorm(Module):
         _reset_affine(self)
 
     def forward(self, input):
-        self.check_input(input, ndim=self._ndims, channels=self.num_features, layout=self._layout)
+        shape = input.data.shape if type(input) is Tensor else None
+        if shape is None or len(shape) not in self._ndims or shape[1] != self.num_features:
+            self.check_input(input, ndim=self._ndims, channels=self.num_features, layout=self._layout)
         # PyTorch's _BatchNorm.forward: the factor of the running averages
-        factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked[...] += 1                     # in place: the buffer stays the same array
-            factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+        momentum, training = self.momentum, self.training
+        factor = 0.0 if momentum is None else momentum
+        if training and self.track_running_stats:
+            tracked = self.num_batches_tracked
+            if tracked is not None:
+                tracked[...] += 1                                  # in place: the buffer stays the same array
+                factor = 1.0 / float(tracked) if momentum is None else momentum
+        running_mean, running_var = self.running_mean, self.running_var
         # batch statistics in training, and in eval when there are no running statistics
-        use_batch = self.training or (self.running_mean is None and self.running_var is None)
-        track = not self.training or self.track_running_stats      # buffers updated / read only then
-        return _layer_call(self, F.batch_norm, input, self.running_mean if track else None,
-                           self.running_var if track else None, self.weight, self.bias, use_batch, factor, self.eps)
+        use_batch = training or (running_mean is None and running_var is None)
+        track = not training or self.track_running_stats           # buffers updated / read only then
+        try:                                                       # _layer_call, inlined on this hot path
+            return F.batch_norm(input, running_mean if track else None, running_var if track else None,
+                                self.weight, self.bias, use_batch, factor, self.eps)
+        except LayerInputError:
+            raise
+        except ValueError as err:
+            raise LayerInputError(self, str(err)) from err
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "

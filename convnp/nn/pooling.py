@@ -23,15 +23,17 @@ given; AvgPool1d, MaxUnpool2d keep tuples, as torch does, so the reprs agree).
 from __future__ import annotations
 
 from convnp.arraymath.conv_arithmetic import check_at_least, ntuple
+from convnp.autograd.tensor import Tensor
 from convnp.nn import functional as F
 from convnp.nn.layer_utils import _check_bool, _layer_call
-from convnp.nn.module import Module
+from convnp.nn.module import LayerInputError, Module
 from convnp.ops.pooling import window_args
 
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "MaxUnpool2d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
            "AdaptiveAvgPool2d", "AdaptiveMaxPool2d"]
 
 _LAYOUT = {1: "(C, L) or (N, C, L)", 2: "(C, H, W) or (N, C, H, W)", 3: "(C, D, H, W) or (N, C, D, H, W)"}
+_MAX_POOL = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
 
 
 def _check_window(name: str, nd: int, kernel_size, stride, padding, dilation=1) -> None:
@@ -44,6 +46,8 @@ class _Pool(Module):
 
     def _check(self, input) -> None:
         nd = self._nd
+        if type(input) is Tensor and 0 <= input.data.ndim - nd - 1 <= 1:   # the usual case, accepted here
+            return
         self.check_input(input, ndim=(nd + 1, nd + 2), layout=_LAYOUT[nd])
 
 
@@ -65,9 +69,13 @@ class _MaxPoolNd(_Pool):
 
     def forward(self, input):
         self._check(input)
-        fn = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}[self._nd]
-        return _layer_call(self, fn, input, self.kernel_size, self.stride, self.padding, self.dilation,
-                           ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+        try:                                       # _layer_call, inlined on this hot path
+            return _MAX_POOL[self._nd](input, self.kernel_size, self.stride, self.padding, self.dilation,
+                                       ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+        except LayerInputError:
+            raise
+        except ValueError as err:
+            raise LayerInputError(self, str(err)) from err
 
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -192,9 +200,14 @@ class _AvgPool23(_AvgPoolNd):
 
     def forward(self, input):
         self._check(input)
-        fn = F.avg_pool2d if self._nd == 2 else F.avg_pool3d
-        return _layer_call(self, fn, input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                           self.count_include_pad, self.divisor_override)
+        try:                                       # _layer_call, inlined on this hot path
+            return (F.avg_pool2d if self._nd == 2 else F.avg_pool3d)(
+                input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+                self.divisor_override)
+        except LayerInputError:
+            raise
+        except ValueError as err:
+            raise LayerInputError(self, str(err)) from err
 
 
 class AvgPool2d(_AvgPool23):
@@ -251,7 +264,12 @@ class AdaptiveAvgPool2d(_Pool):
 
     def forward(self, input):
         self._check(input)
-        return _layer_call(self, F.adaptive_avg_pool2d, input, self.output_size)
+        try:                                       # _layer_call, inlined on this hot path
+            return F.adaptive_avg_pool2d(input, self.output_size)
+        except LayerInputError:
+            raise
+        except ValueError as err:
+            raise LayerInputError(self, str(err)) from err
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"

@@ -10,6 +10,8 @@ from convnp.autograd.tensor import Tensor
 
 def float_tensor(op: str, x, what: str = "input") -> Tensor:
     """``x`` as a Tensor (torch.tensor's rules for lists and numbers) with a float dtype."""
+    if type(x) is Tensor and x.data.dtype.kind == "f":      # the usual case, first
+        return x
     if not isinstance(x, Tensor):
         try:
             x = Tensor(x)

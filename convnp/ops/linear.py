@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from convnp.autograd.function import Function
 from convnp.autograd.tensor import Tensor
 from convnp.ops.checks import float_tensor
@@ -21,7 +23,7 @@ class Linear(Function):
         ctx.x, ctx.weight = x, weight
         y = x @ weight.T                                # (*, in) @ (in, out) -> (*, out)
         if bias is not None:
-            y = y + bias                                # (*, out) + (out,) -> (*, out)
+            np.add(y, bias, out=y)                      # (*, out) + (out,) -> (*, out), into the fresh y
         return y
 
     @staticmethod
@@ -48,22 +50,22 @@ def linear(input, weight, bias=None) -> Tensor:
     x = float_tensor("linear", input, "input")
     w = float_tensor("linear", weight, "weight")
     b = None if bias is None else float_tensor("linear", bias, "bias")
-    if w.ndim != 2:
+    xd, wd = x.data, w.data
+    if wd.ndim != 2:
         raise ValueError(f"linear: expected a 2-D weight of shape (out_features, in_features). "
                          f"Received: weight of shape {w.shape}")
-    out_features, in_features = w.shape
-    if x.ndim == 0:
+    out_features, in_features = wd.shape
+    if xd.ndim == 0:
         raise ValueError(f"linear: expected input of shape (*, in_features={in_features}) with at least "
                          f"1 dimension. Received: input of shape {x.shape}")
-    if x.shape[-1] != in_features:
+    if xd.shape[-1] != in_features:
         raise ValueError(f"linear: expected input with in_features={in_features} (weight.shape[1]) in its "
                          f"last dimension, got {x.shape[-1]}. Received: input of shape {x.shape}, "
                          f"weight of shape {w.shape}")
-    if b is not None and b.shape != (out_features,):
+    if b is not None and b.data.shape != (out_features,):
         raise ValueError(f"linear: expected bias of shape (out_features,) = ({out_features},). "
                          f"Received: bias of shape {b.shape}")
-    dtypes = {x.dtype, w.dtype} | ({b.dtype} if b is not None else set())
-    if len(dtypes) > 1:
+    if xd.dtype != wd.dtype or (b is not None and b.data.dtype != xd.dtype):
         raise TypeError(f"linear: expected input, weight and bias of one dtype. Received: input {x.dtype}, "
                         f"weight {w.dtype}" + (f", bias {b.dtype}" if b is not None else ""))
     return Linear.apply(x, w, b)
