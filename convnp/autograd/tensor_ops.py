@@ -62,7 +62,8 @@ class Sub(Function):
     @staticmethod
     def backward(ctx, grad):
         sa, sb = ctx.shapes
-        return unbroadcast(grad, sa), unbroadcast(-grad, sb)
+        db = unbroadcast(-grad, sb) if ctx.needs_input_grad[1] else None     # no negated copy for nothing
+        return unbroadcast(grad, sa), db
 
 
 class Mul(Function):

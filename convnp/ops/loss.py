@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 
 from convnp.arraymath.broadcast import is_float, unbroadcast
+from convnp.arraymath.parallel import blas_threads
 from convnp.autograd.function import Function
 from convnp.autograd.tensor import Tensor
 from convnp.ops.checks import float_array
@@ -69,14 +70,14 @@ def _index_shape(x: np.ndarray) -> tuple[int, ...]:
 
 def _rows(x: np.ndarray) -> np.ndarray:
     """Move the class axis last and flatten the rest: (N, C, d1, ...) -> (M, C); (C,) -> (1, C)."""
-    if x.ndim == 1:
-        return x.reshape(1, -1)
+    if x.ndim <= 2:                                       # (N, C) as it is; (C,) -> (1, C)
+        return x if x.ndim == 2 else x.reshape(1, -1)
     return np.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
 
 
 def _unrows(rows: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Inverse of _rows: (M, C) -> (N, C, d1, ...)."""
-    if len(shape) == 1:
+    if len(shape) <= 2:
         return rows.reshape(shape)
     moved = shape[:1] + shape[2:] + shape[1:2]
     return np.moveaxis(rows.reshape(moved), -1, 1)
@@ -119,6 +120,8 @@ def _reduce_rows(loss_rows: np.ndarray, reduction: str, denominator, out_shape, 
     total = loss_rows.sum(dtype=dtype)
     if reduction == "sum":
         return np.asarray(total, dtype=dtype)
+    if type(denominator) is int and denominator > 0:          # a row count: no 0/0 to silence
+        return np.asarray(total / dtype.type(denominator), dtype=dtype)
     with np.errstate(invalid="ignore", divide="ignore"):       # every row ignored: 0/0 = nan, as PyTorch
         return np.asarray(total / np.asarray(denominator, dtype=dtype), dtype=dtype)
 
@@ -170,6 +173,80 @@ class SoftCrossEntropy(Function):
         return dx, dt
 
 
+class IndexCrossEntropy(Function):
+    """Cross-entropy with class-index targets y (the usual case), without building a one-hot q.
+
+    With z = x - max_c x (<= 0: no overflow), s = sum_c exp(z_c), log p_c = z_c - log s, eps the
+    smoothing, w the class weights (1 without weights, W = sum_c w_c) and v = [y is not ignored]:
+
+        l = v * ((1 - eps) w_y (log s - z_y) + (eps / C) (W log s - sum_c w_c z_c))
+        dl/dx_c = v * (Q p_c - q_c),  p = exp(z) / s,  Q = (1 - eps) w_y + (eps / C) W,
+                  q_c = (1 - eps) w_y [c = y] + (eps / C) w_c
+
+    so the forward is four passes over the (M, C) logits (max, subtract, exp, and the sum as a
+    matrix-vector product with ones) and the backward one (exp(z) times a per-row factor) plus
+    one scattered entry per row. (Smoothing takes the general form, with a dense q.)
+    """
+
+    @staticmethod
+    def forward(ctx, x, *, index, valid, weight, smoothing, reduction, denominator):
+        x2 = _rows(x)                                     # (N, C, d1, ...) -> (M, C)
+        M, C = x2.shape
+        rows = np.arange(M)
+        z = x2 - x2.max(axis=1, keepdims=True)            # (M, C), <= 0
+        zy = z[rows, index]                               # (M,)
+        smooth = None
+        if smoothing:
+            smooth = -(z.sum(axis=1) if weight is None else z @ weight)     # -sum_c w_c z_c, (M,)
+        e = np.exp(z, out=z)                              # z is not needed any more
+        with blas_threads(1):                             # a small product: no thread hand-offs
+            s = e @ np.ones(C, e.dtype)                   # sum_c exp(z_c), (M,)
+        log_s = np.log(s)
+        wy = None if weight is None else weight[index]
+        loss = log_s - zy                                 # -log p_y
+        if wy is not None:
+            loss *= wy
+        if smoothing:
+            total_w = C if weight is None else weight.sum()
+            loss = (1 - smoothing) * loss + (smoothing / C) * (total_w * log_s + smooth)
+        if valid is not None:
+            loss = np.where(valid, loss, 0).astype(x.dtype, copy=False)        # an ignored row is 0 (even NaN)
+        ctx.shape, ctx.dtype, ctx.e, ctx.s = x.shape, x.dtype, e, s
+        ctx.index, ctx.valid, ctx.weight, ctx.wy, ctx.smoothing = index, valid, weight, wy, smoothing
+        ctx.reduction, ctx.denominator = reduction, denominator
+        return _reduce_rows(loss, reduction, denominator, _index_shape(x), x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        e, dtype, eps = ctx.e, ctx.dtype, ctx.smoothing
+        M, C = e.shape
+        if ctx.reduction == "none":
+            g = grad.reshape(M).astype(dtype, copy=False)
+        else:
+            g0 = np.asarray(grad, dtype=dtype)
+            if ctx.reduction == "mean":
+                if type(ctx.denominator) is int and ctx.denominator > 0:
+                    g0 = g0 / dtype.type(ctx.denominator)
+                else:
+                    with np.errstate(invalid="ignore", divide="ignore"):
+                        g0 = g0 / np.asarray(ctx.denominator, dtype=dtype)
+            g = np.full(M, g0, dtype=dtype)
+        if ctx.valid is not None:
+            g = np.where(ctx.valid, g, 0).astype(dtype, copy=False)
+        if not eps:                                       # dx = g w_y (p - onehot(y))
+            gw = g if ctx.wy is None else g * ctx.wy
+            dx = e * (gw / ctx.s)[:, None]                # (M, C)
+            dx[np.arange(M), ctx.index] -= gw
+        else:                                             # dx = g (Q p - q), q dense as in SoftCrossEntropy
+            q = np.empty((M, C), dtype)
+            q[...] = (eps / C) if ctx.weight is None else (eps / C) * ctx.weight
+            q[np.arange(M), ctx.index] += (1 - eps) * (1 if ctx.wy is None else ctx.wy)
+            if ctx.valid is not None:
+                q *= ctx.valid[:, None]
+            dx = g[:, None] * ((e / ctx.s[:, None]) * q.sum(axis=1, keepdims=True) - q)
+        return _unrows(dx.astype(dtype, copy=False), ctx.shape)
+
+
 def _check_smoothing(op: str, label_smoothing) -> float:
     if (not isinstance(label_smoothing, numbers.Real) or isinstance(label_smoothing, bool)
             or not 0.0 <= label_smoothing <= 1.0):
@@ -199,7 +276,6 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     eps = _check_smoothing(op, label_smoothing)
     C = x.shape[1] if x.ndim >= 2 else x.shape[0]
     w = _class_weight(op, weight, C, x.dtype)
-    x2_rows = int(np.prod(_index_shape(x), dtype=np.int64))
     if t.shape == x.shape:                                    # class probabilities
         if not is_float(t.dtype):
             raise TypeError(f"{op}: expected a floating-point target of class probabilities (target of "
@@ -211,18 +287,29 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         q = ws * ((1 - eps) * _rows(t.astype(x.dtype, copy=False)) + eps / C)    # (M, C)
         return SoftCrossEntropy.apply(input, target if isinstance(target, Tensor) else t, q=q,
                                       target_scale=(1 - eps) * ws, reduction=reduction,
-                                      denominator=x2_rows)
+                                      denominator=int(np.prod(_index_shape(x), dtype=np.int64)))
+    flat, valid = _index_targets(op, x, t, ignore_index)
+    if valid is None:                                         # every row counts
+        denominator = (flat.size if w is None else w[flat].sum(dtype=x.dtype))
+    else:
+        denominator = (valid if w is None else w[flat] * valid).sum(dtype=x.dtype)
+    return IndexCrossEntropy.apply(input, index=flat, valid=valid, weight=w, smoothing=eps,
+                                   reduction=reduction, denominator=denominator)
+
+
+def _index_targets(op: str, x: np.ndarray, t: np.ndarray, ignore_index) -> tuple[np.ndarray, np.ndarray | None]:
+    """(M,) int64 class indices with ignored rows set to 0, and the (M,) mask of rows that count
+    (None when every row counts). Validation as _check_indices, the common case in two reductions."""
+    want = _index_shape(x)
+    C = x.shape[1] if x.ndim >= 2 else x.shape[0]
+    if t.shape == want and t.dtype.kind in "iu" and t.size:
+        flat = t.reshape(-1).astype(np.int64, copy=False)
+        lo, hi = int(flat.min()), int(flat.max())
+        if 0 <= lo and hi < C and not lo <= ignore_index <= hi:
+            return flat, None                             # all in range, none ignored
     flat = _check_indices(op, x, t, ignore_index, allow_probabilities=True)
     valid = flat != ignore_index
-    safe = np.where(valid, flat, 0)
-    ws = np.ones(C, x.dtype) if w is None else w
-    wt = ws[safe] * valid                                      # (M,) weight of each row's target, 0 if ignored
-    q = np.zeros((flat.size, C), x.dtype)
-    q[np.arange(flat.size), safe] = (1 - eps) * wt             # the NLL term, one-hot
-    if eps > 0:
-        q += (eps / C) * ws * valid[:, None]                   # the smoothing term
-    return SoftCrossEntropy.apply(input, None, q=q, target_scale=None, reduction=reduction,
-                                  denominator=wt.sum(dtype=x.dtype))
+    return np.where(valid, flat, 0), valid
 
 
 # ============================================================================================

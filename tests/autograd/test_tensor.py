@@ -215,6 +215,46 @@ def test_tensor_op_gradcheck(name, ours, theirs, inputs):
     check_gradcheck(ours, inputs)
 
 
+# add / sub / mul: NumPy's values bit for bit and every gradient only where asked for (Sub's
+# backward skips the negated copy for an operand without grad), for every layout and dtype mix.
+
+_OPS = {"add": (lambda a, b: a + b, np.add), "sub": (lambda a, b: a - b, np.subtract),
+        "mul": (lambda a, b: a * b, np.multiply)}
+
+
+def _same_shape_case(op, a, b, requires=(True, True)):
+    ours, ufunc = _OPS[op]
+    ca, cb = cn.tensor(a, requires_grad=requires[0]), cn.tensor(b, requires_grad=requires[1])
+    ta, tb = torch.tensor(a, requires_grad=requires[0]), torch.tensor(b, requires_grad=requires[1])
+    out, tout = ours(ca, cb), ours(ta, tb)
+    assert out.dtype == np.result_type(a, b)
+    np.testing.assert_array_equal(out.data, ufunc(a, b))
+    g = np.random.default_rng(1).standard_normal(out.shape).astype(out.dtype)
+    out.backward(g)
+    tout.backward(torch.tensor(g))
+    for c, t, r in ((ca, ta, requires[0]), (cb, tb, requires[1])):
+        if r:
+            assert c.grad.dtype == c.dtype and c.grad.shape == c.shape
+            np.testing.assert_array_equal(c.grad, t.grad.numpy())
+        else:
+            assert c.grad is None
+
+
+@pytest.mark.parametrize("op", list(_OPS))
+def test_binary_ops_layouts_dtypes_and_single_gradients(op):
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((6, 5, 4))
+    b = rng.standard_normal((4, 5, 6)).transpose(2, 1, 0)          # Fortran-ordered view
+    _same_shape_case(op, a, b)
+    _same_shape_case(op, a.astype(np.float32), b)                   # float32 with float64: float64
+    _same_shape_case(op, a[:, ::2], b[:, ::2])                      # strided views
+    _same_shape_case(op, a, b, requires=(False, True))
+    _same_shape_case(op, a.astype(np.float32), b.astype(np.float32), requires=(True, False))
+    x = np.array([[np.inf, -np.inf, np.nan, 0.0, -0.0] * 4] * 4)
+    with np.errstate(invalid="ignore"):                             # inf - inf, inf * 0
+        _same_shape_case(op, x, x[::-1].copy())
+
+
 def test_max_shares_gradient_among_ties_like_amax():
     a = np.array([[1.0, 3.0, 3.0], [2.0, 0.0, 2.0]])
     compare_with_torch(lambda t: t.max(axis=1), lambda t: t.amax(dim=1), [a], what="tied max")

@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as TF
 
 import convnp as cn
+import convnp.ops.activation as activation_module
+from convnp.arraymath.parallel import workers
 from convnp.ops.activation import elu, gelu, leaky_relu, log_softmax, prelu, relu, sigmoid, softmax, tanh
 from helpers import check_gradcheck, compare_with_torch
 
@@ -324,3 +326,116 @@ def test_softmax_dim_errors(name, fn):
         fn(x, 1.0)
     with pytest.raises(TypeError, match=rf"^{name}: dim must be an int or None\. Received: dim=True"):
         fn(x, True)
+
+
+# ============================================================================================
+# relu's fast path: bit-exact PyTorch semantics on every path (small, large on the worker
+# threads, the row block and its tail, non-contiguous input)
+# ============================================================================================
+
+def _relu_inputs(rng, shape, dtype):
+    x = rng.standard_normal(shape).astype(dtype)
+    flat = x.reshape(-1)
+    specials = np.array([np.nan, -np.nan, 0.0, -0.0, np.inf, -np.inf, 1e-45, -1e-45], dtype)
+    idx = rng.choice(flat.size, size=min(flat.size, 64), replace=False)
+    flat[idx] = np.resize(specials, idx.size)
+    return x
+
+
+def _check_relu_exactly(x, g, sign_of_zero=True):
+    """Output and gradient bit for bit as torch (NaN payloads aside): values, sign of zero, NaN."""
+    cx = cn.tensor(x, requires_grad=True)
+    tx = torch.tensor(x, requires_grad=True)
+    y, ty = relu(cx), TF.relu(tx)
+    y.backward(g)
+    ty.backward(torch.tensor(g))
+    for ours, theirs in ((y.data, ty.detach().numpy()), (cx.grad, tx.grad.numpy())):
+        assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
+        np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs))
+        ok = ~np.isnan(theirs)
+        np.testing.assert_array_equal(ours[ok], theirs[ok])
+        if sign_of_zero:
+            np.testing.assert_array_equal(np.signbit(ours[ok]), np.signbit(theirs[ok]))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(), (1,), (7,), (3, 5), (1, 3, 5, 7),        # one thread, under one row block
+                                   (2, 3, 150, 151),                          # one thread, a row block and a tail
+                                   (5, 3, 257, 275),                          # >= 2^20: worker threads, a tail
+                                   (1, 1100, 1000)])                          # large, batch of one: one slice
+def test_relu_is_bit_exact_like_torch_above_and_below_the_thresholds(shape, dtype):
+    rng = np.random.default_rng(len(shape) + sum(shape))
+    x = _relu_inputs(rng, shape, dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    if g.size:
+        g.reshape(-1)[: min(g.size, 6)] = [np.inf, -np.inf, np.nan, np.inf, np.nan, -np.inf][: min(g.size, 6)]
+    _check_relu_exactly(x, g)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_relu_blocked_gradient_is_zero_even_for_inf_and_nan_upstream(dtype):
+    # threshold_backward: (y <= 0) ? 0 : g, so a blocked inf or NaN gives 0, not inf * 0 = NaN;
+    # a NaN output passes its gradient
+    x = np.array([-1.0, -1.0, 0.0, -0.0, np.nan, 2.0, -np.inf, np.inf], dtype)
+    g = np.array([np.inf, np.nan, -np.inf, np.nan, 3.0, np.nan, np.inf, -2.0], dtype)
+    _check_relu_exactly(x, g)
+    cx = cn.tensor(x, requires_grad=True)
+    relu(cx).backward(g)
+    np.testing.assert_array_equal(cx.grad[:4], 0.0)
+    assert cx.grad[4] == 3.0 and np.isnan(cx.grad[5]) and cx.grad[6] == 0.0 and cx.grad[7] == -2.0
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_relu_of_non_contiguous_input(dtype):
+    rng = np.random.default_rng(3)
+    base = _relu_inputs(rng, (6, 40, 30), dtype)
+    for x in (base.transpose(2, 0, 1), base[:, ::3, 1::2]):
+        _check_relu_exactly(x, rng.standard_normal(x.shape).astype(dtype))
+
+
+def test_relu_paths_with_small_thresholds(monkeypatch):
+    """The worker-thread split and the row blocks at small sizes (thresholds lowered)."""
+    monkeypatch.setattr(activation_module, "_PARALLEL_MIN", 64)
+    monkeypatch.setattr(activation_module, "_ROW", 16)
+    calls = []
+    real_map = activation_module.parallel_map
+    monkeypatch.setattr(activation_module, "parallel_map", lambda fn, items: calls.append(1) or real_map(fn, items))
+    rng = np.random.default_rng(11)
+    for shape in [(4, 3, 5, 7), (9, 17), (2, 8), (3, 1, 1, 5)]:
+        for dtype in DTYPES:
+            x = _relu_inputs(rng, shape, dtype)
+            _check_relu_exactly(x, rng.standard_normal(shape).astype(dtype))
+    if workers() > 1:
+        assert len(calls) == 2 * 2 * 2                   # forward and backward, two shapes >= 64, two dtypes
+
+
+def test_relu_keeps_float16():
+    # NumPy's float16 maximum is not the SIMD loop: relu(-0.0) is +0.0 there (equal to torch's -0.0)
+    x = np.array([-1.5, 0.0, -0.0, 2.5, np.nan], np.float16)
+    _check_relu_exactly(x, np.array([1.0, 2.0, 3.0, np.inf, 5.0], np.float16), sign_of_zero=False)
+
+
+def test_relu_context_offers_its_mask_for_guided_backprop():
+    # convnp.inspect's guided backprop multiplies by the recorded node's ctx.pass_ (not (y <= 0))
+    x = np.array([-1.0, 0.0, -0.0, 2.0, np.nan])
+    y = relu(cn.tensor(x, requires_grad=True))
+    mask = y._node.ctx.pass_
+    np.testing.assert_array_equal(np.asarray(mask), [False, False, False, True, True])
+    np.testing.assert_array_equal(np.ones(5) * mask, [0.0, 0.0, 0.0, 1.0, 1.0])
+    assert np.asarray(mask, dtype=np.uint8).dtype == np.uint8
+
+
+def test_relu_long_double_and_a_forward_without_gradient_use_the_output():
+    x = np.array([-1.5, 0.0, -0.0, 2.5, np.nan, -np.inf], np.longdouble)
+    g = np.array([1.0, np.inf, np.nan, 4.0, 5.0, np.nan], np.longdouble)
+    cx = cn.tensor(x, requires_grad=True)
+    y = relu(cx)
+    assert y.dtype == np.longdouble
+    y.backward(g)
+    np.testing.assert_array_equal(cx.grad, [0.0, 0.0, 0.0, 4.0, 5.0, 0.0])
+    ctx = type("Ctx", (), {"needs_input_grad": (False,)})()     # no gradient to come: no mask kept
+    out = activation_module.Relu.forward(ctx, np.array([-1.0, 0.0, 2.0, np.nan]))
+    assert not hasattr(ctx, "ones")
+    np.testing.assert_array_equal(activation_module.Relu.backward(ctx, np.full(4, np.inf)), [0.0, 0.0, np.inf, np.inf])
+    np.testing.assert_array_equal(np.asarray(ctx.pass_), [False, False, True, True])
+    assert np.isnan(out[3])

@@ -157,6 +157,61 @@ def test_cross_entropy_all_ignored_mean_is_nan_like_torch():
     assert cross_entropy(cn.tensor(x), t, reduction="sum").item() == 0.0
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(128, 1000), (128, 10), (1, 7), (5, 3, 4)])
+@pytest.mark.parametrize("weight", [False, True])
+@pytest.mark.parametrize("ignore_index", [-100, 2, 0])      # below, inside and at the edge of the labels
+@pytest.mark.parametrize("smoothing", [0.0, 0.15])
+def test_cross_entropy_index_targets_every_row_mask(shape, weight, ignore_index, smoothing, dtype):
+    """The index path with and without a mask of counted rows: ignore_index outside the labels
+    (no mask), inside their range but absent, and present."""
+    rng = np.random.default_rng(sum(shape) + ignore_index + 100)
+    C = shape[1]
+    x = rng.standard_normal(shape) * 3
+    tshape = shape[:1] + shape[2:]
+    for present in (False, True):
+        t = rng.integers(0, C, tshape)
+        if ignore_index >= 0 and not present:
+            t[t == ignore_index] = (ignore_index + 1) % C     # in [min, max] of the labels, but absent
+        if present and ignore_index >= 0:
+            t.reshape(-1)[::3] = ignore_index
+            t.reshape(-1)[-1] = (ignore_index + 1) % C
+        w_np, w_t = _weights(rng, C, dtype) if weight else (None, None)
+        for reduction in REDUCTIONS:
+            kw = dict(ignore_index=ignore_index, reduction=reduction, label_smoothing=smoothing)
+            compare_with_torch(lambda x, t: cross_entropy(x, t, weight=w_np, **kw),
+                               lambda x, t: F.cross_entropy(x, t, weight=w_t, **kw), [x, t], dtype=dtype,
+                               what=f"{shape} w={weight} ii={ignore_index} present={present} {reduction}")
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.3])
+def test_cross_entropy_nan_logits_in_an_ignored_row_like_torch(smoothing):
+    """An ignored row's loss is 0 even if its logits are NaN; its gradient is NaN, as torch's."""
+    x = np.random.default_rng(4).standard_normal((4, 3))
+    x[1, 2] = np.nan
+    t = np.array([0, 1, 2, 1])
+    kw = dict(ignore_index=1, label_smoothing=smoothing)
+    for reduction in REDUCTIONS:
+        cx, tx = cn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        ours = cross_entropy(cx, t, reduction=reduction, **kw)
+        theirs = F.cross_entropy(tx, torch.tensor(t), reduction=reduction, **kw)
+        np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-12)
+        g = np.ones(ours.shape)
+        ours.backward(g)
+        theirs.backward(torch.tensor(g))
+        np.testing.assert_array_equal(np.isnan(cx.grad), np.isnan(tx.grad.numpy()))
+        ok = ~np.isnan(cx.grad)
+        np.testing.assert_allclose(cx.grad[ok], tx.grad.numpy()[ok], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("tdtype", [np.uint8, np.int32, np.int64])
+def test_cross_entropy_accepts_any_integer_target_dtype(tdtype):
+    x = np.random.default_rng(2).standard_normal((6, 5))
+    t = np.array([0, 4, 2, 2, 1, 3], dtype=tdtype)
+    compare_with_torch(lambda x: cross_entropy(x, t), lambda x: F.cross_entropy(x, torch.tensor(t.astype(np.int64))),
+                       [x])
+
+
 def test_cross_entropy_accepts_tensor_targets_and_lists():
     rng = np.random.default_rng(4)
     x = rng.standard_normal((3, 4))

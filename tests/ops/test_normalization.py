@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 import convnp as cn
+from convnp.arraymath.parallel import workers
 from convnp.ops.normalization import batch_norm, group_norm, layer_norm, local_response_norm
 from helpers import TOL, assert_close, check_gradcheck, compare_with_torch
 
@@ -117,6 +118,126 @@ def test_batch_norm_updates_tensor_buffers_in_place_and_accepts_none():
     out = batch_norm(cn.tensor(x), None, None, training=True)            # no buffers to update
     expected = F.batch_norm(torch.tensor(x), None, None, training=True)
     assert_close(out, expected, 1e-10, "batch_norm without running stats")
+
+
+# batch_norm's fast path: blocks of samples, the worker threads above _PARALLEL_MIN entries, rows
+# of C * L below _ROWWISE_MAX_L, statistics about a rounded mean estimate. Each path is run at
+# its real size once and, with the thresholds lowered, on small inputs of awkward shapes.
+
+BN_FAST_CASES = [  # shape, scale, shift
+    ((5, 3, 257, 275), 1.0, 0.0),        # >= 2^20 entries: worker threads, several blocks, rows of C * L
+    ((1, 2, 700, 800), 2.0, 1.0),        # batch of one, long rows (L >= _ROWWISE_MAX_L), one sample > a block
+    ((4099, 257), 0.5, 3.0),             # (N, C): L = 1, odd sizes, threads
+    ((3, 5, 20, 21), 0.01, 50.0),        # mean 5000 sigma away from 0
+]
+
+
+def _bn_both(x, w, b, rm, rv, training, g, dtype, requires=(True, True, True)):
+    """Forward, every requested gradient and the running stats, ours and torch's in float64."""
+    res = []
+    for lib in ("cn", "torch"):
+        if lib == "cn":
+            ts = [cn.tensor(a.astype(dtype), requires_grad=r) if a is not None else None
+                  for a, r in zip((x, w, b), requires)]
+            rm_, rv_ = rm.astype(dtype), rv.astype(dtype)
+            y = batch_norm(ts[0], rm_, rv_, ts[1], ts[2], training=training, momentum=0.3)
+            y.backward(g.astype(dtype))
+            grads = [t.grad if t is not None and r else None for t, r in zip(ts, requires)]
+            res.append((y.data, grads, rm_, rv_))
+        else:
+            ts = [torch.tensor(a.astype(dtype).astype(np.float64), requires_grad=r) if a is not None else None
+                  for a, r in zip((x, w, b), requires)]
+            rm_, rv_ = torch.tensor(rm.astype(dtype), dtype=torch.float64), torch.tensor(rv.astype(dtype), dtype=torch.float64)
+            y = F.batch_norm(ts[0], rm_, rv_, ts[1], ts[2], training=training, momentum=0.3)
+            y.backward(torch.tensor(g.astype(dtype), dtype=torch.float64))
+            grads = [t.grad.numpy() if t is not None and r else None for t, r in zip(ts, requires)]
+            res.append((y.detach().numpy(), grads, rm_.numpy(), rv_.numpy()))
+    return res
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("case", BN_FAST_CASES, ids=lambda c: "x".join(map(str, c[0])))
+def test_batch_norm_fast_path_against_float64_torch(case, training, dtype):
+    """Every path at its real size, checked against torch in float64 (stricter than float32 torch,
+    which loses ~1e-4 on the far-from-zero mean case)."""
+    shape, scale, shift = case
+    rng = np.random.default_rng(sum(shape))
+    C = shape[1]
+    x = _randn(rng, *shape, scale=scale, shift=shift)
+    w, b, g = _randn(rng, C), _randn(rng, C), _randn(rng, *shape)
+    rm, rv = np.full(C, shift) + _randn(rng, C, scale=scale), np.full(C, scale ** 2) * rng.uniform(0.5, 2, C)
+    (y, grads, rm_c, rv_c), (ty, tgrads, rm_t, rv_t) = _bn_both(x, w, b, rm, rv, training, g, dtype)
+    tol = TOL[np.dtype(dtype)]
+    assert y.dtype == dtype
+    assert_close(y, ty, tol, "output")
+    for name, ours, theirs in zip(("input", "weight", "bias"), grads, tgrads):
+        assert ours.dtype == dtype and ours.shape == theirs.shape
+        assert_close(ours, theirs, tol, f"{name} gradient")
+    assert_close(rm_c, rm_t, tol, "running_mean")
+    assert_close(rv_c, rv_t, tol, "running_var")
+
+
+@pytest.fixture
+def small_bn_thresholds(monkeypatch):
+    """Thresholds lowered so that small inputs take every path; returns the list of parallel_map calls."""
+    import convnp.ops.normalization as normalization
+    monkeypatch.setattr(normalization, "_PARALLEL_MIN", 40)
+    monkeypatch.setattr(normalization, "_BLOCK", 24)
+    monkeypatch.setattr(normalization, "_ROWWISE_MAX_L", 6)
+    monkeypatch.setattr(normalization, "_SHIFT_SAMPLES", 2)
+    calls, real_map = [], normalization.parallel_map
+    monkeypatch.setattr(normalization, "parallel_map", lambda fn, items: calls.append(1) or real_map(fn, items))
+    return calls
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("shape", [(7, 3, 2, 2),      # blocks of 2 samples, threads, rows of C * L (L = 4 < 6)
+                                   (5, 2, 3, 4),      # L = 12: (C, 1) columns, one sample per block
+                                   (1, 3, 5, 7),      # batch of one, a sample larger than a block
+                                   (9, 1), (2, 4, 9)])  # (N, C) and an odd 3-D input
+def test_batch_norm_every_path_with_small_thresholds(small_bn_thresholds, shape, training, dtype):
+    rng = np.random.default_rng([*shape, int(training)])
+    C = shape[1]
+    x = _randn(rng, *shape, scale=2.0, shift=-3.0)
+    x[::3] += 4.0                                       # the mean estimate (every other sample) is off
+    w, b, g = _randn(rng, C), _randn(rng, C), _randn(rng, *shape)
+    rm, rv = _randn(rng, C), rng.uniform(0.5, 2.0, C)
+    (y, grads, rm_c, rv_c), (ty, tgrads, rm_t, rv_t) = _bn_both(x, w, b, rm, rv, training, g, dtype)
+    tol = TOL[np.dtype(dtype)]
+    assert_close(y, ty, tol, "output")
+    for name, ours, theirs in zip(("input", "weight", "bias"), grads, tgrads):
+        assert_close(ours, theirs, tol, f"{name} gradient")
+    assert_close(rm_c, rm_t, tol, "running_mean")
+    assert_close(rv_c, rv_t, tol, "running_var")
+    if workers() > 1:                                   # the worker threads ran when the batch could be cut
+        assert bool(small_bn_thresholds) == (np.prod(shape) >= 40 and shape[0] > 1)
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("requires", [(True, False, False), (False, True, False), (False, False, True),
+                                      (False, True, True), (True, False, True)])
+def test_batch_norm_each_gradient_alone(requires, training):
+    rng = np.random.default_rng(len(requires) + sum(requires))
+    shape = (6, 4, 3, 5)
+    x, w, b, g = _randn(rng, *shape, shift=2.0), _randn(rng, 4), _randn(rng, 4), _randn(rng, *shape)
+    rm, rv = _randn(rng, 4), rng.uniform(0.5, 2.0, 4)
+    (y, grads, *_), (ty, tgrads, *_) = _bn_both(x, w, b, rm, rv, training, g, np.float64, requires)
+    assert_close(y, ty, 1e-10, "output")
+    for r, ours, theirs in zip(requires, grads, tgrads):
+        assert (ours is None) == (not r)
+        if r:
+            assert_close(ours, theirs, 1e-10, "gradient")
+
+
+def test_batch_norm_nan_spreads_over_its_channel_like_torch():
+    x = np.random.default_rng(0).standard_normal((4, 3, 5))
+    x[1, 2, 3] = np.nan
+    ours = batch_norm(cn.tensor(x), None, None, training=True).data
+    theirs = F.batch_norm(torch.tensor(x), None, None, training=True).numpy()
+    np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs))
+    assert np.isnan(ours[:, 2]).all() and not np.isnan(ours[:, :2]).any()
 
 
 def test_batch_norm_errors():
