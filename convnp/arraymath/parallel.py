@@ -230,6 +230,7 @@ def parallel_map(fn, items) -> list:
 
     Use it for work that releases the GIL (NumPy copies, ufuncs on large arrays, matrix products).
     With one item, or one core, everything runs in the calling thread with the BLAS as it is.
+    The caller's ``np.errstate`` applies in the workers as well.
     """
     items = list(items)
     if len(items) <= 1 or workers() == 1:
@@ -238,8 +239,10 @@ def parallel_map(fn, items) -> list:
     with _pool_lock:
         if _POOL is None or _POOL._max_workers < workers():
             _POOL = ThreadPoolExecutor(max_workers=workers(), thread_name_prefix="convnp")
+    err = np.geterr()                  # the caller's np.errstate holds in the workers too
+
     def run(item):
-        with blas_threads(1):
+        with blas_threads(1), np.errstate(**err):
             return fn(item)
     if _set_threads_local is None and _set_threads is not None and _get_threads is not None:
         # an older OpenBLAS: no per-thread setting, so one thread for everyone while the workers run

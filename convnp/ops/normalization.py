@@ -269,10 +269,8 @@ class _BatchLayout:
 
     def each_block(self, fn) -> None:
         """fn(b) for every block slice b, the worker slices in parallel."""
-        err = np.geterr()                                # the caller's np.errstate, in the workers too
-
         def run(part):
-            with blas_threads(1), np.errstate(**err):    # small BLAS calls: no thread hand-offs
+            with blas_threads(1):                        # small BLAS calls: no thread hand-offs
                 for b in self._blocks(part):
                     fn(b)
         if len(self.parts) == 1:
@@ -282,11 +280,9 @@ class _BatchLayout:
 
     def block_sum(self, fn) -> np.ndarray:
         """The sum over every block slice b of fn(b) (float64 arrays), the worker slices in parallel."""
-        err = np.geterr()
-
         def run(part):
             total = 0.0
-            with blas_threads(1), np.errstate(**err):
+            with blas_threads(1):
                 for b in self._blocks(part):
                     total = total + fn(b)
             return total
