@@ -21,7 +21,7 @@ import numpy as np
 
 from convnp.nn import functional as F
 from convnp.nn.layer_utils import _check_bool, _check_int, _check_real, _factory_dtype, _layer_call
-from convnp.nn.module import LayerInputError, Module, Parameter
+from convnp.nn.module import Module, Parameter
 
 __all__ = ["ReLU", "LeakyReLU", "PReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax"]
 
@@ -34,12 +34,7 @@ class ReLU(Module):
         self.inplace = _check_bool(type(self).__name__, "inplace", inplace)
 
     def forward(self, input):
-        try:                                       # _layer_call, inlined on this hot path
-            return F.relu(input, self.inplace)
-        except LayerInputError:
-            raise
-        except ValueError as err:
-            raise LayerInputError(self, str(err)) from err
+        return _layer_call(self, F.relu, input, self.inplace)
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""

@@ -38,7 +38,7 @@ from convnp.autograd.tensor import Tensor
 from convnp.nn import functional as F
 from convnp.nn import init
 from convnp.nn.layer_utils import _check_bool, _check_int, _factory_dtype, _layer_call, _reset_fan_in_uniform
-from convnp.nn.module import LayerInputError, Module, Parameter
+from convnp.nn.module import Module, Parameter
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
            "LocallyConnected2d"]
@@ -184,12 +184,7 @@ class _Conv(_ConvNd):
 
     def forward(self, input):
         self._check(input)
-        try:                                       # _layer_call, inlined on this hot path
-            return self._conv_forward(input, self.weight, self.bias)
-        except LayerInputError:
-            raise
-        except ValueError as err:
-            raise LayerInputError(self, str(err)) from err
+        return _layer_call(self, self._conv_forward, input, self.weight, self.bias)
 
 
 class Conv1d(_Conv):

@@ -24,8 +24,8 @@ import numpy as np
 
 from convnp.autograd.tensor import Tensor
 from convnp.nn import functional as F
-from convnp.nn.layer_utils import _check_bool, _check_int, _factory_dtype, _reset_fan_in_uniform
-from convnp.nn.module import LayerInputError, Module, Parameter
+from convnp.nn.layer_utils import _check_bool, _check_int, _factory_dtype, _layer_call, _reset_fan_in_uniform
+from convnp.nn.module import Module, Parameter
 
 __all__ = ["Linear", "Flatten", "Unflatten"]
 
@@ -69,12 +69,7 @@ class Linear(Module):
         if len(shape) == 0 or shape[-1] != self.in_features:
             self._input_error(f"expected input of shape (*, {self.in_features}) (in_features={self.in_features} "
                               f"in the last dimension), received shape {shape}")
-        try:                                       # _layer_call, inlined on this hot path
-            return F.linear(input, self.weight, self.bias)
-        except LayerInputError:
-            raise
-        except ValueError as err:
-            raise LayerInputError(self, str(err)) from err
+        return _layer_call(self, F.linear, input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -34,7 +34,7 @@ from convnp.autograd.tensor import Tensor
 from convnp.nn import functional as F
 from convnp.nn import init
 from convnp.nn.layer_utils import _check_bool, _check_int, _check_real, _factory_dtype, _layer_call
-from convnp.nn.module import LayerInputError, Module, Parameter
+from convnp.nn.module import Module, Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "LocalResponseNorm"]
 
@@ -121,13 +121,8 @@ class _BatchNorm(Module):
         # batch statistics in training, and in eval when there are no running statistics
         use_batch = training or (running_mean is None and running_var is None)
         track = not training or self.track_running_stats           # buffers updated / read only then
-        try:                                                       # _layer_call, inlined on this hot path
-            return F.batch_norm(input, running_mean if track else None, running_var if track else None,
-                                self.weight, self.bias, use_batch, factor, self.eps)
-        except LayerInputError:
-            raise
-        except ValueError as err:
-            raise LayerInputError(self, str(err)) from err
+        return _layer_call(self, F.batch_norm, input, running_mean if track else None,
+                           running_var if track else None, self.weight, self.bias, use_batch, factor, self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "

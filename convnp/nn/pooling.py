@@ -26,7 +26,7 @@ from convnp.arraymath.conv_arithmetic import check_at_least, ntuple
 from convnp.autograd.tensor import Tensor
 from convnp.nn import functional as F
 from convnp.nn.layer_utils import _check_bool, _layer_call
-from convnp.nn.module import LayerInputError, Module
+from convnp.nn.module import Module
 from convnp.ops.pooling import window_args
 
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "MaxUnpool2d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
@@ -69,13 +69,8 @@ class _MaxPoolNd(_Pool):
 
     def forward(self, input):
         self._check(input)
-        try:                                       # _layer_call, inlined on this hot path
-            return _MAX_POOL[self._nd](input, self.kernel_size, self.stride, self.padding, self.dilation,
-                                       ceil_mode=self.ceil_mode, return_indices=self.return_indices)
-        except LayerInputError:
-            raise
-        except ValueError as err:
-            raise LayerInputError(self, str(err)) from err
+        return _layer_call(self, _MAX_POOL[self._nd], input, self.kernel_size, self.stride, self.padding,
+                           self.dilation, ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -200,14 +195,8 @@ class _AvgPool23(_AvgPoolNd):
 
     def forward(self, input):
         self._check(input)
-        try:                                       # _layer_call, inlined on this hot path
-            return (F.avg_pool2d if self._nd == 2 else F.avg_pool3d)(
-                input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
-                self.divisor_override)
-        except LayerInputError:
-            raise
-        except ValueError as err:
-            raise LayerInputError(self, str(err)) from err
+        return _layer_call(self, F.avg_pool2d if self._nd == 2 else F.avg_pool3d, input, self.kernel_size,
+                           self.stride, self.padding, self.ceil_mode, self.count_include_pad, self.divisor_override)
 
 
 class AvgPool2d(_AvgPool23):
@@ -264,12 +253,7 @@ class AdaptiveAvgPool2d(_Pool):
 
     def forward(self, input):
         self._check(input)
-        try:                                       # _layer_call, inlined on this hot path
-            return F.adaptive_avg_pool2d(input, self.output_size)
-        except LayerInputError:
-            raise
-        except ValueError as err:
-            raise LayerInputError(self, str(err)) from err
+        return _layer_call(self, F.adaptive_avg_pool2d, input, self.output_size)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
