@@ -48,11 +48,13 @@ Shapes (PyTorch's): conv weight (C_out, C_in/groups, *kernel); transposed weight
 
 from __future__ import annotations
 
+import math
 
 import numpy as np
 
 from convnp.arraymath.conv_arithmetic import check_at_least, conv_output_size, ntuple, same_padding
 from convnp.arraymath.im2col import col2im, im2col, pad_spatial
+from convnp.arraymath.parallel import blas_threads_for
 from convnp.autograd.function import Function
 from convnp.autograd.tensor import Tensor
 from convnp.ops import conv_engines
@@ -120,11 +122,30 @@ def _add_bias(y: np.ndarray, bias) -> np.ndarray:
 # The two Functions: each one's forward is the other's input gradient
 # ============================================================================================
 
+def _flops(x_shape, w_shape, stride) -> float:
+    """About the floating-point operations of the convolution (for the BLAS thread choice)."""
+    return 2.0 * x_shape[0] * math.prod(x_shape[2:]) / math.prod(stride) * math.prod(w_shape)
+
+
 class ConvNd(Function):
-    """Cross-correlation; pads: one (before, after) pair per spatial axis."""
+    """Cross-correlation; pads: one (before, after) pair per spatial axis.
+
+    Small convolutions (a batch of one, LeNet's layers) run their products in this thread on one
+    BLAS thread (:func:`convnp.arraymath.parallel.blas_threads_for`)."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, *, stride, pads, dilation, groups, unbatched):
+        ctx.flops = _flops(x.shape if not unbatched else (1, *x.shape), weight.shape, stride)
+        with blas_threads_for(ctx.flops):
+            return ConvNd._forward(ctx, x, weight, bias, stride, pads, dilation, groups, unbatched)
+
+    @staticmethod
+    def backward(ctx, grad):
+        with blas_threads_for(ctx.flops):
+            return ConvNd._backward(ctx, grad)
+
+    @staticmethod
+    def _forward(ctx, x, weight, bias, stride, pads, dilation, groups, unbatched):
         if unbatched:
             x = x[None]                                                # (C, *s) -> (1, C, *s)
         engine = conv_engines.select(x.shape, weight.shape, pads, stride, dilation, groups, x.dtype)
@@ -149,7 +170,7 @@ class ConvNd(Function):
         return y[0] if unbatched else y
 
     @staticmethod
-    def backward(ctx, grad):
+    def _backward(ctx, grad):
         padded_shape, x_shape, pads, stride, dilation, groups, unbatched = ctx.cfg
         weight = ctx.weight
         dx = dw = db = None
@@ -181,6 +202,18 @@ class ConvTransposeNd(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, *, stride, padding, out_size, dilation, groups, unbatched):
+        ctx.flops = _flops(x.shape if not unbatched else (1, *x.shape), weight.shape, (1,))
+        with blas_threads_for(ctx.flops):
+            return ConvTransposeNd._forward(ctx, x, weight, bias, stride, padding, out_size, dilation, groups,
+                                            unbatched)
+
+    @staticmethod
+    def backward(ctx, grad):
+        with blas_threads_for(ctx.flops):
+            return ConvTransposeNd._backward(ctx, grad)
+
+    @staticmethod
+    def _forward(ctx, x, weight, bias, stride, padding, out_size, dilation, groups, unbatched):
         if unbatched:
             x = x[None]                                                # (C, *s) -> (1, C, *s)
         n, kernel = x.shape[0], weight.shape[2:]
@@ -206,7 +239,7 @@ class ConvTransposeNd(Function):
         return y[0] if unbatched else y
 
     @staticmethod
-    def backward(ctx, grad):
+    def _backward(ctx, grad):
         x_shape, full, padding, stride, dilation, groups, unbatched = ctx.cfg
         weight = ctx.weight
         grad = grad[None] if unbatched else grad

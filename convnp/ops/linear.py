@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from convnp.arraymath.parallel import blas_threads_for
 from convnp.autograd.function import Function
 from convnp.autograd.tensor import Tensor
 from convnp.ops.checks import float_tensor
@@ -21,7 +22,8 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, weight, bias):
         ctx.x, ctx.weight = x, weight
-        y = x @ weight.T                                # (*, in) @ (in, out) -> (*, out)
+        with blas_threads_for(2 * x.size * weight.shape[0]):
+            y = x @ weight.T                            # (*, in) @ (in, out) -> (*, out)
         if bias is not None:
             np.add(y, bias, out=y)                      # (*, out) + (out,) -> (*, out), into the fresh y
         return y
@@ -32,8 +34,9 @@ class Linear(Function):
         out_features, in_features = weight.shape
         needs = ctx.needs_input_grad
         g2 = grad.reshape(-1, out_features)             # (*, out) -> (M, out)
-        dx = grad @ weight if needs[0] else None        # (*, out) @ (out, in) -> (*, in)
-        dw = g2.T @ x.reshape(-1, in_features) if needs[1] else None   # (out, M) @ (M, in) -> (out, in)
+        with blas_threads_for(2 * x.size * out_features):
+            dx = grad @ weight if needs[0] else None    # (*, out) @ (out, in) -> (*, in)
+            dw = g2.T @ x.reshape(-1, in_features) if needs[1] else None   # (out, M) @ (M, in) -> (out, in)
         db = g2.sum(axis=0) if needs[2] else None       # (M, out) -> (out,)
         return dx, dw, db
 

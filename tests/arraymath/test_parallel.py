@@ -45,3 +45,14 @@ def test_batch_slices_one_per_worker_and_none_for_small_arrays(two_workers):
 def test_set_num_workers_checks_its_argument():
     with pytest.raises(ValueError, match=r"expected a positive int or None. Received: 0"):
         parallel.set_num_workers(0)
+
+
+def test_blas_threads_for_small_products_is_one_thread():
+    if parallel._get_threads is None or parallel._set_threads_local is None:
+        pytest.skip("needs NumPy's bundled OpenBLAS with per-thread settings")
+    before = parallel._get_threads()
+    with parallel.blas_threads_for(parallel.SMALL_PRODUCT_FLOPS / 2):
+        assert parallel._get_threads() == 1
+    assert parallel._get_threads() == before
+    with parallel.blas_threads_for(parallel.SMALL_PRODUCT_FLOPS * 2):
+        assert parallel._get_threads() == before
