@@ -36,7 +36,7 @@ def _once(fn) -> float:
 
 def compare(name, ours, theirs, *, flops=None, repeats=7, warmup=2, min_time=0.05, stat="median",
             batch=None) -> Result:
-    """Median time of ``ours()`` and ``theirs()``, run alternately after warm-up.
+    """Median time of ``ours()`` and ``theirs()``, run alternately after warm-up (A B, B A, ...).
 
     Each sample runs the function enough times to last about ``min_time`` seconds. ``stat="min"``
     takes the fastest sample of each instead: on a machine shared with other work the minimum is
@@ -50,15 +50,22 @@ def compare(name, ours, theirs, *, flops=None, repeats=7, warmup=2, min_time=0.0
     n_ours = max(1, int(min_time / max(_once(ours), 1e-6)))
     n_theirs = max(1, int(min_time / max(_once(theirs), 1e-6)))
     a, b = [], []
-    for _ in range(repeats):
+
+    def sample(fn, n, into):
         t0 = time.perf_counter()
-        for _ in range(n_ours):
-            ours()
-        a.append((time.perf_counter() - t0) / n_ours)
-        t0 = time.perf_counter()
-        for _ in range(n_theirs):
-            theirs()
-        b.append((time.perf_counter() - t0) / n_theirs)
+        for _ in range(n):
+            fn()
+        into.append((time.perf_counter() - t0) / n)
+
+    for i in range(repeats):
+        # which side goes first alternates: the side that follows the other pays for its threads
+        # still spinning (PyTorch's OpenMP workers, OpenBLAS's) at the start of its sample
+        if i % 2 == 0:
+            sample(ours, n_ours, a)
+            sample(theirs, n_theirs, b)
+        else:
+            sample(theirs, n_theirs, b)
+            sample(ours, n_ours, a)
     pick = min if stat == "min" else statistics.median
     return Result(name, pick(a), pick(b), flops, batch=batch)
 
