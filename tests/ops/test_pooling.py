@@ -792,3 +792,53 @@ def test_avg_pool3d_input_smaller_than_kernel_errors_as_torch():
     max_pool3d(cn.tensor(np.zeros(shape)), **kw)
     compare_with_torch(lambda t: avg_pool2d(t, **kw), lambda t: F.avg_pool2d(t, **kw),
                        [np.random.default_rng(17).standard_normal((1, 2, 4, 4))])
+
+
+# ============================================================================================
+# Inference on a small input whose windows tile it: the maximum of strided views
+# ============================================================================================
+
+@pytest.mark.parametrize("nd,shape,kernel", [
+    (2, (1, 6, 28, 28), 2),               # LeNet's S2 at batch 1
+    (2, (2, 3, 9, 7), 2),                 # a leftover row and column (floor mode drops them)
+    (1, (4, 5, 11), 3),                   # 1-D
+    (3, (1, 2, 4, 6, 6), 2),              # 3-D
+    (2, (3, 8, 8), 4),                    # unbatched
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_small_inference_tiles_match_torch(nd, shape, kernel, dtype):
+    r = np.random.default_rng(len(shape) * 10 + kernel)
+    x = r.integers(-2, 3, shape).astype(dtype)           # many ties, zeros of both signs below
+    x[x == 0] = np.where(r.random(int((x == 0).sum())) < 0.5, -0.0, 0.0)
+    x.reshape(-1)[:: 7] = np.nan
+    x.reshape(-1)[3:: 11] = -np.inf
+    assert x.size <= pooling._TILED_MAX
+    ours_fn, theirs_fn = MAX[nd]
+    calls = []
+    original = pooling._max_of_tiles
+    pooling._max_of_tiles = lambda *a: calls.append(1) or original(*a)
+    try:
+        with cn.no_grad():
+            y = ours_fn(cn.tensor(x), kernel).data
+    finally:
+        pooling._max_of_tiles = original
+    assert calls, "the small-input path was not taken"
+    expected = theirs_fn(torch.from_numpy(x), kernel).numpy()
+    assert y.dtype == dtype and y.shape == expected.shape
+    np.testing.assert_array_equal(y, expected)                           # NaN where torch has NaN
+    np.testing.assert_array_equal(np.signbit(y), np.signbit(expected))   # the first zero's sign
+
+
+def test_small_tiles_path_is_inference_only():
+    """With a gradient to come, or indices asked for, the switches are needed: the separable path."""
+    x = cn.tensor(np.random.default_rng(0).standard_normal((1, 2, 4, 4)), requires_grad=True)
+    original, calls = pooling._max_of_tiles, []
+    pooling._max_of_tiles = lambda *a: calls.append(1) or original(*a)
+    try:
+        max_pool2d(x, 2).sum().backward()
+        with cn.no_grad():
+            max_pool2d(x, 2, return_indices=True)
+    finally:
+        pooling._max_of_tiles = original
+    assert not calls
+    np.testing.assert_array_equal(x.grad.sum(axis=(2, 3)), np.full((1, 2), 4.0))
