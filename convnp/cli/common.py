@@ -182,6 +182,20 @@ def _cli_words(msg: str) -> str:
                .replace("get_dataset('mnist-sample')", "--dataset mnist-sample"))
 
 
+def checkpoint_and_data(args):
+    """What ``convnp eval`` and ``convnp inspect`` start from: (checkpoint, its rebuilt model, the
+    data section it recorded, the data set's name (--dataset, else the recorded one), the data
+    set opened from --data-dir or the recorded folder, split --split)."""
+    ckpt = open_checkpoint(args.checkpoint)
+    model = model_from_checkpoint(ckpt, args.checkpoint)
+    data = ckpt.get("data") or {}
+    name = args.dataset or data.get("dataset")
+    if not name:
+        raise CLIError(f"'{args.checkpoint}' records no data set; give one with --dataset NAME")
+    dataset = open_dataset(name, data_dir_of(args.data_dir, data.get("data_dir")), args.split)
+    return ckpt, model, data, name, dataset
+
+
 def data_dir_of(args_dir, recorded) -> str | None:
     """--data-dir if given, else the directory the checkpoint recorded when it still exists, else None."""
     if args_dir is not None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from convnp.cli.common import CLIError, data_dir_of, model_from_checkpoint, open_checkpoint, open_dataset
+from convnp.cli.common import CLIError, checkpoint_and_data
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -61,13 +61,7 @@ def _fmt_table(confusion: np.ndarray, classes: list[str]) -> list[str]:
 def run(args) -> int:
     from convnp.cli.common import check_positive_int
     check_positive_int(args.batch_size, "--batch-size", "500")
-    ckpt = open_checkpoint(args.checkpoint)
-    model = model_from_checkpoint(ckpt, args.checkpoint)
-    data = ckpt.get("data") or {}
-    name = args.dataset or data.get("dataset")
-    if not name:
-        raise CLIError(f"'{args.checkpoint}' records no data set; give one with --dataset NAME")
-    dataset = open_dataset(name, data_dir_of(args.data_dir, data.get("data_dir")), args.split)
+    ckpt, model, data, name, dataset = checkpoint_and_data(args)
     _check_compatible(ckpt, args.checkpoint, dataset, name)
     classes = list(data.get("classes") or dataset.classes)
 

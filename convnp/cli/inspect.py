@@ -21,9 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from convnp.cli.common import (
-    CLIError, check_positive_int, data_dir_of, model_from_checkpoint, one_line, open_checkpoint, open_dataset,
-)
+from convnp.cli.common import CLIError, check_positive_int, checkpoint_and_data, one_line
 
 __all__ = ["add_parser", "run"]
 
@@ -62,13 +60,7 @@ def run(args) -> int:
     check_positive_int(args.limit, "--limit", "2000")
     check_positive_int(args.batch_size, "--batch-size", "500")
     t0 = time.perf_counter()
-    ckpt = open_checkpoint(args.checkpoint)
-    model = model_from_checkpoint(ckpt, args.checkpoint)
-    data = ckpt.get("data") or {}
-    name = args.dataset or data.get("dataset")
-    if not name:
-        raise CLIError(f"'{args.checkpoint}' records no data set; give one with --dataset NAME")
-    dataset = open_dataset(name, data_dir_of(args.data_dir, data.get("data_dir")), args.split)
+    ckpt, model, data, name, dataset = checkpoint_and_data(args)
     channels = data.get("channels")
     size = tuple(data.get("image_size") or ())
     have = (dataset.num_channels, *dataset.image_size)

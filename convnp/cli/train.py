@@ -305,7 +305,7 @@ def run(args) -> int:
     _preflight(model, model_name, train_set, dataset)
 
     # -- transfer learning
-    from convnp.train.transfer import freeze, frozen_prefixes_of, load_matching, param_groups
+    from convnp.train.transfer import freeze, frozen_prefixes_of, param_groups
     pretrained = list(config.get("pretrained") or [])
     transfer_line = None
     if recipe.get("init_from") and ckpt is None:
