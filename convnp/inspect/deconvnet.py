@@ -63,7 +63,7 @@ class _GuidedRelu(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return np.maximum(grad, 0) * ctx.pass_
+        return np.maximum(grad, 0) * Relu.pass_mask(ctx)
 
 
 _SWAP = {"deconvnet": _DeconvRelu, "guided": _GuidedRelu}

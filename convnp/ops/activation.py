@@ -64,12 +64,17 @@ class Relu(Function):
             ones = np.empty(y.shape, np.int8)
             _split(_relu_forward, x, y, ones)
             ctx.ones = ones
-            ctx.pass_ = _PassMask(ones)                # made only if asked for (guided backprop reads it)
         else:                                          # no backward to come (or long double: no mask)
             _split(_relu_forward, x, y)
             ctx.y = y
-            ctx.pass_ = _PassMask(y)
         return y
+
+    @staticmethod
+    def pass_mask(ctx) -> np.ndarray:
+        """Where the gradient passes, not (y <= 0), as bools: the backward does not need it,
+        convnp.inspect's guided backprop does."""
+        ones = getattr(ctx, "ones", None)
+        return np.not_equal(ones, 0) if ones is not None else np.logical_not(np.less_equal(ctx.y, 0))
 
     @staticmethod
     def backward(ctx, grad):
@@ -81,22 +86,6 @@ class Relu(Function):
         else:
             _split(_relu_backward, ones, g, dx)
         return dx
-
-
-class _PassMask:
-    """relu's gradient mask, not (y <= 0) (from y, or from the forward's 0 / -1 bytes), as an
-    array-like computed when converted (np.asarray, or an arithmetic operand): the backward does
-    not need it, convnp.inspect's guided backprop does."""
-
-    __slots__ = ("a",)
-
-    def __init__(self, a: np.ndarray):
-        self.a = a
-
-    def __array__(self, dtype=None, copy=None):
-        a = self.a
-        mask = np.not_equal(a, 0) if a.dtype == np.int8 else np.logical_not(np.less_equal(a, 0))
-        return mask if dtype is None else mask.astype(dtype)
 
 
 _PARALLEL_MIN = 1 << 20        # entries: below this one thread is faster than two
