@@ -279,14 +279,8 @@ class Module:
             shape = tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
         n = len(shape)
         if ndim is not None:
-            if type(ndim) is int:
-                bad = n != ndim
-            elif type(ndim) is tuple:
-                bad = n not in ndim
-            else:
-                bad = n not in ((ndim,) if isinstance(ndim, (int, np.integer)) else tuple(ndim))
-            if bad:
-                allowed = (ndim,) if isinstance(ndim, (int, np.integer)) else tuple(ndim)
+            allowed = (ndim,) if isinstance(ndim, (int, np.integer)) else tuple(ndim)
+            if n not in allowed:
                 want = " or ".join(f"{d}D" for d in allowed)
                 desc = f" {layout}" if layout else ""
                 self._input_error(f"expected {want} input{desc}, received shape {shape}")
@@ -367,17 +361,11 @@ class Module:
 
     # --- attribute filing ----------------------------------------------------------------------
     def __getattr__(self, name: str) -> Any:
-        # reached for every parameter, buffer and child read in a forward (self.weight): keep it lean
         d = self.__dict__
-        store = d.get("_parameters")
-        if store is not None and name in store:
-            return store[name]
-        store = d.get("_buffers")
-        if store is not None and name in store:
-            return store[name]
-        store = d.get("_modules")
-        if store is not None and name in store:
-            return store[name]
+        for kind in ("_parameters", "_buffers", "_modules"):
+            store = d.get(kind)
+            if store is not None and name in store:
+                return store[name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __setattr__(self, name: str, value: Any) -> None:
