@@ -31,7 +31,7 @@ three GEMMs (:func:`_gemm_forward`, :func:`_gemm_transpose`, :func:`_gemm_weight
 How the sums are computed is the choice of an *engine* (``set_conv_engine``, see
 :mod:`convnp.ops.conv_engines`): "reference" (the sliding dot product, a loop over output
 positions), "im2col" (the three GEMMs below, whole batch at once), and faster ones ("shifted",
-"blocked", "pointwise", "depthwise") that "auto", the default, picks per shape. They all give
+"blocked", "chwn", "pointwise", "depthwise") that "auto", the default, picks per shape. They all give
 the same numbers to float rounding; the Functions below only dispatch.
 
 Shapes (PyTorch's): conv weight (C_out, C_in/groups, *kernel); transposed weight

@@ -23,7 +23,7 @@ from convnp.ops.convolution import conv2d
 from helpers import assert_close, compare_with_torch
 from ops.test_convolution import CONV, CONV_CASES, CONV_PARITY, CONVT, CONVT_CASES, CONVT_PARITY, _args, _bind, _inputs
 
-FAST = ("shifted", "blocked", "pointwise", "depthwise")
+FAST = ("shifted", "blocked", "chwn", "pointwise", "depthwise")
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +57,7 @@ def test_conv_engine_context_restores_after_an_error():
 
 def test_set_conv_engine_errors():
     with pytest.raises(ValueError, match=r"set_conv_engine: unknown engine; expected one of auto, reference, "
-                                         r"im2col, shifted, blocked, pointwise, depthwise\. Received: 'fast'"):
+                                         r"im2col, shifted, blocked, chwn, pointwise, depthwise\. Received: 'fast'"):
         set_conv_engine("fast")
     with pytest.raises(TypeError, match=r"set_conv_engine: the engine must be a str, .*Received: 3 of type int"):
         set_conv_engine(3)
@@ -80,6 +80,10 @@ def test_the_switch_and_blas_info_are_exported_from_ops():
     ((128, 16, 5, 5), (120, 16, 5, 5), {}, "im2col"),                # LeNet's C5: one output position
     ((128, 512, 2, 2), (512, 512, 3, 3), dict(padding=1), "shifted"),   # VGG-CIFAR's last stage
     ((1, 64, 8, 8), (64, 64, 3, 3), dict(padding=1), "blocked"),      # batch of one: one block, one GEMM
+    ((128, 6, 14, 14), (16, 6, 5, 5), {}, "chwn"),                    # LeNet's C3: rows of 10 outputs
+    ((1, 6, 14, 14), (16, 6, 5, 5), {}, "blocked"),                   # ... but a single sample
+    ((128, 1, 14, 14), (16, 1, 5, 5), {}, "blocked"),                 # ... or one input channel
+    ((128, 6, 15, 15), (16, 6, 5, 5), {}, "blocked"),                 # ... or rows of 11
 ])
 def test_auto_picks_the_engine_for_the_shape(x_shape, w_shape, kw, expected):
     nd = len(x_shape) - 2
@@ -141,7 +145,7 @@ def random_engine_config(seed: int, kind: str) -> dict:
                 dilation=dilation, groups=groups, same=kind != "pointwise" and mode == "same")
 
 
-CONFIGS = [(kind, seed) for kind in FAST for seed in range(24 if kind in ("shifted", "blocked") else 12)]
+CONFIGS = [(kind, seed) for kind in FAST for seed in range(24 if kind in ("shifted", "blocked", "chwn") else 12)]
 
 
 @pytest.fixture(params=["default", "tiny-chunks"])
@@ -238,7 +242,7 @@ def test_random_engine_configs_cover_the_awkward_cases():
 # PyTorch parity of the public functions under every engine (a sample of test_convolution's)
 # ============================================================================================
 
-ENGINE_NAMES = ("reference", "im2col", "shifted", "blocked", "pointwise", "depthwise", "auto")
+ENGINE_NAMES = ("reference", "im2col", "shifted", "blocked", "chwn", "pointwise", "depthwise", "auto")
 CONV_SAMPLE = list(CONV_CASES) + [f"random{s}" for s in range(0, 24, 2)]
 CONVT_SAMPLE = list(CONVT_CASES) + [f"random{s}" for s in range(0, 24, 3)]
 
@@ -282,6 +286,9 @@ SPECIAL = {
     "blocked": [(2, (3, 4, 9, 8), (6, 2, 3, 3), dict(stride=(2, 3), padding=(3, 2), dilation=(3, 1), groups=2)),
                 (1, (2, 1, 12), (3, 1, 4), dict(padding="same", dilation=3)),
                 (3, (2, 3, 4, 5, 4), (2, 3, 2, 3, 2), dict(stride=(2, 1, 2), padding=1))],
+    "chwn": [(2, (3, 4, 9, 8), (6, 2, 3, 3), dict(stride=(2, 3), padding=(3, 2), dilation=(3, 1), groups=2)),
+             (1, (2, 1, 12), (3, 1, 4), dict(padding="same", dilation=3)),
+             (3, (1, 3, 4, 5, 4), (2, 3, 2, 3, 2), dict(stride=(2, 1, 2), padding=1))],
     "shifted": [(2, (3, 20, 9, 8), (6, 10, 3, 3), dict(stride=(2, 3), padding=(3, 2), dilation=(3, 1), groups=2)),
                 (2, (1, 3, 6, 7), (4, 3, 2, 4), dict(padding="same", dilation=2)),
                 (3, (2, 17, 4, 5, 4), (3, 17, 2, 3, 2), dict(stride=(2, 1, 2), padding=1))],
