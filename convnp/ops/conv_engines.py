@@ -470,12 +470,18 @@ class Blocked(Engine):
         return np.dtype(dtype) in (np.dtype(np.float32), np.dtype(np.float64))
 
     @staticmethod
-    def _setup(x_shape, w_shape, pads, stride, dilation):
-        kernel = tuple(w_shape[2:])
-        padded = tuple(s + a + b for s, (a, b) in zip(x_shape[2:], pads))
+    def _setup(x, w, pads, stride, dilation, groups):
+        """What forward and backward both need: the kernel, the padded and output sizes, the slices
+        of the image inside the padding, L and K, C_out/G and C_in/G*K, the weight per group
+        (G, C_out/G, C_in/G*K) and the workspace key."""
+        kernel = tuple(w.shape[2:])
+        padded = tuple(s + a + b for s, (a, b) in zip(x.shape[2:], pads))
         out = tuple((p - d * (k - 1) - 1) // st + 1 for p, k, st, d in zip(padded, kernel, stride, dilation))
-        interior = tuple(slice(a, a + s) for s, (a, _) in zip(x_shape[2:], pads))
-        return kernel, padded, out, interior
+        interior = tuple(slice(a, a + s) for s, (a, _) in zip(x.shape[2:], pads))
+        length, ktaps = math.prod(out), math.prod(kernel)
+        og, ck = w.shape[0] // groups, (x.shape[1] // groups) * ktaps
+        key = (x.shape[1:], w.shape, tuple(map(tuple, pads)), stride, dilation, x.dtype.str)
+        return kernel, padded, out, interior, length, ktaps, og, ck, w.reshape(groups, og, ck), key
 
     @staticmethod
     def _columns(xp, kernel, out, stride, dilation):
@@ -490,12 +496,8 @@ class Blocked(Engine):
     def forward(self, x, w, pads, stride, dilation, groups, keep):
         n, cin = x.shape[:2]
         cout = w.shape[0]
-        kernel, padded, out, interior = self._setup(x.shape, w.shape, pads, stride, dilation)
-        length, ktaps = math.prod(out), math.prod(kernel)
-        og, ck = cout // groups, (cin // groups) * ktaps
-        wg = w.reshape(groups, og, ck)                                        # (G, C_out/G, C_in/G*K)
+        kernel, padded, out, interior, length, ktaps, og, ck, wg, key = self._setup(x, w, pads, stride, dilation, groups)
         y = np.empty((n, cout, *out), dtype=x.dtype)
-        key = (x.shape[1:], w.shape, tuple(map(tuple, pads)), stride, dilation, x.dtype.str)
         per_sample = (cin * (math.prod(padded) + ktaps * length)) * x.itemsize
 
         def run(chunks):
@@ -514,13 +516,8 @@ class Blocked(Engine):
 
     def backward(self, g, x, w, saved, pads, stride, dilation, groups, need_dx, need_dw):
         n, cin = x.shape[:2]
-        cout = w.shape[0]
-        kernel, padded, out, interior = self._setup(x.shape, w.shape, pads, stride, dilation)
-        length, ktaps = math.prod(out), math.prod(kernel)
-        og, ck = cout // groups, (cin // groups) * ktaps
-        wg = w.reshape(groups, og, ck)
+        kernel, padded, out, interior, length, ktaps, og, ck, wg, key = self._setup(x, w, pads, stride, dilation, groups)
         dx = np.empty(x.shape, dtype=x.dtype) if need_dx else None
-        key = (x.shape[1:], w.shape, tuple(map(tuple, pads)), stride, dilation, x.dtype.str)
         per_sample = (cin * (math.prod(padded) * (need_dx + need_dw) + ktaps * length)) * x.itemsize
         offsets = list(itertools.product(*(range(k) for k in kernel)))
 
@@ -589,12 +586,8 @@ class ChannelsHeightWidthBatch(Blocked):
     def forward(self, x, w, pads, stride, dilation, groups, keep):
         n, cin = x.shape[:2]
         cout, nd = w.shape[0], x.ndim - 2
-        kernel, padded, out, interior = self._setup(x.shape, w.shape, pads, stride, dilation)
-        length, ktaps = math.prod(out), math.prod(kernel)
-        og, ck = cout // groups, (cin // groups) * ktaps
-        wg = w.reshape(groups, og, ck)
+        kernel, padded, out, interior, length, ktaps, og, ck, wg, key = self._setup(x, w, pads, stride, dilation, groups)
         y = np.empty((n, cout, *out), dtype=x.dtype)
-        key = (x.shape[1:], w.shape, tuple(map(tuple, pads)), stride, dilation, x.dtype.str)
         per_sample = (cin * (math.prod(padded) + ktaps * length) + cout * length) * x.itemsize
         batch_last, batch_first = _turns(nd)
 
@@ -615,12 +608,8 @@ class ChannelsHeightWidthBatch(Blocked):
     def backward(self, g, x, w, saved, pads, stride, dilation, groups, need_dx, need_dw):
         n, cin = x.shape[:2]
         cout, nd = w.shape[0], x.ndim - 2
-        kernel, padded, out, interior = self._setup(x.shape, w.shape, pads, stride, dilation)
-        length, ktaps = math.prod(out), math.prod(kernel)
-        og, ck = cout // groups, (cin // groups) * ktaps
-        wg = w.reshape(groups, og, ck)
+        kernel, padded, out, interior, length, ktaps, og, ck, wg, key = self._setup(x, w, pads, stride, dilation, groups)
         dx = np.empty(x.shape, dtype=x.dtype) if need_dx else None
-        key = (x.shape[1:], w.shape, tuple(map(tuple, pads)), stride, dilation, x.dtype.str)
         per_sample = (cin * (math.prod(padded) * (need_dx + need_dw) + ktaps * length) + cout * length) * x.itemsize
         offsets = list(itertools.product(*(range(k) for k in kernel)))
         batch_last, batch_first = _turns(nd)
