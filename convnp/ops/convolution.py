@@ -58,6 +58,7 @@ from convnp.arraymath.parallel import blas_threads_for
 from convnp.autograd.function import Function
 from convnp.autograd.tensor import Tensor
 from convnp.ops import conv_engines
+from convnp.ops.checks import checked_once
 
 
 # ============================================================================================
@@ -282,20 +283,30 @@ def _array(value, name: str, op: str):
 def _check_common(op, nd, input, weight, bias, groups, stride, dilation, transposed):
     """Ranks, dtypes, groups, stride, dilation; returns (x, w, unbatched, stride, dilation)."""
     x, w = _array(input, "input", op), _array(weight, "weight", op)
+    b = None if bias is None else _array(bias, "bias", op)
+    unbatched, stride, dilation = _check_shapes(op, nd, x.shape, x.dtype, w.shape, w.dtype,
+                                                None if b is None else b.shape, None if b is None else b.dtype,
+                                                groups, stride, dilation, transposed)
+    return x, w, unbatched, stride, dilation
+
+
+@checked_once
+def _check_shapes(op, nd, x_shape, x_dtype, w_shape, w_dtype, b_shape, b_dtype, groups, stride, dilation,
+                  transposed):
     wname = "(in_channels, out_channels/groups" if transposed else "(out_channels, in_channels/groups"
-    if x.ndim not in (nd + 1, nd + 2):
+    if len(x_shape) not in (nd + 1, nd + 2):
         raise ValueError(f"{op}: expected a {nd + 1}-D (unbatched) or {nd + 2}-D (batched) input. "
-                         f"Received: input of shape {tuple(x.shape)}")
-    if w.ndim != nd + 2:
+                         f"Received: input of shape {x_shape}")
+    if len(w_shape) != nd + 2:
         axes = ", ".join(f"k{i}" for i in range(nd))
         raise ValueError(f"{op}: expected a {nd + 2}-D weight {wname}, {axes}). "
-                         f"Received: weight of shape {tuple(w.shape)}")
-    for name, a in (("input", x), ("weight", w)):
-        if a.dtype.kind != "f":
-            raise TypeError(f"{op}: {name} must be a float tensor. Received: {name} of dtype {a.dtype}")
-    if x.dtype != w.dtype:
+                         f"Received: weight of shape {w_shape}")
+    for name, dtype in (("input", x_dtype), ("weight", w_dtype)):
+        if dtype.kind != "f":
+            raise TypeError(f"{op}: {name} must be a float tensor. Received: {name} of dtype {dtype}")
+    if x_dtype != w_dtype:
         raise TypeError(f"{op}: input and weight must have the same dtype. "
-                        f"Received: input {x.dtype}, weight {w.dtype}")
+                        f"Received: input {x_dtype}, weight {w_dtype}")
     if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)):
         raise TypeError(f"{op}: groups must be an int. Received: groups={groups!r}")
     check_at_least([int(groups)], 1, "groups", op)
@@ -303,61 +314,67 @@ def _check_common(op, nd, input, weight, bias, groups, stride, dilation, transpo
     dilation = ntuple(dilation, nd, "dilation", op)
     check_at_least(stride, 1, "stride", op)
     check_at_least(dilation, 1, "dilation", op)
-    unbatched = x.ndim == nd + 1
-    c = x.shape[0] if unbatched else x.shape[1]
+    unbatched = len(x_shape) == nd + 1
+    c = x_shape[0] if unbatched else x_shape[1]
     if c % groups:
         raise ValueError(f"{op}: groups={groups} must divide the input channels. "
-                         f"Received: input of shape {tuple(x.shape)}, groups={groups}")
+                         f"Received: input of shape {x_shape}, groups={groups}")
     if transposed:
-        if c != w.shape[0]:
-            raise ValueError(f"{op}: expected input with {w.shape[0]} channels (weight.shape[0]). "
-                             f"Received: input of shape {tuple(x.shape)}, weight of shape {tuple(w.shape)}")
-        cout = w.shape[1] * groups
+        if c != w_shape[0]:
+            raise ValueError(f"{op}: expected input with {w_shape[0]} channels (weight.shape[0]). "
+                             f"Received: input of shape {x_shape}, weight of shape {w_shape}")
+        cout = w_shape[1] * groups
     else:
-        if w.shape[0] % groups:
+        if w_shape[0] % groups:
             raise ValueError(f"{op}: groups={groups} must divide the output channels (weight.shape[0]). "
-                             f"Received: weight of shape {tuple(w.shape)}, groups={groups}")
-        if c != w.shape[1] * groups:
-            raise ValueError(f"{op}: expected input with {w.shape[1] * groups} channels (weight.shape[1] * groups"
-                             f" = {w.shape[1]} * {groups}). Received: input of shape {tuple(x.shape)}")
-        cout = w.shape[0]
-    if bias is not None:
-        b = _array(bias, "bias", op)
-        if b.shape != (cout,):
+                             f"Received: weight of shape {w_shape}, groups={groups}")
+        if c != w_shape[1] * groups:
+            raise ValueError(f"{op}: expected input with {w_shape[1] * groups} channels (weight.shape[1] * groups"
+                             f" = {w_shape[1]} * {groups}). Received: input of shape {x_shape}")
+        cout = w_shape[0]
+    if b_shape is not None:
+        if b_shape != (cout,):
             raise ValueError(f"{op}: expected bias of shape ({cout},) (one per output channel). "
-                             f"Received: bias of shape {tuple(b.shape)}")
-        if b.dtype != x.dtype:
-            raise TypeError(f"{op}: bias must have the dtype of input ({x.dtype}). Received: bias of dtype {b.dtype}")
-    return x, w, unbatched, stride, dilation
+                             f"Received: bias of shape {b_shape}")
+        if b_dtype != x_dtype:
+            raise TypeError(f"{op}: bias must have the dtype of input ({x_dtype}). Received: bias of dtype {b_dtype}")
+    return unbatched, stride, dilation
 
 
 def _conv(op, nd, input, weight, bias, stride, padding, dilation, groups):
     x, w, unbatched, stride, dilation = _check_common(op, nd, input, weight, bias, groups, stride, dilation, False)
-    kernel = w.shape[2:]
+    pads = _conv_pads(op, nd, x.shape, w.shape, stride, padding, dilation)
+    return ConvNd.apply(input, weight, bias, stride=stride, pads=pads, dilation=dilation, groups=int(groups),
+                        unbatched=unbatched)
+
+
+@checked_once
+def _conv_pads(op, nd, x_shape, w_shape, stride, padding, dilation):
+    """The (before, after) pads per spatial axis, after checking that the kernel fits."""
+    kernel = w_shape[2:]
     if isinstance(padding, str):
         if padding == "valid":
-            pads = [(0, 0)] * nd
+            pads = ((0, 0),) * nd
         elif padding == "same":
             if any(s != 1 for s in stride):
                 raise ValueError(f"{op}: padding='same' is not supported for strided convolutions "
                                  f"(expected stride 1). Received: stride={stride}")
-            pads = same_padding(kernel, dilation)
+            pads = tuple(tuple(p) for p in same_padding(kernel, dilation))
         else:
             raise ValueError(f"{op}: padding must be 'valid', 'same', an int or a tuple of {nd} ints. "
                              f"Received: padding={padding!r}")
     else:
         p = ntuple(padding, nd, "padding", op)
         check_at_least(p, 0, "padding", op)
-        pads = [(q, q) for q in p]
-    spatial = x.shape[-nd:]
+        pads = tuple((q, q) for q in p)
+    spatial = x_shape[-nd:]
     padded = tuple(s + a + b for s, (a, b) in zip(spatial, pads))
     span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
     if any(s < k for s, k in zip(padded, span)):
         raise ValueError(f"{op}: the kernel (dilated size {span}) is larger than the padded input ({padded}). "
-                         f"Received: input of shape {tuple(x.shape)}, weight of shape {tuple(w.shape)}, "
+                         f"Received: input of shape {tuple(x_shape)}, weight of shape {tuple(w_shape)}, "
                          f"padding={padding!r}, dilation={dilation}")
-    return ConvNd.apply(input, weight, bias, stride=stride, pads=pads, dilation=dilation, groups=int(groups),
-                        unbatched=unbatched)
+    return pads
 
 
 def _conv_transpose(op, nd, input, weight, bias, stride, padding, output_padding, groups, dilation):

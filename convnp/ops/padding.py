@@ -39,6 +39,7 @@ import numpy as np
 
 from convnp.autograd.function import Function
 from convnp.autograd.tensor import Tensor
+from convnp.ops.checks import checked_once
 
 _MODES = ("constant", "reflect", "replicate", "circular")
 
@@ -98,12 +99,9 @@ class ConstantPad(Function):
     @staticmethod
     def forward(ctx, x, pads, value=0.0):
         # pads: one (before, after) per axis of x, validated
-        crop = tuple(slice(max(-b, 0), n - max(-a, 0)) for n, (b, a) in zip(x.shape, pads))
-        kept = x[crop]
-        out_shape = tuple(k + max(b, 0) + max(a, 0) for k, (b, a) in zip(kept.shape, pads))
-        place = tuple(slice(max(b, 0), max(b, 0) + k) for k, (b, _) in zip(kept.shape, pads))
+        crop, place, out_shape = _constant_layout(x.shape, tuple(map(tuple, pads)))
         out = np.full(out_shape, value, dtype=x.dtype)               # (..., n_i, ...) -> (..., n_i + b + a, ...)
-        out[place] = kept
+        out[place] = x[crop]
         ctx.shape, ctx.crop, ctx.place = x.shape, crop, place
         return out
 
@@ -112,6 +110,16 @@ class ConstantPad(Function):
         dx = np.zeros(ctx.shape, dtype=grad.dtype)
         dx[ctx.crop] = grad[ctx.place]                                # padded entries were constants
         return dx
+
+
+@checked_once
+def _constant_layout(shape, pads):
+    """For ConstantPad: the slice of x that is kept (negative pads crop), where it goes in the
+    output, and the output's shape."""
+    crop = tuple(slice(max(-b, 0), n - max(-a, 0)) for n, (b, a) in zip(shape, pads))
+    kept = tuple(c.stop - c.start for c in crop)
+    place = tuple(slice(max(b, 0), max(b, 0) + k) for k, (b, _) in zip(kept, pads))
+    return crop, place, tuple(k + max(b, 0) + max(a, 0) for k, (b, a) in zip(kept, pads))
 
 
 class IndexPad(Function):
@@ -162,7 +170,16 @@ def pad(input, pad, mode: str = "constant", value=None):
     """
     if not isinstance(input, Tensor):
         input = np.asarray(input)
-    shape = tuple(input.shape)
+    kind, how = _pad_plan(tuple(input.shape), pad, mode, value)
+    if kind == "constant":
+        return ConstantPad.apply(input, pads=how[0], value=how[1])
+    return IndexPad.apply(input, plan=how)
+
+
+@checked_once
+def _pad_plan(shape, pad, mode, value):
+    """PyTorch's checks of F.pad's arguments for an input of this shape, and what to do:
+    ("constant", (pairs, value)) or ("index", the plan of IndexPad)."""
     ndim = len(shape)
     # --- argument types -------------------------------------------------------------------
     if not isinstance(pad, (tuple, list)) or not all(
@@ -197,7 +214,7 @@ def pad(input, pad, mode: str = "constant", value=None):
                 raise ValueError(f"pad: negative padding {(b, a)} crops {max(-b, 0) + max(-a, 0)} entries from "
                                  f"dimension {d}, which has only {n}. Received: pad={pad} for an input of shape "
                                  f"{shape}")
-        return ConstantPad.apply(input, pads=tuple(pairs), value=0.0 if value is None else value)
+        return "constant", (tuple(pairs), 0.0 if value is None else value)
 
     # --- reflect / replicate / circular: PyTorch's restrictions -----------------------------
     if value is not None and value != 0:
@@ -244,4 +261,4 @@ def pad(input, pad, mode: str = "constant", value=None):
             continue
         idx, direct = _source_index(n, b, a, mode)
         plan.append((d, idx, direct))
-    return IndexPad.apply(input, plan=tuple(plan))
+    return "index", tuple(plan)

@@ -53,6 +53,7 @@ from convnp.arraymath.im2col import pad_spatial, sliding_windows
 from convnp.arraymath.parallel import parallel_map, workers, workspace
 from convnp.autograd.function import Function
 from convnp.autograd.tensor import Tensor
+from convnp.ops.checks import checked_once
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_unpool2d", "avg_pool1d", "avg_pool2d",
            "avg_pool3d", "adaptive_avg_pool2d", "adaptive_max_pool2d"]
@@ -142,13 +143,13 @@ def window_args(op: str, nd: int, kernel_size, stride, padding, dilation=1):
     return kernel, stride, padding, dilation
 
 
-def _output_size(op, x, nd, kernel, stride, padding, dilation, ceil_mode) -> tuple[int, ...]:
-    spatial = x.shape[-nd:]
+def _output_size(op, x_shape, nd, kernel, stride, padding, dilation, ceil_mode) -> tuple[int, ...]:
+    spatial = x_shape[-nd:]
     out = tuple(conv_output_size(n, k, s, p, p, d, ceil_mode)
                 for n, k, s, p, d in zip(spatial, kernel, stride, padding, dilation))
     if any(o < 1 for o in out):
         raise ValueError(f"{op}: the input is too small for the pooling window: the output size would be "
-                         f"{out}, expected at least 1 on every axis. Received: input of shape {tuple(x.shape)}, "
+                         f"{out}, expected at least 1 on every axis. Received: input of shape {tuple(x_shape)}, "
                          f"kernel_size={_show(kernel)}, stride={_show(stride)}, padding={_show(padding)}, "
                          f"dilation={_show(dilation)}, ceil_mode={ceil_mode}")
     return out
@@ -273,12 +274,18 @@ def _max_of_tiles(x, kernel, out_size):
     np.maximum(later, earlier) returns ``earlier`` on ties, so a zero maximum keeps the sign of the
     window's first zero, and a NaN anywhere in the window makes the maximum NaN: PyTorch's rules.
     """
-    views = [x[(slice(None), slice(None), *(slice(a, a + k * o, k) for a, k, o in zip(off, kernel, out_size)))]
-             for off in itertools.product(*(range(k) for k in kernel))]     # each (N, C, *out)
-    y = views[0].copy()
-    for v in views[1:]:
-        np.maximum(v, y, out=y)
+    first, *rest = _tile_views(kernel, out_size)                       # each x[...] is (N, C, *out)
+    y = x[first].copy()
+    for view in rest:
+        np.maximum(x[view], y, out=y)
     return y
+
+
+@functools.lru_cache(maxsize=256)
+def _tile_views(kernel, out_size):
+    """The index of every tap's strided view x[:, :, a::k] for :func:`_max_of_tiles`."""
+    return tuple((slice(None), slice(None), *(slice(a, a + k * o, k) for a, k, o in zip(off, kernel, out_size)))
+                 for off in itertools.product(*(range(k) for k in kernel)))
 
 
 # ============================================================================================
@@ -572,12 +579,19 @@ def _separable_indices(axes, switches, spatial):
 
 def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     x = _check_input(op, input, nd)
+    kernel, stride, padding, dilation, out, return_indices = _max_pool_args(
+        op, nd, x.shape, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+    return MaxPoolNd.apply(input, kernel=kernel, stride=stride, padding=padding, dilation=dilation,
+                           out_size=out, return_indices=return_indices)
+
+
+@checked_once
+def _max_pool_args(op, nd, x_shape, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     kernel, stride, padding, dilation = window_args(op, nd, kernel_size, stride, padding, dilation)
     ceil_mode = _check_flag(op, ceil_mode, "ceil_mode")
     return_indices = _check_flag(op, return_indices, "return_indices")
-    out = _output_size(op, x, nd, kernel, stride, padding, dilation, ceil_mode)
-    return MaxPoolNd.apply(input, kernel=kernel, stride=stride, padding=padding, dilation=dilation,
-                           out_size=out, return_indices=return_indices)
+    out = _output_size(op, x_shape, nd, kernel, stride, padding, dilation, ceil_mode)
+    return kernel, stride, padding, dilation, out, return_indices
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
@@ -784,7 +798,7 @@ def _avg_pool(op, nd, input, kernel_size, stride, padding, ceil_mode, count_incl
         raise ValueError(f"{op}: expected an input at least as large as the kernel on every spatial axis "
                          f"(PyTorch's avg_pool3d requires it, whatever the padding). "
                          f"Received: input of shape {tuple(x.shape)}, kernel_size={_show(kernel)}")
-    out = _output_size(op, x, nd, kernel, stride, padding, dilation, ceil_mode)
+    out = _output_size(op, x.shape, nd, kernel, stride, padding, dilation, ceil_mode)
     return AvgPoolNd.apply(input, kernel=kernel, stride=stride, padding=padding, out_size=out,
                            count_include_pad=count_include_pad, divisor_override=divisor_override)
 
