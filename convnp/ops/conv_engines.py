@@ -273,9 +273,10 @@ def _valid(wide, geo: Geometry, nb: int):
 
 
 def _chunks(n: int, per_sample_bytes: int, target_bytes: int) -> list[list[tuple[int, int]]]:
-    """Split range(n) into chunks of about target_bytes, dealt out to the workers in contiguous runs."""
+    """Split range(n) into chunks of about target_bytes, dealt out to the workers in contiguous runs
+    (all to the calling thread when the whole batch's scratch is at most SHARE_ABOVE bytes)."""
     nb = max(1, min(n, target_bytes // max(1, per_sample_bytes)))
-    nw = min(workers(), n)
+    nw = min(workers(), n) if n * per_sample_bytes > SHARE_ABOVE else 1
     # every worker gets the same number of samples (up to one chunk), in chunks of at most nb
     bounds = [round(i * n / nw) for i in range(nw + 1)]
     jobs = []
@@ -284,6 +285,9 @@ def _chunks(n: int, per_sample_bytes: int, target_bytes: int) -> list[list[tuple
         if hi > lo:
             jobs.append([(a, min(hi, a + nb)) for a in range(lo, hi, nb)])
     return jobs
+
+
+SHARE_ABOVE = 1 << 20   # bytes: less work than this costs less than waking a worker thread (about 0.1 ms)
 
 
 # ============================================================================================

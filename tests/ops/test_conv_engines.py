@@ -152,6 +152,7 @@ CONFIGS = [(kind, seed) for kind in FAST for seed in range(24 if kind in ("shift
 def chunking(request, monkeypatch):
     """Default chunks, or one sample per chunk (so every worker loops over several chunks)."""
     if request.param == "tiny-chunks":
+        monkeypatch.setattr(conv_engines, "SHARE_ABOVE", 0)
         for cls in (conv_engines.Shifted, conv_engines.Blocked, conv_engines.ChannelsHeightWidthBatch,
                     conv_engines.Pointwise, conv_engines.Depthwise):
             monkeypatch.setattr(cls, "chunk_bytes", 1)
