@@ -23,6 +23,7 @@ activation by a power of the energy of its neighbouring channels:
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -31,7 +32,7 @@ from convnp.arraymath.broadcast import is_float
 from convnp.arraymath.parallel import batch_slices, blas_threads, parallel_map, workspace
 from convnp.autograd.function import Function
 from convnp.autograd.tensor import Tensor
-from convnp.ops.checks import float_array
+from convnp.ops.checks import checked_once, float_array
 
 
 # ============================================================================================
@@ -44,12 +45,18 @@ def _data(x):
 
 def _check_param(op: str, name: str, value, shape: tuple[int, ...], what: str) -> None:
     """weight / bias / running stats: None, or an array of exactly ``shape``."""
-    if value is None:
-        return
-    if not isinstance(value, (Tensor, np.ndarray)):
+    _check_param_type(op, name, value)
+    if value is not None:
+        _check_param_shape(op, name, _data(value).shape, shape, what)
+
+
+def _check_param_type(op: str, name: str, value) -> None:
+    if value is not None and not isinstance(value, (Tensor, np.ndarray)):
         raise TypeError(f"{op}: expected {name} to be a convnp Tensor, a NumPy array or None. "
                         f"Received: {type(value).__name__}")
-    got = _data(value).shape
+
+
+def _check_param_shape(op: str, name: str, got, shape: tuple[int, ...], what: str) -> None:
     if got != shape:
         raise ValueError(f"{op}: expected {name} of shape {shape} ({what}). Received: {name} of shape {got}")
 
@@ -232,7 +239,7 @@ class _BatchLayout:
         self.shape3 = self.x3.shape
         self.N, self.C, self.L = self.shape3
         self.n = self.N * self.L                         # entries per channel
-        self.rowwise = self.L < _ROWWISE_MAX_L
+        self.rowwise = self.L < _ROWWISE_MAX_L and self.N > 1       # one sample: rows are already long
         self.block = max(1, _BLOCK // max(self.C * self.L, 1))              # samples per block
         self.parts = batch_slices(self.x3, _PARALLEL_MIN)
 
@@ -297,16 +304,6 @@ _SHIFT_SAMPLES = 8             # samples whose mean is the point the statistics 
 _ROWWISE_MAX_L = 2048          # rows of L shorter than this broadcast the constants as (C * L,) rows
 
 
-def _running_buffer(op: str, name: str, value):
-    """The array to read and update in place: a tensor's .data, the array itself, or None."""
-    if value is None:
-        return None
-    arr = _data(value)
-    if not is_float(arr.dtype):
-        raise TypeError(f"{op}: expected {name} to be a floating-point array. Received: dtype {arr.dtype}")
-    return arr
-
-
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
                eps=1e-05):
     """Batch normalization (Ioffe & Szegedy 2015), per channel over the batch and spatial axes.
@@ -327,26 +324,44 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     """
     op = "batch_norm"
     x = float_array(op, input, 2, "(N, C, *)")
-    C = x.shape[1]
-    per = f"one per channel of input of shape {x.shape}"
-    for name, value in (("running_mean", running_mean), ("running_var", running_var),
-                        ("weight", weight), ("bias", bias)):
-        _check_param(op, name, value, (C,), per)
-    rm = _running_buffer(op, "running_mean", running_mean)
-    rv = _running_buffer(op, "running_var", running_var)
+    params = (running_mean, running_var, weight, bias)
+    for name, value in zip(_BATCH_NORM_PARAMS, params):
+        _check_param_type(op, name, value)
+    rm, rv, w, b = (None if v is None else _data(v) for v in params)
+    training, momentum, eps = _batch_norm_args(
+        x.shape, *(None if a is None else a.shape for a in (rm, rv, w, b)),
+        None if rm is None else rm.dtype, None if rv is None else rv.dtype, training, momentum, eps)
+    return BatchNorm.apply(input, weight, bias, running_mean=rm, running_var=rv, training=training,
+                           momentum=momentum, eps=eps)
+
+
+_BATCH_NORM_PARAMS = ("running_mean", "running_var", "weight", "bias")
+
+
+@checked_once
+def _batch_norm_args(x_shape, rm_shape, rv_shape, w_shape, b_shape, rm_dtype, rv_dtype, training, momentum, eps):
+    """batch_norm's checks of everything but the types of its arrays; (training, momentum, eps)."""
+    op = "batch_norm"
+    C = x_shape[1]
+    per = f"one per channel of input of shape {x_shape}"
+    for name, got in zip(_BATCH_NORM_PARAMS, (rm_shape, rv_shape, w_shape, b_shape)):
+        if got is not None:
+            _check_param_shape(op, name, got, (C,), per)
+    for name, dtype in (("running_mean", rm_dtype), ("running_var", rv_dtype)):
+        if dtype is not None and not is_float(dtype):
+            raise TypeError(f"{op}: expected {name} to be a floating-point array. Received: dtype {dtype}")
     _check_eps(op, eps)
     if training:
         if not isinstance(momentum, numbers.Real) or isinstance(momentum, bool):
             raise TypeError(f"{op}: expected momentum to be a number. Received: {momentum!r}")
-        if x.size // max(C, 1) <= 1:
+        if math.prod(x_shape) // max(C, 1) <= 1:
             raise ValueError(f"{op}: Expected more than 1 value per channel when training (N * prod(spatial) "
-                             f"must exceed 1). Received: input of shape {x.shape}")
-    elif rm is None or rv is None:
-        missing = "running_mean" if rm is None else "running_var"
+                             f"must exceed 1). Received: input of shape {x_shape}")
+    elif rm_shape is None or rv_shape is None:
+        missing = "running_mean" if rm_shape is None else "running_var"
         raise ValueError(f"{op}: {missing} must be given in evaluation mode (training=False); "
                          f"expected an array of shape ({C},). Received: {missing}=None")
-    return BatchNorm.apply(input, weight, bias, running_mean=rm, running_var=rv, training=bool(training),
-                           momentum=float(momentum) if training else momentum, eps=float(eps))
+    return bool(training), float(momentum) if training else momentum, float(eps)
 
 
 # ============================================================================================
