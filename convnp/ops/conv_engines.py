@@ -15,6 +15,7 @@ one to the reference.
                  on small images. See :class:`ChannelsHeightWidthBatch`.
 ``"pointwise"``  1x1 convolutions (no padding): they are plain matrix products, x is already the
                  column matrix.
+``"dense"``      a kernel as large as the input (LeNet's C5): a fully connected layer, one GEMM.
 ``"depthwise"``  one filter per channel (groups = C_in): per channel a thin product of its K
                  kernel weights with its K shifted rows; no GEMM over channels.
 ``"auto"``       (the default) the fastest that applies to the shape, by the rules of :func:`_auto`.
@@ -52,13 +53,14 @@ import numpy as np
 from convnp.arraymath.parallel import gemm, has_strided_gemm, parallel_map, workers, workspace
 from convnp.ops import reference
 
-ENGINES = ("auto", "reference", "im2col", "shifted", "blocked", "chwn", "pointwise", "depthwise")
+ENGINES = ("auto", "reference", "im2col", "shifted", "blocked", "chwn", "pointwise", "dense", "depthwise")
 _state = {"engine": "auto"}
 
 
 def set_conv_engine(name: str) -> None:
     """Choose how convolutions are computed: "auto" (default), "reference", "im2col", "shifted",
-    "blocked", "chwn", "pointwise" or "depthwise". Every engine gives the same numbers (to float rounding).
+    "blocked", "chwn", "pointwise", "dense" or "depthwise". Every engine gives the same numbers (to float
+    rounding).
 
     >>> from convnp.ops import get_conv_engine, set_conv_engine
     >>> set_conv_engine("reference")             # the slow, readable one
@@ -732,6 +734,47 @@ class Pointwise(Engine):
 
 
 # ============================================================================================
+# "dense": a kernel as large as the input is a fully connected layer
+# ============================================================================================
+
+class Dense(Engine):
+    """A kernel that covers the whole (unpadded, undilated) input has one output position, and
+    its one dot product per filter reads every input value: the layer *is* a fully connected one
+    (the lectures' FC <-> conv equivalence; LeNet-5's C5, VGG's classifier as convolutions).
+    x (N, C_in, *k) read as (N, G, C_in/G*K) is already the column matrix:
+
+        y = x2 @ W2^T,   dL/dx = g @ W2,   dL/dW = g^T @ x2      (per group; W2 = (C_out, C_in/G*K))
+    """
+
+    name = "dense"
+
+    def applies(self, x_shape, w_shape, pads, stride, dilation, groups, dtype):
+        return (tuple(x_shape[2:]) == tuple(w_shape[2:]) and all(a == 0 and b == 0 for a, b in pads)
+                and all(d == 1 for d in dilation))
+
+    @staticmethod
+    def _operands(x, w, groups):
+        n, cout = x.shape[0], w.shape[0]
+        x2 = x.reshape(n, groups, -1).swapaxes(0, 1)                         # (G, N, C_in/G*K)
+        w2 = w.reshape(groups, cout // groups, -1)                           # (G, C_out/G, C_in/G*K)
+        return x2, w2
+
+    def forward(self, x, w, pads, stride, dilation, groups, keep):
+        n, cout, nd = x.shape[0], w.shape[0], x.ndim - 2
+        x2, w2 = self._operands(x, w, groups)
+        y = np.matmul(x2, w2.swapaxes(1, 2))                                 # (G, N, C_out/G)
+        return np.ascontiguousarray(y.swapaxes(0, 1)).reshape((n, cout) + (1,) * nd), None
+
+    def backward(self, g, x, w, saved, pads, stride, dilation, groups, need_dx, need_dw):
+        n, cout = g.shape[:2]
+        x2, w2 = self._operands(x, w, groups)
+        g2 = g.reshape(n, groups, cout // groups).swapaxes(0, 1)             # (G, N, C_out/G)
+        dx = np.ascontiguousarray(np.matmul(g2, w2).swapaxes(0, 1)).reshape(x.shape) if need_dx else None
+        dw = np.matmul(g2.swapaxes(1, 2), x2).reshape(w.shape) if need_dw else None
+        return dx, dw
+
+
+# ============================================================================================
 # "depthwise": one filter per channel, as multiply-adds over the kernel offsets
 # ============================================================================================
 
@@ -850,16 +893,18 @@ class Depthwise(Engine):
 # ============================================================================================
 
 REFERENCE, SHIFTED, BLOCKED, CHWN = Reference(), Shifted(), Blocked(), ChannelsHeightWidthBatch()
-POINTWISE, DEPTHWISE = Pointwise(), Depthwise()
+POINTWISE, DENSE, DEPTHWISE = Pointwise(), Dense(), Depthwise()
 _BY_NAME = {"reference": REFERENCE, "shifted": SHIFTED, "blocked": BLOCKED, "chwn": CHWN, "pointwise": POINTWISE,
+            "dense": DENSE,
             "depthwise": DEPTHWISE}
 
 
 def _auto(x_shape, w_shape, pads, stride, dilation, groups, dtype):
     """The rules of "auto" (measured on a 2-core AVX-512 machine, float32; see benchmarks/).
 
-    Tiny convolutions stay with im2col (the fast engines' chunking costs more than it saves), and
-    so do those with a few output positions per sample; 1x1 convolutions are GEMMs; depthwise
+    A kernel as large as the input is a fully connected layer (LeNet's C5); tiny convolutions stay
+    with im2col (the fast engines' chunking costs more than it saves), and so do those with a few
+    output positions per sample; 1x1 convolutions are GEMMs; depthwise
     ones are multiply-adds; few input channels per group (a first layer) and single samples
     (inference at batch 1) go to blocked im2col - in the (C, H, W, N) layout when the output rows
     are short and there is more than one input channel (LeNet's C3: fwd+bwd 7.7 -> 5 ms, while
@@ -868,6 +913,8 @@ def _auto(x_shape, w_shape, pads, stride, dilation, groups, dtype):
     """
     if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
         return None
+    if DENSE.applies(x_shape, w_shape, pads, stride, dilation, groups, dtype):
+        return DENSE
     macs = x_shape[0] * w_shape[0] * math.prod(w_shape[1:]) * math.prod(x_shape[2:])
     if macs < 2 ** 18:
         return None
@@ -877,9 +924,9 @@ def _auto(x_shape, w_shape, pads, stride, dilation, groups, dtype):
     geo = geometry(x_shape[2:], w_shape[2:], pads, stride, dilation)
     length = math.prod(geo.out)
     if length < FEW_POSITIONS or length * 4 <= geo.block:
-        # a few output positions per sample (LeNet's C5: one): the blocked engine's per-sample
-        # products would be matrix-vector products, and the wide layout would be mostly garbage;
-        # im2col's one product over the whole batch's columns is the fast one
+        # a few output positions per sample (a kernel nearly as large as the input): the blocked
+        # engine's per-sample products would be matrix-vector products, and the wide layout would
+        # be mostly garbage; im2col's one product over the whole batch's columns is the fast one
         return None
     if w_shape[1] < Shifted.gather_below or not has_strided_gemm(dtype):
         # few input channels per group: little to copy; with short rows, copied samples-innermost

@@ -23,7 +23,7 @@ from convnp.ops.convolution import conv2d
 from helpers import assert_close, compare_with_torch
 from ops.test_convolution import CONV, CONV_CASES, CONV_PARITY, CONVT, CONVT_CASES, CONVT_PARITY, _args, _bind, _inputs
 
-FAST = ("shifted", "blocked", "chwn", "pointwise", "depthwise")
+FAST = ("shifted", "blocked", "chwn", "pointwise", "dense", "depthwise")
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +57,7 @@ def test_conv_engine_context_restores_after_an_error():
 
 def test_set_conv_engine_errors():
     with pytest.raises(ValueError, match=r"set_conv_engine: unknown engine; expected one of auto, reference, "
-                                         r"im2col, shifted, blocked, chwn, pointwise, depthwise\. Received: 'fast'"):
+                                         r"im2col, shifted, blocked, chwn, pointwise, dense, depthwise\. Received: 'fast'"):
         set_conv_engine("fast")
     with pytest.raises(TypeError, match=r"set_conv_engine: the engine must be a str, .*Received: 3 of type int"):
         set_conv_engine(3)
@@ -77,7 +77,9 @@ def test_the_switch_and_blas_info_are_exported_from_ops():
     ((256, 1, 32, 32), (6, 1, 5, 5), {}, "blocked"),
     ((64, 3, 32, 32), (32, 3, 3, 3), dict(padding=1), "blocked"),
     ((1, 1, 4, 4), (1, 1, 3, 3), {}, "im2col"),                      # tiny: im2col's lower overhead
-    ((128, 16, 5, 5), (120, 16, 5, 5), {}, "im2col"),                # LeNet's C5: one output position
+    ((128, 16, 5, 5), (120, 16, 5, 5), {}, "dense"),                 # LeNet's C5: a fully connected layer
+    ((1, 16, 5, 5), (120, 16, 5, 5), {}, "dense"),
+    ((128, 16, 6, 5), (120, 16, 5, 5), {}, "im2col"),                # 2 output positions
     ((128, 512, 2, 2), (512, 512, 3, 3), dict(padding=1), "shifted"),   # VGG-CIFAR's last stage
     ((1, 64, 8, 8), (64, 64, 3, 3), dict(padding=1), "blocked"),      # batch of one: one block, one GEMM
     ((128, 6, 14, 14), (16, 6, 5, 5), {}, "chwn"),                    # LeNet's C3: rows of 10 outputs
@@ -115,6 +117,12 @@ def random_engine_config(seed: int, kind: str) -> dict:
     n = int(r.choice([1, 1, 2, 3, 5]))
     stride = _ints(r.choice([1, 1, 2, 3], nd))
     dilation = _ints(r.choice([1, 1, 2, 3], nd))
+    if kind == "dense":                         # the kernel covers the input: one output position
+        groups = int(r.choice([1, 1, 2, 3]))
+        cin, cout = groups * int(r.integers(1, 4)), groups * int(r.integers(1, 5))
+        kernel = _ints(r.integers(1, 6 if nd < 3 else 4, nd))
+        return dict(x=(n, cin, *kernel), w=(cout, cin // groups, *kernel), pads=[(0, 0)] * nd, stride=stride,
+                    dilation=(1,) * nd, groups=groups, same=False)
     if kind == "pointwise":
         kernel = (1,) * nd
         groups = int(r.choice([1, 1, 2, 3]))
@@ -244,7 +252,7 @@ def test_random_engine_configs_cover_the_awkward_cases():
 # PyTorch parity of the public functions under every engine (a sample of test_convolution's)
 # ============================================================================================
 
-ENGINE_NAMES = ("reference", "im2col", "shifted", "blocked", "chwn", "pointwise", "depthwise", "auto")
+ENGINE_NAMES = ("reference", "im2col", "shifted", "blocked", "chwn", "pointwise", "dense", "depthwise", "auto")
 CONV_SAMPLE = list(CONV_CASES) + [f"random{s}" for s in range(0, 24, 2)]
 CONVT_SAMPLE = list(CONVT_CASES) + [f"random{s}" for s in range(0, 24, 3)]
 
@@ -288,6 +296,9 @@ SPECIAL = {
     "blocked": [(2, (3, 4, 9, 8), (6, 2, 3, 3), dict(stride=(2, 3), padding=(3, 2), dilation=(3, 1), groups=2)),
                 (1, (2, 1, 12), (3, 1, 4), dict(padding="same", dilation=3)),
                 (3, (2, 3, 4, 5, 4), (2, 3, 2, 3, 2), dict(stride=(2, 1, 2), padding=1))],
+    "dense": [(2, (3, 6, 5, 4), (4, 3, 5, 4), dict(stride=2, groups=2)),
+              (1, (1, 3, 7), (5, 3, 7), {}),
+              (3, (2, 2, 2, 3, 2), (3, 2, 2, 3, 2), {})],
     "chwn": [(2, (3, 4, 9, 8), (6, 2, 3, 3), dict(stride=(2, 3), padding=(3, 2), dilation=(3, 1), groups=2)),
              (1, (2, 1, 12), (3, 1, 4), dict(padding="same", dilation=3)),
              (3, (1, 3, 4, 5, 4), (2, 3, 2, 3, 2), dict(stride=(2, 1, 2), padding=1))],
