@@ -260,5 +260,6 @@ def _pad_plan(shape, pad, mode, value):
         if b == 0 and a == 0:
             continue
         idx, direct = _source_index(n, b, a, mode)
+        idx.flags.writeable = False                                 # the plan is shared by later calls
         plan.append((d, idx, direct))
     return "index", tuple(plan)
