@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -20,7 +20,6 @@ class Result:
     theirs: float
     flops: float | None = None  # floating-point operations per call, when meaningful
     unit: str = "s"
-    notes: dict = field(default_factory=dict)
     batch: int | None = None    # images per call (training steps: images/s = batch / seconds)
 
     @property

@@ -3,9 +3,9 @@
     python -m benchmarks.memory --side convnp --model resnet20 --batch 128 --steps 3
     python -m benchmarks.memory --side torch  --model resnet20 --batch 128 --steps 3
 
-Each prints one JSON line: ``baseline`` = peak RSS (VmHWM, bytes) after the imports, the model, the
-optimizer and the batch exist; ``peak`` = ru_maxrss after ``steps`` training steps (forward,
-cross-entropy, backward, SGD with momentum). VmHWM is the process's high-water mark, so
+Each prints one JSON line: ``baseline`` = peak RSS (VmHWM, bytes) after the imports, the model,
+the optimizer and the batch exist; ``peak`` = the same mark after ``steps`` training steps
+(forward, cross-entropy, backward, SGD with momentum). VmHWM is the process's high-water mark, so
 peak - baseline is what the steps themselves needed at most. A separate process per side keeps
 one library's allocations (and its allocator's cached pages) out of the other's numbers; the
 torch side never imports convnp and the convnp side never imports torch.
@@ -42,6 +42,16 @@ def _maxrss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024      # Linux reports KiB
 
 
+def _train_steps(model, opt, cross_entropy, x, y, steps: int) -> dict:
+    """``steps`` training steps, and the peak RSS before and after them."""
+    base = _maxrss()
+    for _ in range(steps):
+        opt.zero_grad()
+        cross_entropy(model(x), y).backward()
+        opt.step()
+    return {"baseline": base, "peak": _maxrss()}
+
+
 def _run_convnp(model_name: str, batch: int, steps: int, threads: int) -> dict:
     import numpy as np
 
@@ -57,12 +67,7 @@ def _run_convnp(model_name: str, batch: int, steps: int, threads: int) -> dict:
     r = np.random.default_rng(0)
     x = cn.tensor(r.standard_normal((batch,) + INPUTS[model_name], dtype=np.float32))
     y = cn.tensor(r.integers(0, 10, batch))
-    base = _maxrss()
-    for _ in range(steps):
-        opt.zero_grad()
-        F.cross_entropy(model(x), y).backward()
-        opt.step()
-    return {"baseline": base, "peak": _maxrss()}
+    return _train_steps(model, opt, F.cross_entropy, x, y, steps)
 
 
 def _run_torch(model_name: str, batch: int, steps: int, threads: int) -> dict:
@@ -73,18 +78,12 @@ def _run_torch(model_name: str, batch: int, steps: int, threads: int) -> dict:
     from benchmarks import twins
 
     torch.set_num_threads(threads)
-    model = {"lenet5": twins.lenet5_twin, "resnet20": twins.resnet20_twin,
-             "vgg11_cifar": twins.cifar_vgg11_twin}[model_name]().train()
+    model = twins.twin(model_name).train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     r = np.random.default_rng(0)
     x = torch.from_numpy(r.standard_normal((batch,) + INPUTS[model_name], dtype=np.float32))
     y = torch.from_numpy(r.integers(0, 10, batch))
-    base = _maxrss()
-    for _ in range(steps):
-        opt.zero_grad()
-        F.cross_entropy(model(x), y).backward()
-        opt.step()
-    return {"baseline": base, "peak": _maxrss()}
+    return _train_steps(model, opt, F.cross_entropy, x, y, steps)
 
 
 def measure_side(side: str, model: str = "resnet20", batch: int = 128, steps: int = 3, threads: int = 2) -> dict:

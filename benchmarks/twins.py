@@ -145,3 +145,11 @@ def resnet20_twin() -> CifarResNet:
 
 def cifar_vgg11_twin() -> CifarVGG:
     return CifarVGG()
+
+
+TWINS = {"lenet5": lenet5_twin, "resnet20": resnet20_twin, "vgg11_cifar": cifar_vgg11_twin}
+
+
+def twin(name: str):
+    """A fresh PyTorch twin of the convnp model of that name (benchmarks.workloads.convnp_model)."""
+    return TWINS[name]()

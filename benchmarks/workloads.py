@@ -369,8 +369,7 @@ def model_pair(name: str):
     from benchmarks import twins
 
     ours = convnp_model(name)
-    theirs = {"lenet5": twins.lenet5_twin, "resnet20": twins.resnet20_twin,
-              "vgg11_cifar": twins.cifar_vgg11_twin}[name]()
+    theirs = twins.twin(name)
     theirs.load_state_dict(twins.state_dict_to_torch(ours.state_dict()), strict=True)
     x = _rng(5).standard_normal((2,) + INPUT_SHAPES[name], dtype=np.float32)
     ours.eval(), theirs.eval()

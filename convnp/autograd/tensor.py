@@ -9,8 +9,6 @@ contributions. Leaves that require grad accumulate the result in ``.grad`` (a Nu
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from convnp.arraymath.broadcast import is_float
@@ -328,13 +326,7 @@ class Tensor:
     view = reshape
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1):
-        # tensor_ops.flatten's shape, with math.prod (np.prod costs microseconds on a tuple)
-        shape = self.data.shape
-        n = len(shape)
-        if n == 0:
-            return _ops.reshape(self, (1,))
-        s, e = start_dim % n, end_dim % n
-        return _ops.reshape(self, shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:])
+        return _ops.flatten(self, start_dim, end_dim)
 
     def transpose(self, dim0: int | None = None, dim1: int | None = None):
         """``t.transpose(d0, d1)`` swaps two axes (PyTorch); ``t.transpose()`` reverses them all."""

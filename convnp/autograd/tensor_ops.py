@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import builtins
 
+import math
+
 import numpy as np
 
 from convnp.arraymath.broadcast import is_float, result_float_dtype, unbroadcast
@@ -481,11 +483,11 @@ def reshape(x, shape):
 def flatten(x, start_dim: int = 0, end_dim: int = -1):
     """Merge axes start_dim..end_dim into one: (N, C, H, W).flatten(1) -> (N, C*H*W)."""
     x = _as_tensor(x)
-    if x.ndim == 0:
+    shape = x.data.shape
+    if not shape:
         return reshape(x, (1,))
-    s, e = start_dim % x.ndim, end_dim % x.ndim
-    shape = x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:]
-    return reshape(x, shape)
+    s, e = start_dim % len(shape), end_dim % len(shape)
+    return reshape(x, shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:])   # math.prod: no array made
 
 
 def permute(x, axes):

@@ -34,7 +34,6 @@ import math
 import numpy as np
 
 from convnp.arraymath.conv_arithmetic import check_at_least, conv_output_size, ntuple
-from convnp.autograd.tensor import Tensor
 from convnp.nn import functional as F
 from convnp.nn import init
 from convnp.nn.layer_utils import _check_bool, _check_int, _factory_dtype, _layer_call, _reset_fan_in_uniform
@@ -141,11 +140,6 @@ class _ConvNd(Module):
 
     def _check(self, input) -> None:
         nd = self._nd
-        if type(input) is Tensor:                  # the usual case, accepted here without the generic check
-            shape = input.data.shape
-            n = len(shape)
-            if (n == nd + 2 or n == nd + 1) and shape[n - nd - 1] == self.in_channels:
-                return
         self.check_input(input, ndim=(nd + 1, nd + 2), channels=self.in_channels, channel_axis=-(nd + 1),
                          layout=_LAYOUT[nd])
 

@@ -98,17 +98,14 @@ class Flatten(Module):
         self.end_dim = int(end_dim)
 
     def forward(self, input):
-        x = input if type(input) is Tensor else _as_tensor(input)
-        ndim = x.data.ndim
-        rank = ndim if ndim > 1 else 1
-        start, end = self.start_dim, self.end_dim
-        if not (-rank <= start < rank and -rank <= end < rank):
-            for what, d in (("start_dim", start), ("end_dim", end)):
-                if not -rank <= d < rank:
-                    self._input_error(f"expected an input with more dimensions: {what}={d} is out of range for "
-                                      f"a {x.ndim}-D input (expected {-rank} <= {what} < {rank}), received shape "
-                                      f"{tuple(x.shape)}")
-        s, e = start % rank, end % rank
+        x = _as_tensor(input)
+        rank = max(x.ndim, 1)
+        for what, d in (("start_dim", self.start_dim), ("end_dim", self.end_dim)):
+            if not -rank <= d < rank:
+                self._input_error(f"expected an input with more dimensions: {what}={d} is out of range for a "
+                                  f"{x.ndim}-D input (expected {-rank} <= {what} < {rank}), received shape "
+                                  f"{tuple(x.shape)}")
+        s, e = self.start_dim % rank, self.end_dim % rank
         if s > e:
             self._input_error(f"expected start_dim to come before end_dim (start_dim={self.start_dim} is axis {s}, "
                               f"end_dim={self.end_dim} is axis {e}), received shape {tuple(x.shape)}")

@@ -30,7 +30,6 @@ import numbers
 
 import numpy as np
 
-from convnp.autograd.tensor import Tensor
 from convnp.nn import functional as F
 from convnp.nn import init
 from convnp.nn.layer_utils import _check_bool, _check_int, _check_real, _factory_dtype, _layer_call
@@ -106,9 +105,7 @@ class _BatchNorm(Module):
         _reset_affine(self)
 
     def forward(self, input):
-        shape = input.data.shape if type(input) is Tensor else None
-        if shape is None or len(shape) not in self._ndims or shape[1] != self.num_features:
-            self.check_input(input, ndim=self._ndims, channels=self.num_features, layout=self._layout)
+        self.check_input(input, ndim=self._ndims, channels=self.num_features, layout=self._layout)
         # PyTorch's _BatchNorm.forward: the factor of the running averages
         momentum, training = self.momentum, self.training
         factor = 0.0 if momentum is None else momentum

@@ -23,7 +23,6 @@ given; AvgPool1d, MaxUnpool2d keep tuples, as torch does, so the reprs agree).
 from __future__ import annotations
 
 from convnp.arraymath.conv_arithmetic import check_at_least, ntuple
-from convnp.autograd.tensor import Tensor
 from convnp.nn import functional as F
 from convnp.nn.layer_utils import _check_bool, _layer_call
 from convnp.nn.module import Module
@@ -46,8 +45,6 @@ class _Pool(Module):
 
     def _check(self, input) -> None:
         nd = self._nd
-        if type(input) is Tensor and 0 <= input.data.ndim - nd - 1 <= 1:   # the usual case, accepted here
-            return
         self.check_input(input, ndim=(nd + 1, nd + 2), layout=_LAYOUT[nd])
 
 

@@ -120,10 +120,16 @@ def _reduce_rows(loss_rows: np.ndarray, reduction: str, denominator, out_shape, 
     total = loss_rows.sum(dtype=dtype)
     if reduction == "sum":
         return np.asarray(total, dtype=dtype)
-    if type(denominator) is int and denominator > 0:          # a row count: no 0/0 to silence
-        return np.asarray(total / dtype.type(denominator), dtype=dtype)
-    with np.errstate(invalid="ignore", divide="ignore"):       # every row ignored: 0/0 = nan, as PyTorch
-        return np.asarray(total / np.asarray(denominator, dtype=dtype), dtype=dtype)
+    return np.asarray(_divide(total, denominator, dtype), dtype=dtype)
+
+
+def _divide(value, denominator, dtype):
+    """value / denominator for 'mean', in dtype. A row count (an int) divides plainly; a sum of
+    weights may be 0 when every row is ignored, and 0/0 = nan then, as PyTorch (no warning)."""
+    if type(denominator) is int and denominator > 0:
+        return value / dtype.type(denominator)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return value / np.asarray(denominator, dtype=dtype)
 
 
 def _row_grad(grad: np.ndarray, reduction: str, denominator, M: int, dtype) -> np.ndarray:
@@ -132,8 +138,7 @@ def _row_grad(grad: np.ndarray, reduction: str, denominator, M: int, dtype) -> n
         return grad.reshape(M, 1)
     g = np.asarray(grad, dtype=dtype)
     if reduction == "mean":
-        with np.errstate(invalid="ignore", divide="ignore"):
-            g = g / np.asarray(denominator, dtype=dtype)
+        g = _divide(g, denominator, dtype)
     return np.full((M, 1), g, dtype=dtype)
 
 
@@ -220,17 +225,7 @@ class IndexCrossEntropy(Function):
     def backward(ctx, grad):
         e, dtype, eps = ctx.e, ctx.dtype, ctx.smoothing
         M, C = e.shape
-        if ctx.reduction == "none":
-            g = grad.reshape(M).astype(dtype, copy=False)
-        else:
-            g0 = np.asarray(grad, dtype=dtype)
-            if ctx.reduction == "mean":
-                if type(ctx.denominator) is int and ctx.denominator > 0:
-                    g0 = g0 / dtype.type(ctx.denominator)
-                else:
-                    with np.errstate(invalid="ignore", divide="ignore"):
-                        g0 = g0 / np.asarray(ctx.denominator, dtype=dtype)
-            g = np.full(M, g0, dtype=dtype)
+        g = _row_grad(grad, ctx.reduction, ctx.denominator, M, dtype).reshape(M).astype(dtype, copy=False)
         if ctx.valid is not None:
             g = np.where(ctx.valid, g, 0).astype(dtype, copy=False)
         if not eps:                                       # dx = g w_y (p - onehot(y))

@@ -264,20 +264,13 @@ def engine(request):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
-def test_conv_parity_under_every_engine(engine, dtype):
-    for name in CONV_SAMPLE:
-        cfg = CONV_PARITY[name]
-        ours, theirs = CONV[cfg["nd"]]
-        x, w, b = _inputs(cfg, seed=len(name))
-        compare_with_torch(_bind(ours, cfg), _bind(theirs, cfg), _args(x, w, b), dtype=dtype,
-                           what=f"{engine} {name} {cfg}")
-
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
-def test_conv_transpose_parity_under_every_engine(engine, dtype):
-    for name in CONVT_SAMPLE:
-        cfg = CONVT_PARITY[name]
-        ours, theirs = CONVT[cfg["nd"]]
+@pytest.mark.parametrize("parity,functions,sample", [(CONV_PARITY, CONV, CONV_SAMPLE),
+                                                     (CONVT_PARITY, CONVT, CONVT_SAMPLE)],
+                         ids=["conv", "conv_transpose"])
+def test_parity_under_every_engine(engine, parity, functions, sample, dtype):
+    for name in sample:
+        cfg = parity[name]
+        ours, theirs = functions[cfg["nd"]]
         x, w, b = _inputs(cfg, seed=len(name))
         compare_with_torch(_bind(ours, cfg), _bind(theirs, cfg), _args(x, w, b), dtype=dtype,
                            what=f"{engine} {name} {cfg}")
