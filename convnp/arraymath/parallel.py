@@ -242,6 +242,22 @@ def batch_slices(arr: np.ndarray, min_size: int = 1 << 16) -> list[slice]:
     return [slice(i, i + step) for i in range(0, n, step)]
 
 
+def work_runs(n: int, item_bytes: int, piece_bytes: int, share_above: int) -> list[list[tuple[int, int]]]:
+    """range(n) cut into pieces of about ``piece_bytes`` (``item_bytes`` per item), dealt out in
+    contiguous runs, one run per worker thread, each run a list of (start, stop) pieces, for
+    :func:`parallel_map`. A single run (the calling thread) when all n items take at most
+    ``share_above`` bytes: waking a worker costs more than such work (about 0.1 ms).
+
+    A piece goes through every step of its job while its buffers are still in the caches; a
+    pass over a whole activation per step would run at memory speed instead.
+    """
+    per = max(1, min(n, piece_bytes // max(1, item_bytes)))
+    nw = min(workers(), n) if n * item_bytes > share_above else 1
+    bounds = [round(i * n / nw) for i in range(nw + 1)]    # every run the same number of items, up to one piece
+    return [[(a, min(hi, a + per)) for a in range(lo, hi, per)]
+            for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
+
+
 def parallel_map(fn, items) -> list:
     """[fn(item) for item in items], the items spread over worker threads, each with a one-thread BLAS.
 

@@ -8,7 +8,6 @@ convnp/ops/, one file per family, built the same way.
 from __future__ import annotations
 
 import builtins
-
 import math
 
 import numpy as np

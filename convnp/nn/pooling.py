@@ -35,11 +35,6 @@ _LAYOUT = {1: "(C, L) or (N, C, L)", 2: "(C, H, W) or (N, C, H, W)", 3: "(C, D, 
 _MAX_POOL = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
 
 
-def _check_window(name: str, nd: int, kernel_size, stride, padding, dilation=1) -> None:
-    """Constructor checks of a pooling window (the attributes keep the values as given)."""
-    window_args(name, nd, kernel_size, stride, padding, dilation)
-
-
 class _Pool(Module):
     _nd = 0
 
@@ -56,7 +51,7 @@ class _MaxPoolNd(_Pool):
                  ceil_mode: bool = False) -> None:
         super().__init__()
         name = type(self).__name__
-        _check_window(name, self._nd, kernel_size, stride, padding, dilation)
+        window_args(name, self._nd, kernel_size, stride, padding, dilation)   # the attributes keep the values as given
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
@@ -138,7 +133,7 @@ class MaxUnpool2d(Module):
 class _AvgPoolNd(_Pool):
     def _check_args(self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override=None):
         name = type(self).__name__
-        _check_window(name, self._nd, kernel_size, stride, padding)
+        window_args(name, self._nd, kernel_size, stride, padding)
         _check_bool(name, "ceil_mode", ceil_mode)
         _check_bool(name, "count_include_pad", count_include_pad)
         if divisor_override is not None:

@@ -50,7 +50,8 @@ import math
 
 import numpy as np
 
-from convnp.arraymath.parallel import gemm, has_strided_gemm, parallel_map, workers, workspace
+from convnp.arraymath.im2col import sliding_windows
+from convnp.arraymath.parallel import gemm, has_strided_gemm, parallel_map, work_runs, workspace
 from convnp.ops import reference
 
 ENGINES = ("auto", "reference", "im2col", "shifted", "blocked", "chwn", "pointwise", "dense", "depthwise")
@@ -274,21 +275,6 @@ def _valid(wide, geo: Geometry, nb: int):
     return grid[(slice(None), slice(None)) + tuple(slice(0, o) for o in geo.out)].swapaxes(0, 1)
 
 
-def _chunks(n: int, per_sample_bytes: int, target_bytes: int) -> list[list[tuple[int, int]]]:
-    """Split range(n) into chunks of about target_bytes, dealt out to the workers in contiguous runs
-    (all to the calling thread when the whole batch's scratch is at most SHARE_ABOVE bytes)."""
-    nb = max(1, min(n, target_bytes // max(1, per_sample_bytes)))
-    nw = min(workers(), n) if n * per_sample_bytes > SHARE_ABOVE else 1
-    # every worker gets the same number of samples (up to one chunk), in chunks of at most nb
-    bounds = [round(i * n / nw) for i in range(nw + 1)]
-    jobs = []
-    for w in range(nw):
-        lo, hi = bounds[w], bounds[w + 1]
-        if hi > lo:
-            jobs.append([(a, min(hi, a + nb)) for a in range(lo, hi, nb)])
-    return jobs
-
-
 SHARE_ABOVE = 1 << 20   # bytes: less work than this costs less than waking a worker thread (about 0.1 ms)
 
 
@@ -362,7 +348,7 @@ class Shifted(Engine):
                                  yw[g * og:(g + 1) * og, :width], beta=0.0 if t == 0 else 1.0)
                 np.copyto(y[a:b], _valid(yw, geo, nb))
 
-        parallel_map(run, _chunks(n, per_sample, self.chunk_bytes))
+        parallel_map(run, work_runs(n, per_sample, self.chunk_bytes, SHARE_ABOVE))
         return y, None
 
     # --- backward --------------------------------------------------------------------------
@@ -442,7 +428,7 @@ class Shifted(Engine):
                     _unfill_wide(dxw, dx[a:b], geo, nb)
             return dw_acc if need_dw else None
 
-        parts = parallel_map(run, _chunks(n, per_sample, self.chunk_bytes))
+        parts = parallel_map(run, work_runs(n, per_sample, self.chunk_bytes, SHARE_ABOVE))
         dw = None
         if need_dw:
             acc = parts[0] if len(parts) == 1 else np.sum(parts, axis=0)
@@ -490,14 +476,11 @@ class Blocked(Engine):
         return kernel, padded, out, interior, length, ktaps, og, ck, w.reshape(groups, og, ck), key
 
     @staticmethod
-    def _columns(xp, kernel, out, stride, dilation):
+    def _columns(xp, kernel, stride, dilation):
         """(nb, C, *padded) -> a (nb, C, *k, *out) view of every window (no copy)."""
-        st = xp.strides
         nd = len(kernel)
-        return np.lib.stride_tricks.as_strided(
-            xp, xp.shape[:2] + tuple(kernel) + tuple(out),
-            st[:2] + tuple(d * s for d, s in zip(dilation, st[2:])) + tuple(q * s for q, s in zip(stride, st[2:2 + nd])),
-            writeable=False)
+        win = sliding_windows(xp, kernel, stride, dilation)                     # (nb, C, *out, *k)
+        return win.transpose(0, 1, *range(2 + nd, 2 + 2 * nd), *range(2, 2 + nd))
 
     def forward(self, x, w, pads, stride, dilation, groups, keep):
         n, cin = x.shape[:2]
@@ -513,11 +496,11 @@ class Blocked(Engine):
             for a, b in chunks:
                 nb = b - a
                 xp[(slice(0, nb), slice(None)) + interior] = x[a:b]
-                np.copyto(cols[:nb], self._columns(xp[:nb], kernel, out, stride, dilation))
+                np.copyto(cols[:nb], self._columns(xp[:nb], kernel, stride, dilation))
                 np.matmul(wg, cols[:nb].reshape(nb, groups, ck, length),
                           out=y[a:b].reshape(nb, groups, og, length))
 
-        parallel_map(run, _chunks(n, per_sample, self.chunk_bytes))
+        parallel_map(run, work_runs(n, per_sample, self.chunk_bytes, SHARE_ABOVE))
         return y, None
 
     def backward(self, g, x, w, saved, pads, stride, dilation, groups, need_dx, need_dw):
@@ -541,7 +524,7 @@ class Blocked(Engine):
                 c4 = cols[:nb].reshape(nb, groups, ck, length)
                 if need_dw:
                     xp[(slice(0, nb), slice(None)) + interior] = x[a:b]
-                    np.copyto(cols[:nb], self._columns(xp[:nb], kernel, out, stride, dilation))
+                    np.copyto(cols[:nb], self._columns(xp[:nb], kernel, stride, dilation))
                     acc += np.matmul(gc, c4.transpose(0, 1, 3, 2)).sum(axis=0)
                 if need_dx:                  # col2im: each offset's block back onto the pixels it read
                     np.matmul(wg.transpose(0, 2, 1), gc, out=c4)                  # (nb, G, C_in/G*K, L)
@@ -554,7 +537,7 @@ class Blocked(Engine):
                     np.copyto(dx[a:b], dxp[(slice(0, nb), slice(None)) + interior])
             return acc if need_dw else None
 
-        parts = parallel_map(run, _chunks(n, per_sample, self.chunk_bytes))
+        parts = parallel_map(run, work_runs(n, per_sample, self.chunk_bytes, SHARE_ABOVE))
         dw = np.sum(parts, axis=0).reshape(w.shape) if need_dw else None
         return dx, dw
 
@@ -580,14 +563,11 @@ class ChannelsHeightWidthBatch(Blocked):
     chunk_bytes = 8 * 2 ** 20          # larger chunks than blocked: every copy runs nb numbers further
 
     @staticmethod
-    def _windows(xp, kernel, out, stride, dilation):
+    def _windows(xp, kernel, stride, dilation):
         """(C, *padded, nb) -> a (C, *k, *out, nb) view of every window (no copy)."""
-        st, nd = xp.strides, len(kernel)
-        sp = st[1:1 + nd]
-        return np.lib.stride_tricks.as_strided(
-            xp, xp.shape[:1] + tuple(kernel) + tuple(out) + xp.shape[-1:],
-            st[:1] + tuple(d * s for d, s in zip(dilation, sp)) + tuple(q * s for q, s in zip(stride, sp)) + st[-1:],
-            writeable=False)
+        nd = len(kernel)
+        win = sliding_windows(np.moveaxis(xp, -1, 0), kernel, stride, dilation)   # (nb, C, *out, *k)
+        return win.transpose(1, *range(2 + nd, 2 + 2 * nd), *range(2, 2 + nd), 0)
 
     def forward(self, x, w, pads, stride, dilation, groups, keep):
         n, cin = x.shape[:2]
@@ -604,11 +584,11 @@ class ChannelsHeightWidthBatch(Blocked):
                 cols = workspace(("chwn.cols", nb) + key, (cin, *kernel, *out, nb), x.dtype)
                 yt = workspace(("chwn.y", nb) + key, (cout, *out, nb), x.dtype)
                 xp[(slice(None),) + interior] = x[a:b].transpose(batch_last)
-                np.copyto(cols, self._windows(xp, kernel, out, stride, dilation))
+                np.copyto(cols, self._windows(xp, kernel, stride, dilation))
                 np.matmul(wg, cols.reshape(groups, ck, length * nb), out=yt.reshape(groups, og, length * nb))
                 np.copyto(y[a:b], yt.transpose(batch_first))
 
-        parallel_map(run, _chunks(n, per_sample, self.chunk_bytes))
+        parallel_map(run, work_runs(n, per_sample, self.chunk_bytes, SHARE_ABOVE))
         return y, None
 
     def backward(self, g, x, w, saved, pads, stride, dilation, groups, need_dx, need_dw):
@@ -632,7 +612,7 @@ class ChannelsHeightWidthBatch(Blocked):
                 if need_dw:
                     xp = workspace(("chwn.x", nb) + key, (cin, *padded, nb), x.dtype, zero=True)
                     xp[(slice(None),) + interior] = x[a:b].transpose(batch_last)
-                    np.copyto(cols, self._windows(xp, kernel, out, stride, dilation))
+                    np.copyto(cols, self._windows(xp, kernel, stride, dilation))
                     acc += np.matmul(c3, g3.transpose(0, 2, 1))      # this orientation: the faster GEMM
                 if need_dx:                  # col2im: each offset's block back onto the pixels it read
                     dxp = workspace(("chwn.dx", nb) + key, (cin, *padded, nb), x.dtype)
@@ -646,7 +626,7 @@ class ChannelsHeightWidthBatch(Blocked):
                     np.copyto(dx[a:b], dxp[(slice(None),) + interior].transpose(batch_first))
             return acc
 
-        parts = parallel_map(run, _chunks(n, per_sample, self.chunk_bytes))
+        parts = parallel_map(run, work_runs(n, per_sample, self.chunk_bytes, SHARE_ABOVE))
         dw = None
         if need_dw:
             dw = np.ascontiguousarray(np.sum(parts, axis=0).transpose(0, 2, 1)).reshape(w.shape)
@@ -698,7 +678,8 @@ class Pointwise(Engine):
                 xc = np.ascontiguousarray(xs[a:b]).reshape(b - a, groups, cin // groups, length)
                 np.matmul(wg, xc, out=y[a:b].reshape(b - a, groups, cout // groups, length))
 
-        parallel_map(run, _chunks(n, (cin + cout) * length * x.itemsize, self.chunk_bytes))
+        per_sample = (cin + cout) * length * x.itemsize
+        parallel_map(run, work_runs(n, per_sample, self.chunk_bytes, SHARE_ABOVE))
         return y, None
 
     def backward(self, g, x, w, saved, pads, stride, dilation, groups, need_dx, need_dw):
@@ -728,7 +709,8 @@ class Pointwise(Engine):
                         np.matmul(wg.transpose(0, 2, 1), gc, out=dx[a:b].reshape(b - a, groups, cig, length))
             return acc
 
-        parts = parallel_map(run, _chunks(n, (cin + cout) * length * x.itemsize, self.chunk_bytes))
+        per_sample = (cin + cout) * length * x.itemsize
+        parts = parallel_map(run, work_runs(n, per_sample, self.chunk_bytes, SHARE_ABOVE))
         dw = np.sum(parts, axis=0).reshape(w.shape) if need_dw else None
         return dx, dw
 
@@ -826,7 +808,7 @@ class Depthwise(Engine):
                 np.matmul(wk, cols[:, :, :width], out=yw[:, :width].reshape(cin, m, width))
                 np.copyto(y[a:b], _valid(yw, geo, b - a))
 
-        parallel_map(run, _chunks(n, per_sample, self.chunk_bytes))
+        parallel_map(run, work_runs(n, per_sample, self.chunk_bytes, SHARE_ABOVE))
         return y, None
 
     def backward(self, g, x, w, saved, pads, stride, dilation, groups, need_dx, need_dw):
@@ -883,7 +865,7 @@ class Depthwise(Engine):
                     _unfill_wide(dxw, dx[a:b], geo, nb)
             return acc if need_dw else None
 
-        parts = parallel_map(run, _chunks(n, per_sample, self.chunk_bytes))
+        parts = parallel_map(run, work_runs(n, per_sample, self.chunk_bytes, SHARE_ABOVE))
         dw = (np.sum(parts, axis=0).reshape(w.shape) if need_dw else None)
         return dx, dw
 
@@ -904,8 +886,8 @@ def _auto(x_shape, w_shape, pads, stride, dilation, groups, dtype):
 
     A kernel as large as the input is a fully connected layer (LeNet's C5); tiny convolutions stay
     with im2col (the fast engines' chunking costs more than it saves), and so do those with a few
-    output positions per sample; 1x1 convolutions are GEMMs; depthwise
-    ones are multiply-adds; few input channels per group (a first layer) and single samples
+    output positions per sample; 1x1 convolutions are GEMMs; depthwise ones are multiply-adds;
+    few input channels per group (a first layer) and single samples
     (inference at batch 1) go to blocked im2col - in the (C, H, W, N) layout when the output rows
     are short and there is more than one input channel (LeNet's C3: fwd+bwd 7.7 -> 5 ms, while
     its C1, one channel with 28-wide rows, is faster in the plain layout) - everything else to

@@ -50,7 +50,7 @@ import numpy as np
 from convnp.arraymath.broadcast import is_float
 from convnp.arraymath.conv_arithmetic import check_at_least, conv_output_size, ntuple
 from convnp.arraymath.im2col import pad_spatial, sliding_windows
-from convnp.arraymath.parallel import parallel_map, workers, workspace
+from convnp.arraymath.parallel import parallel_map, work_runs, workspace
 from convnp.autograd.function import Function
 from convnp.autograd.tensor import Tensor
 from convnp.ops.checks import checked_once
@@ -294,7 +294,7 @@ def _tile_views(kernel, out_size):
 
 _MAX_SEPARABLE_KERNEL = 255       # an axis's switches (tap offsets) are uint8
 _PIECE_BYTES = 2 << 20           # input bytes per piece of work: a piece's buffers stay in the caches
-_PARALLEL_MIN = 1 << 20           # input elements from which the pieces run on the worker threads
+_PARALLEL_MIN = 1 << 20           # input elements above which the pieces run on the worker threads
 _SCRATCH_MIN_BYTES = 1 << 16      # smaller scratch buffers are allocated afresh
 
 
@@ -497,19 +497,12 @@ def _separable_backward(g, axes, switches, dx):
         cur = out
 
 
-def _jobs(planes: int, plane_size: int, itemsize: int) -> list[list[slice]]:
-    """The planes cut into pieces of about _PIECE_BYTES of input, dealt out in contiguous runs,
-    one run (job) per worker thread; a single job, run in the calling thread, below _PARALLEL_MIN.
-
-    Each piece goes through every step (copies, maxima, masks) while its buffers are still in
-    the caches: a pass over a whole activation per step would run at memory speed instead,
-    about twice as slow. NumPy releases the GIL, so the jobs run on both cores.
-    """
-    per = max(1, _PIECE_BYTES // (plane_size * itemsize))
-    nw = min(workers(), planes) if planes * plane_size >= _PARALLEL_MIN else 1
-    bounds = [round(i * planes / nw) for i in range(nw + 1)]
-    return [[slice(a, min(hi, a + per)) for a in range(lo, hi, per)]
-            for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
+def _jobs(planes: int, plane_size: int, itemsize: int) -> list[list[tuple[int, int]]]:
+    """The planes in pieces of about _PIECE_BYTES of input, one run (job) of pieces per worker
+    thread, all in the calling thread up to _PARALLEL_MIN elements (see work_runs). Each piece
+    goes through every step (copies, maxima, masks) while its buffers are in the caches, about
+    twice as fast as whole-activation passes."""
+    return work_runs(planes, plane_size * itemsize, _PIECE_BYTES, _PARALLEL_MIN * itemsize)
 
 
 def _max_pool_separable(x, kernel, stride, padding, dilation, out_size, track, padded):
@@ -532,8 +525,8 @@ def _max_pool_separable(x, kernel, stride, padding, dilation, out_size, track, p
                 if track else None)
 
     def run(job):
-        for part in job:
-            _separable_forward(planes[part], axes, y[part], None if switches is None else [s[part] for s in switches])
+        for a, b in job:
+            _separable_forward(planes[a:b], axes, y[a:b], None if switches is None else [s[a:b] for s in switches])
 
     parallel_map(run, _jobs(n * c, math.prod(spatial), x.itemsize))
     low = y.min()
@@ -550,8 +543,8 @@ def _max_pool_separable_backward(g, axes, switches, shape, dtype):
     grads = g.reshape(n * c, *g.shape[2:])
 
     def run(job):
-        for part in job:
-            _separable_backward(grads[part], axes, [s[part] for s in switches], planes[part])
+        for a, b in job:
+            _separable_backward(grads[a:b], axes, [s[a:b] for s in switches], planes[a:b])
 
     parallel_map(run, _jobs(n * c, math.prod(spatial), dx.itemsize))
     return dx

@@ -56,3 +56,20 @@ def test_blas_threads_for_small_products_is_one_thread():
     assert parallel._get_threads() == before
     with parallel.blas_threads_for(parallel.SMALL_PRODUCT_FLOPS * 2):
         assert parallel._get_threads() == before
+
+
+def test_work_runs_cover_every_item_once_in_pieces(two_workers):
+    # a small whole: one run, one piece, for the calling thread
+    assert parallel.work_runs(7, 10, 1 << 20, share_above=100) == [[(0, 7)]]
+    # above share_above: one run per worker, pieces of at most piece_bytes // item_bytes items
+    runs = parallel.work_runs(101, 1000, 9000, share_above=100)
+    assert len(runs) == 2
+    covered = np.zeros(101, int)
+    for run in runs:
+        for a, b in run:
+            assert 0 < b - a <= 9
+            covered[a:b] += 1
+    assert np.all(covered == 1)
+    assert runs[0][0][0] == 0 and runs[-1][-1][1] == 101                # contiguous runs, in order
+    # an item larger than a piece is a piece of its own; more workers than items: one run each
+    assert parallel.work_runs(2, 1 << 30, 10, share_above=0) == [[(0, 1)], [(1, 2)]]
