@@ -16,6 +16,7 @@ from convnp.autograd import (
     no_grad, ones, ones_like, rand, randn, set_grad_enabled, stack, tensor, where, zeros, zeros_like,
 )
 from convnp.autograd.tensor_ops import clip, exp, log, matmul, sqrt
+from convnp.kernels.engine import engine, get_engine, set_engine
 from convnp.ops import conv_engine, get_conv_engine, set_conv_engine
 from convnp.serialization import load, save
 from convnp import models, nn, optim  # noqa: E402  (after the names they use)

@@ -12,6 +12,16 @@ sys.path.insert(0, str(Path(__file__).parent))
 torch.set_num_threads(1)
 
 
+def pytest_addoption(parser):
+    parser.addoption("--engine", default="auto",
+                     help="cn.set_engine(NAME) for the whole run: 'auto' (default) or 'reference' (the lecture tier)")
+
+
+def pytest_configure(config):
+    import convnp as cn
+    cn.set_engine(config.getoption("--engine"))
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)

@@ -12,6 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "convnp"
 LAYERS = {
     "arraymath": 0,
     "autograd": 1,
+    "kernels": 2,      # beside ops: the fast twins of the lecture Functions
     "ops": 2,
     "nn": 3,
     "serialization": 3,
@@ -56,6 +57,17 @@ def test_imports_flow_one_way():
                 target = _layer(name)
                 if target is not None and target > own:
                     problems.append(f"{module} (layer {own}) imports {name} (layer {target})")
+    assert not problems, "\n".join(problems)
+
+
+def test_kernels_never_import_the_lecture_tier():
+    """ops/ calls the kernels' selectors; a kernel stands on arraymath and autograd alone."""
+    problems = []
+    for path in (PACKAGE / "kernels").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            problems += [f"{path.name} imports {n}" for n in names if n.startswith(("convnp.ops", "convnp.nn"))]
     assert not problems, "\n".join(problems)
 
 
