@@ -16,6 +16,7 @@ instead, adding one more window as long as it starts inside the input or its lef
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -67,6 +68,29 @@ def conv_output_size(size: int, kernel: int, stride: int = 1, pad_before: int = 
             out -= 1
         return out
     return room // stride + 1
+
+
+@dataclass(frozen=True)
+class Window:
+    """The geometry of a sliding window, one entry per spatial axis: what a convolution or a
+    pooling layer slides over its input, and what receptive fields and summaries read.
+
+    >>> w = Window(kernel=(3, 3), stride=(2, 2), padding=((1, 1), (1, 1)), dilation=(1, 1))
+    >>> w.output_size((32, 31))
+    (16, 16)
+    """
+
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[tuple[int, int], ...]      # (before, after) per axis
+    dilation: tuple[int, ...]
+    ceil_mode: bool = False
+
+    def output_size(self, spatial: Sequence[int]) -> tuple[int, ...]:
+        """The output's spatial size for an input of spatial size ``spatial``."""
+        return tuple(conv_output_size(n, k, s, before, after, d, self.ceil_mode)
+                     for n, k, s, (before, after), d in zip(spatial, self.kernel, self.stride, self.padding,
+                                                           self.dilation))
 
 
 def same_padding(kernel: Sequence[int], dilation: Sequence[int]) -> list[tuple[int, int]]:
