@@ -8,15 +8,14 @@ prints it as ``convnp: error: <message>`` on stderr and exits with status 2 (no 
 
 from __future__ import annotations
 
-import difflib
-import math
 import os
-import re
-from pathlib import Path
+
+from convnp.train import setup as _setup
+from convnp.train.setup import SetupError, normalize_dataset_name, one_line, plural
 
 __all__ = ["CLIError", "one_line", "check_positive", "check_positive_int", "check_range", "model_names",
            "check_model_name", "build_model", "open_checkpoint", "model_from_checkpoint", "open_dataset",
-           "normalize_dataset_name", "plural"]
+           "normalize_dataset_name", "plural", "cli_words"]
 
 
 class CLIError(Exception):
@@ -27,50 +26,26 @@ class CLIError(Exception):
         self.status = status
 
 
-def one_line(message) -> str:
-    """Collapse a (library) message to one line: newlines and tabs become '; ' / spaces."""
-    text = str(message).strip()
-    text = re.sub(r"\s*\n\s*", "; ", text)
-    text = re.sub(r"[ \t]+", " ", text)
-    return text
-
-
-def plural(n: int, word: str) -> str:
-    """'1 image', '2 images', '10 classes'."""
-    if n == 1:
-        return f"{n:,} {word}"
-    return f"{n:,} {word}" + ("es" if word.endswith(("s", "x", "ch", "sh")) else "s")
-
-
 # ----------------------------------------------------------------------------- numbers
 
+def _cli(check, *args, **kwargs):
+    """``check(*args, **kwargs)`` of convnp.train.setup, its SetupError as a CLIError (same message)."""
+    try:
+        return check(*args, **kwargs)
+    except SetupError as exc:
+        raise CLIError(cli_words(str(exc))) from exc
+
+
 def check_positive(value, option: str, example: str) -> float:
-    if value is None:
-        return value
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-        raise CLIError(f"{option} must be a positive number, for example {option} {example}; received {value}")
-    return float(value)
+    return _cli(_setup.check_positive, value, option, example)
 
 
 def check_positive_int(value, option: str, example: str, minimum: int = 1) -> int:
-    if value is None:
-        return value
-    if value < minimum:
-        what = "a positive whole number" if minimum == 1 else f"a whole number of at least {minimum}"
-        raise CLIError(f"{option} must be {what}, for example {option} {example}; received {value}")
-    return int(value)
+    return _cli(_setup.check_positive_int, value, option, example, minimum)
 
 
 def check_range(value, option: str, low: float, high: float, example: str, *, low_open=False, high_open=True):
-    if value is None:
-        return value
-    ok = math.isfinite(value) and (value > low if low_open else value >= low) and \
-        (value < high if high_open else value <= high)
-    if not ok:
-        lo, hi = ("(" if low_open else "["), (")" if high_open else "]")
-        raise CLIError(f"{option} must lie in {lo}{low:g}, {high:g}{hi}, for example {option} {example}; "
-                       f"received {value:g}")
-    return float(value)
+    return _cli(_setup.check_range, value, option, low, high, example, low_open=low_open, high_open=high_open)
 
 
 # ----------------------------------------------------------------------------- models
@@ -90,26 +65,14 @@ def model_names() -> list[str]:
 
 def check_model_name(name: str) -> str:
     """The model's name as the zoo spells it, or a CLIError suggesting the closest names."""
-    names = model_names()
-    if name in names:
-        return name
-    lower = {n.lower(): n for n in names}
-    key = name.lower().replace("_", "").replace("-", "")
-    for n in names:
-        if n.lower().replace("_", "").replace("-", "") == key:
-            return n
-    close = difflib.get_close_matches(name.lower(), list(lower), n=3, cutoff=0.5)
-    hint = f"did you mean {' or '.join(lower[c] for c in close)}? " if close else ""
-    raise CLIError(f"unknown model '{name}'; {hint}available models: {', '.join(names)}")
+    _zoo()
+    return _cli(_setup.check_model_name, name)
 
 
 def build_model(name: str, args: dict):
-    """``convnp.models.get_model(name, **args)``, as float32."""
-    try:
-        model = _zoo().get_model(name, **args)
-    except (TypeError, ValueError) as exc:
-        raise CLIError(f"cannot build model '{name}' with {args}: {one_line(exc)}") from exc
-    return model
+    """``convnp.models.get_model(name, **args)``."""
+    _zoo()
+    return _cli(_setup.build_model, name, args)
 
 
 # ----------------------------------------------------------------------------- checkpoints
@@ -146,36 +109,12 @@ def model_from_checkpoint(ckpt: dict, path) -> object:
 
 # ----------------------------------------------------------------------------- data
 
-def normalize_dataset_name(name: str) -> str:
-    """A file-name friendly form: 'imagefolder:/data/cifar10-jpg.zip' -> 'imagefolder-cifar10-jpg'."""
-    if name.startswith("imagefolder:"):
-        stem = Path(name[len("imagefolder:"):].rstrip("/\\")).name
-        stem = stem[:-4] if stem.lower().endswith(".zip") else stem
-        return "imagefolder-" + re.sub(r"[^A-Za-z0-9._-]+", "_", stem or "data")
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
-
-
 def open_dataset(name: str, data_dir=None, split: str = "train", **options):
     """``convnp.data.get_dataset`` with its errors turned into one-line CLIErrors."""
-    from convnp.data import get_dataset, list_datasets
-    from convnp.data.download import DownloadError
-    try:
-        return get_dataset(name, data_dir=data_dir, split=split, **options)
-    except (ValueError, TypeError, OSError, EOFError, DownloadError) as exc:
-        msg = one_line(exc)
-        if isinstance(exc, ValueError) and msg.startswith("get_dataset: unknown dataset"):
-            known = [d.split(":")[0] for d in list_datasets()]
-            close = difflib.get_close_matches(name.lower(), known, n=2, cutoff=0.7)
-            hint = f"did you mean {' or '.join(close)}? " if close else ""
-            raise CLIError(f"unknown dataset '{name}'; {hint}choose one of {', '.join(list_datasets())} "
-                           f"(--dataset NAME)") from exc
-        msg = _cli_words(msg)
-        if name.lower() not in msg.lower() and "get_dataset" not in msg:
-            msg = f"dataset '{name}': {msg}"
-        raise CLIError(msg) from exc
+    return _cli(_setup.open_dataset, name, data_dir, split, **options)
 
 
-def _cli_words(msg: str) -> str:
+def cli_words(msg: str) -> str:
     """The data layer speaks Python (``data_dir=``); on the command line the same things are options."""
     return (msg.replace("pass data_dir= (or set $CONVNP_DATA to)", "pass --data-dir (or set $CONVNP_DATA to)")
                .replace("data_dir=", "--data-dir ")

@@ -1,6 +1,13 @@
 """convnp.train: the training loop, metrics, checkpoints, progress display, plots and transfer learning.
 
-The Python API that ``convnp train`` is a thin layer over, usable from a notebook::
+What ``convnp train`` does, as one call (recipe defaults, resume policy, data, model, outputs; see
+:mod:`convnp.train.run`)::
+
+    from convnp.train import TrainingRun
+    result = TrainingRun("lenet5", dataset="mnist-sample", epochs=2, seed=0, out="runs/quick").fit()
+    result.metrics["test_accuracy"], result.best_path, result.model
+
+The pieces it is built from, usable from a notebook::
 
     import convnp as cn
     from convnp.data import get_dataset, DataLoader, transforms
@@ -21,10 +28,13 @@ from convnp.train.checkpoint import (
 )
 from convnp.train.metrics import MetricAccumulator, accuracy, confusion_matrix, per_class_accuracy, topk_correct
 from convnp.train.progress import Progress, format_epoch_line
+from convnp.train.run import BuiltRun, RunPlan, RunResult, TrainingRun, fit_run
+from convnp.train.setup import SetupError, SetupFileNotFoundError
 from convnp.train.trainer import Callback, Trainer, TrainingError, evaluate
 from convnp.train.transfer import TransferReport, freeze, load_matching, param_groups, trainable_parameters
 
 __all__ = [
+    "TrainingRun", "RunPlan", "BuiltRun", "RunResult", "fit_run", "SetupError", "SetupFileNotFoundError",
     "Trainer", "Callback", "TrainingError", "evaluate",
     "accuracy", "topk_correct", "confusion_matrix", "per_class_accuracy", "MetricAccumulator",
     "CheckpointError", "make_checkpoint", "save_checkpoint", "load_checkpoint", "restore_rng", "model_state_of",
