@@ -3,7 +3,8 @@
     python -m benchmarks                      # every workload (a few minutes)
     python -m benchmarks --quick              # the rows marked quick
     python -m benchmarks --only depthwise k1  # rows whose "section name" contains any of these
-    python -m benchmarks --engine im2col      # convnp's convolution engine (default: auto)
+    python -m benchmarks --engine reference   # convnp's lecture tier everywhere (default: auto)
+    python -m benchmarks --engine shifted     # one convolution kernel wherever it applies, auto elsewhere
     python -m benchmarks --coretype default   # keep OpenBLAS's own kernel choice
     python -m benchmarks --stat min           # fastest sample per side (a machine busy with other work)
     python -m benchmarks --output benchmarks/RESULTS.md
@@ -47,7 +48,9 @@ def _parse(argv):
     p.add_argument("--stat", choices=("median", "min"), default="median",
                    help="per side, the median (default) or the fastest of the interleaved samples; "
                         "prefer min on a machine busy with other work")
-    p.add_argument("--engine", default="auto", help="convnp convolution engine (default auto)")
+    p.add_argument("--engine", default="auto",
+                   help="convnp's engine: 'auto' (default), 'reference' (the lecture tier for every family) or "
+                        "a convolution kernel's name (shifted, blocked, ...: that kernel for convolutions)")
     p.add_argument("--coretype", default="auto",
                    help="OPENBLAS_CORETYPE: 'auto' (SkylakeX when the CPU has AVX-512), 'default' (leave "
                         "OpenBLAS's choice) or a name such as Haswell or SkylakeX")
@@ -82,12 +85,16 @@ def main(argv=None) -> int:
     from benchmarks.harness import (compare, latency_table, markdown_table, memory_table, sgemm_peak,
                                     throughput_table)
     from convnp.arraymath.parallel import set_num_workers
-    from convnp.ops import blas_info, set_conv_engine
+    import convnp as cn
+    from convnp.arraymath.parallel import blas_info
 
     os.environ["CONVNP_BENCH_THREADS"] = str(args.threads)      # read by the memory rows' subprocesses
     torch.set_num_threads(args.threads)
     set_num_workers(args.threads)              # convnp's own worker threads (outside BLAS)
-    set_conv_engine(args.engine)
+    if args.engine in ("auto", "reference"):
+        cn.set_engine(args.engine)
+    else:
+        cn.set_engine("auto", conv=args.engine)
     repeats = args.repeats or (5 if args.quick else 7)
     chosen = select(args.only, args.quick)
     if not chosen:

@@ -1,8 +1,8 @@
 """The operations of a CNN, one file per family, each forward beside its hand-written backward.
 
 convolution      conv1d/2d/3d and conv_transpose1d/2d/3d (im2col + GEMM; the backward duality)
-conv_engines     how convolutions are computed: set_conv_engine("auto" | "reference" | "im2col" | ...)
-reference        the slow, obviously correct sliding dot product (convolution, pooling) for the tests
+sliding          the sliding dot product / sliding window in plain loops (convolution, pooling): the
+                 slow, obviously correct oracle that tests hold both tiers to
 correlation      correlate2d / convolve2d: cross-correlation versus true convolution
 locally_connected  a convolution without weight sharing
 padding          pad: constant (zeros), reflect, replicate, circular
@@ -16,5 +16,5 @@ loss             cross_entropy, nll_loss, mse_loss, binary_cross_entropy_with_lo
 The public names are gathered in convnp.nn.functional.
 """
 
-from convnp.arraymath.parallel import blas_info
-from convnp.ops.conv_engines import conv_engine, get_conv_engine, set_conv_engine
+# the old convolution switch, now a thin alias of cn.set_engine(conv=...); the BLAS the kernels run on
+from convnp.kernels.conv import blas_info, conv_engine, get_conv_engine, set_conv_engine  # noqa: F401

@@ -25,14 +25,13 @@ im2col turns every receptive field into one column, so the forward is one GEMM::
 and the gradients are GEMMs too: dW = g @ cols^T, and dX = col2im(W^T @ g). A transposed
 convolution *is* that dX computation (col2im of W^T @ x), so its backward is a convolution:
 its dX is the convolution of the upstream gradient with W (im2col, then W @ cols) and its dW
-correlates. The two Function classes below are each other's mirror image, built from the same
-three GEMMs (:func:`_gemm_forward`, :func:`_gemm_transpose`, :func:`_gemm_weight`).
+correlates. :class:`ConvNd` and :class:`ConvTransposeNd` below are each other's mirror image.
 
-How the sums are computed is the choice of an *engine* (``set_conv_engine``, see
-:mod:`convnp.ops.conv_engines`): "reference" (the sliding dot product, a loop over output
-positions), "im2col" (the three GEMMs below, whole batch at once), and faster ones ("shifted",
-"blocked", "chwn", "pointwise", "depthwise") that "auto", the default, picks per shape. They all give
-the same numbers to float rounding; the Functions below only dispatch.
+They are the lecture tier: the code ``cn.set_engine("reference")`` runs. By default ("auto")
+the public functions ask :func:`convnp.kernels.conv.select` for a faster kernel with the same
+contract (shifted GEMMs, cache-sized blocks, 1x1 and depthwise special cases, on two cores);
+where none pays, these Functions run. The slow, obviously correct sliding dot product that both
+tiers are tested against is :mod:`convnp.ops.sliding`.
 
 Shapes (PyTorch's): conv weight (C_out, C_in/groups, *kernel); transposed weight
 (C_in, C_out/groups, *kernel). Transposed output size per axis::
@@ -48,223 +47,118 @@ Shapes (PyTorch's): conv weight (C_out, C_in/groups, *kernel); transposed weight
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from convnp.arraymath.conv_arithmetic import check_at_least, conv_output_size, ntuple, same_padding
+from convnp.arraymath.conv_arithmetic import Window, check_at_least, ntuple, same_padding
+from convnp.arraymath.conv_config import ConvConfig, cut_or_extend
 from convnp.arraymath.im2col import col2im, im2col, pad_spatial
-from convnp.arraymath.parallel import blas_threads_for
 from convnp.autograd.function import Function
 from convnp.autograd.tensor import Tensor
-from convnp.ops import conv_engines
+from convnp.kernels import conv as kernels
 from convnp.ops.checks import checked_once
 
 
-# ============================================================================================
-# The GEMM core: plain arrays in, plain arrays out (a faster engine can replace these three)
-# ============================================================================================
-
-def _gemm_forward(w: np.ndarray, cols: np.ndarray, groups: int) -> np.ndarray:
-    """W @ cols per group: (C_out, C_in/G*K), (C_in*K, M) -> (C_out, M)."""
-    cout, m = w.shape[0], cols.shape[1]
-    a = w.reshape(groups, cout // groups, w.shape[1])                 # (G, C_out/G, C_in/G*K)
-    b = cols.reshape(groups, cols.shape[0] // groups, m)              # (G, C_in/G*K, M)
-    return np.matmul(a, b).reshape(cout, m)
+def _rows(y: np.ndarray, groups: int) -> np.ndarray:
+    """(N, C, *s) -> (G, C/G, N*L): channels as rows, one group per matrix."""
+    return np.swapaxes(y, 0, 1).reshape(groups, y.shape[1] // groups, -1)
 
 
-def _gemm_transpose(w: np.ndarray, y: np.ndarray, groups: int) -> np.ndarray:
-    """W^T @ y per group: (C_out, C_in/G*K), (C_out, M) -> (C_in*K, M)."""
-    cout, m = y.shape
-    a = w.reshape(groups, cout // groups, w.shape[1])                 # (G, C_out/G, C_in/G*K)
-    b = y.reshape(groups, cout // groups, m)                          # (G, C_out/G, M)
-    return np.matmul(a.transpose(0, 2, 1), b).reshape(groups * w.shape[1], m)
-
-
-def _gemm_weight(y: np.ndarray, cols: np.ndarray, groups: int) -> np.ndarray:
-    """y @ cols^T per group: (C_out, M), (C_in*K, M) -> (C_out, C_in/G*K)."""
-    cout, m = y.shape
-    a = y.reshape(groups, cout // groups, m)                          # (G, C_out/G, M)
-    b = cols.reshape(groups, cols.shape[0] // groups, m)              # (G, C_in/G*K, M)
-    return np.matmul(a, b.transpose(0, 2, 1)).reshape(cout, -1)
-
-
-# --- layout helpers -------------------------------------------------------------------------
-
-def _rows(y: np.ndarray) -> np.ndarray:
-    """(N, C, *out) -> (C, N*L), the layout of a GEMM result."""
-    return np.swapaxes(y, 0, 1).reshape(y.shape[1], -1)
-
-
-def _unrows(m: np.ndarray, n: int, out) -> np.ndarray:
-    """(C, N*L) -> (N, C, *out), contiguous."""
-    return np.ascontiguousarray(np.swapaxes(m.reshape(m.shape[0], n, *out), 0, 1))
-
-
-def _window(x: np.ndarray, starts, lengths) -> np.ndarray:
-    """Cut (or zero-extend) every spatial axis to [start, start + length); start may be negative."""
-    pads = [(max(0, -s), max(0, s + n - size)) for s, n, size in zip(starts, lengths, x.shape[2:])]
-    x = pad_spatial(x, pads)
-    cut = tuple(slice(s + before, s + before + n) for s, n, (before, _) in zip(starts, lengths, pads))
-    return x[(slice(None), slice(None)) + cut]
-
-
-def _bias_grad(grad: np.ndarray) -> np.ndarray:
-    return grad.sum(axis=(0, *range(2, grad.ndim)))                   # (N, C, *out) -> (C,)
-
-
-def _add_bias(y: np.ndarray, bias) -> np.ndarray:
-    if bias is not None:
-        y += bias.reshape(1, -1, *(1,) * (y.ndim - 2))
-    return y
-
-
-# ============================================================================================
-# The two Functions: each one's forward is the other's input gradient
-# ============================================================================================
-
-def _flops(x_shape, w_shape, stride) -> float:
-    """About the floating-point operations of the convolution (for the BLAS thread choice)."""
-    return 2.0 * x_shape[0] * math.prod(x_shape[2:]) / math.prod(stride) * math.prod(w_shape)
+def _unrows(m: np.ndarray, n: int, spatial) -> np.ndarray:
+    """(G, C/G, N*L) -> (N, C, *spatial), contiguous."""
+    return np.ascontiguousarray(np.swapaxes(m.reshape(-1, n, *spatial), 0, 1))
 
 
 class ConvNd(Function):
-    """Cross-correlation; pads: one (before, after) pair per spatial axis.
+    """y = W @ im2col(x) + b, per group. With cols = im2col(x_pad), (C_in*K, N*L), and g = dL/dy
+    as rows (C_out, N*L)::
 
-    Small convolutions (a batch of one, LeNet's layers) run their products in this thread on one
-    BLAS thread (:func:`convnp.arraymath.parallel.blas_threads_for`)."""
+        y  = W @ cols + b                        (C_out, C_in/G*K) @ (C_in/G*K, N*L), per group
+        dW = g @ cols^T                          the input correlated with the gradient
+        dX = col2im(W^T @ g), padding cut off    the gradient convolved with W (transposed conv)
+        db = g summed over samples and positions
+    """
 
     @staticmethod
-    def forward(ctx, x, weight, bias, *, stride, pads, dilation, groups, unbatched):
-        ctx.flops = _flops(x.shape if not unbatched else (1, *x.shape), weight.shape, stride)
-        with blas_threads_for(ctx.flops):
-            return ConvNd._forward(ctx, x, weight, bias, stride, pads, dilation, groups, unbatched)
+    def forward(ctx, x, weight, bias, *, config: ConvConfig):
+        win, groups = config.window, config.groups
+        x = x[None] if config.unbatched else x                         # (C, *s) -> (1, C, *s)
+        cols = im2col(pad_spatial(x, win.padding), win.kernel, win.stride, win.dilation)   # (C_in*K, N*L)
+        w = weight.reshape(groups, weight.shape[0] // groups, -1)      # (G, C_out/G, C_in/G*K)
+        y = w @ cols.reshape(groups, -1, cols.shape[1])                # (G, C_out/G, N*L)
+        y = _unrows(y, x.shape[0], win.output_size(x.shape[2:]))       # (N, C_out, *out)
+        if bias is not None:
+            y += bias.reshape(-1, *(1,) * (y.ndim - 2))
+        ctx.config, ctx.weight = config, weight
+        ctx.cols = cols if ctx.needs_input_grad[1] else None           # dW needs the columns, dX does not
+        return y[0] if config.unbatched else y
 
     @staticmethod
     def backward(ctx, grad):
-        with blas_threads_for(ctx.flops):
-            return ConvNd._backward(ctx, grad)
-
-    @staticmethod
-    def _forward(ctx, x, weight, bias, stride, pads, dilation, groups, unbatched):
-        if unbatched:
-            x = x[None]                                                # (C, *s) -> (1, C, *s)
-        engine = conv_engines.select(x.shape, weight.shape, pads, stride, dilation, groups, x.dtype)
-        ctx.engine = engine
-        if engine is not None:                                         # a faster (or the reference) engine
-            y, ctx.saved = engine.forward(x, weight, pads, stride, dilation, groups, ctx.needs_input_grad[1])
-            y = _add_bias(y, bias)
-            ctx.cfg = (None, x.shape, pads, stride, dilation, groups, unbatched)
-            ctx.weight, ctx.cols = weight, None
-            ctx.x = x if ctx.needs_input_grad[1] else None
-            return y[0] if unbatched else y
-        xp = pad_spatial(x, pads)                                      # (N, C_in, *padded)
-        kernel = weight.shape[2:]
-        cols = im2col(xp, kernel, stride, dilation)                    # (C_in*K, N*L)
-        out = tuple(conv_output_size(s, k, st, 0, 0, d)
-                    for s, k, st, d in zip(xp.shape[2:], kernel, stride, dilation))
-        w2 = weight.reshape(weight.shape[0], -1)                       # (C_out, C_in/G*K)
-        y = _add_bias(_unrows(_gemm_forward(w2, cols, groups), x.shape[0], out), bias)
-        ctx.cfg = (xp.shape, x.shape, pads, stride, dilation, groups, unbatched)
-        ctx.weight = weight
-        ctx.cols = cols if ctx.needs_input_grad[1] else None
-        return y[0] if unbatched else y
-
-    @staticmethod
-    def _backward(ctx, grad):
-        padded_shape, x_shape, pads, stride, dilation, groups, unbatched = ctx.cfg
-        weight = ctx.weight
+        config, weight = ctx.config, ctx.weight
+        win, groups, shape = config.window, config.groups, config.input_shape
+        grad = grad[None] if config.unbatched else grad
+        g = _rows(grad, groups)                                        # (G, C_out/G, N*L)
+        w = weight.reshape(groups, weight.shape[0] // groups, -1)      # (G, C_out/G, C_in/G*K)
         dx = dw = db = None
-        if ctx.engine is not None:
-            gb = np.ascontiguousarray(grad[None] if unbatched else grad)
-            x = ctx.x if ctx.x is not None else np.empty(x_shape, weight.dtype)   # only its shape is used for dX
-            dx, dw = ctx.engine.backward(gb, x, weight, ctx.saved, pads, stride, dilation, groups,
-                                         ctx.needs_input_grad[0], ctx.needs_input_grad[1])
-            if dx is not None and unbatched:
-                dx = dx[0]
-            if ctx.needs_input_grad[2]:
-                db = _bias_grad(gb)
-            return dx, dw, db
-        g = _rows(grad[None] if unbatched else grad)                   # (C_out, N*L)
-        if ctx.needs_input_grad[0]:          # dX: the gradient convolved with W = transposed conv
-            dcols = _gemm_transpose(weight.reshape(weight.shape[0], -1), g, groups)   # (C_in*K, N*L)
-            dxp = col2im(dcols, padded_shape, weight.shape[2:], stride, dilation)  # (N, C_in, *padded)
-            dx = np.ascontiguousarray(_window(dxp, [b for b, _ in pads], x_shape[2:]))
-            dx = dx[0] if unbatched else dx
+        if ctx.needs_input_grad[0]:          # dX: each column's gradient added back onto its pixels
+            dcols = (w.transpose(0, 2, 1) @ g).reshape(-1, g.shape[2])                    # (C_in*K, N*L)
+            padded = (*shape[:2], *(s + a + b for s, (a, b) in zip(shape[2:], win.padding)))
+            dxp = col2im(dcols, padded, win.kernel, win.stride, win.dilation)             # (N, C_in, *padded)
+            dx = np.ascontiguousarray(cut_or_extend(dxp, [a for a, _ in win.padding], shape[2:]))
+            dx = dx[0] if config.unbatched else dx
         if ctx.needs_input_grad[1]:          # dW: the input correlated with the gradient
-            dw = _gemm_weight(g, ctx.cols, groups).reshape(weight.shape)
+            cols = ctx.cols.reshape(groups, -1, ctx.cols.shape[1])                        # (G, C_in/G*K, N*L)
+            dw = (g @ cols.transpose(0, 2, 1)).reshape(weight.shape)
         if ctx.needs_input_grad[2]:
-            db = _bias_grad(grad[None] if unbatched else grad)
+            db = grad.sum(axis=(0, *range(2, grad.ndim)))              # (N, C_out, *out) -> (C_out,)
         return dx, dw, db
 
 
 class ConvTransposeNd(Function):
-    """Transposed convolution: the backward-data pass of ConvNd, used as a forward."""
+    """ConvNd's input gradient used as a forward: every input pixel scatters a weighted copy of
+    the kernel, s pixels apart. With x as rows (C_in, N*L_in) and g_full = dL/dy on the full
+    scatter (the cut padding put back as zeros, output_padding's zeros dropped)::
+
+        y  = col2im(W^T @ x), padding cut off + b    (C_out*K, N*L_in) scattered: (N, C_out, *out)
+        dX = W @ im2col(g_full)                      the gradient convolved with W: a convolution
+        dW = x @ im2col(g_full)^T                    x correlated with the gradient
+        db = g summed over samples and positions
+    """
 
     @staticmethod
-    def forward(ctx, x, weight, bias, *, stride, padding, out_size, dilation, groups, unbatched):
-        ctx.flops = _flops(x.shape if not unbatched else (1, *x.shape), weight.shape, (1,))
-        with blas_threads_for(ctx.flops):
-            return ConvTransposeNd._forward(ctx, x, weight, bias, stride, padding, out_size, dilation, groups,
-                                            unbatched)
+    def forward(ctx, x, weight, bias, *, config: ConvConfig):
+        win, groups = config.window, config.groups
+        x = x[None] if config.unbatched else x                         # (C, *s) -> (1, C, *s)
+        full = (x.shape[0], weight.shape[1] * groups, *config.full_size())    # (N, C_out, *full)
+        w = weight.reshape(groups, weight.shape[0] // groups, -1)      # (G, C_in/G, C_out/G*K)
+        cols = w.transpose(0, 2, 1) @ _rows(x, groups)                 # (G, C_out/G*K, N*L_in)
+        y_full = col2im(cols.reshape(-1, cols.shape[2]), full, win.kernel, win.stride, win.dilation)
+        out = config.output_shape(weight.shape)[2:]
+        y = np.ascontiguousarray(cut_or_extend(y_full, [a for a, _ in win.padding], out))
+        if bias is not None:
+            y += bias.reshape(-1, *(1,) * (y.ndim - 2))
+        ctx.config, ctx.weight = config, weight
+        ctx.x = x if ctx.needs_input_grad[1] else None                 # dW correlates x with the gradient
+        return y[0] if config.unbatched else y
 
     @staticmethod
     def backward(ctx, grad):
-        with blas_threads_for(ctx.flops):
-            return ConvTransposeNd._backward(ctx, grad)
-
-    @staticmethod
-    def _forward(ctx, x, weight, bias, stride, padding, out_size, dilation, groups, unbatched):
-        if unbatched:
-            x = x[None]                                                # (C, *s) -> (1, C, *s)
-        n, kernel = x.shape[0], weight.shape[2:]
-        # the full scatter, before padding is cut away: (in - 1)*s + d*(k - 1) + 1 per axis
-        full = tuple((i - 1) * s + d * (k - 1) + 1 for i, k, s, d in zip(x.shape[2:], kernel, stride, dilation))
-        full_shape = (n, weight.shape[1] * groups, *full)
-        nopad = [(0, 0)] * len(kernel)
-        # as a convolution: input (N, C_out, *full), weight (C_in, C_out/G, *k), output x's shape
-        engine = conv_engines.select(full_shape, weight.shape, nopad, stride, dilation, groups, x.dtype)
-        ctx.engine = engine
-        if engine is not None:
-            yf, _ = engine.backward(np.ascontiguousarray(x), np.empty(full_shape, x.dtype), weight, None, nopad,
-                                    stride, dilation, groups, True, False)
-        else:
-            w2 = weight.reshape(weight.shape[0], -1)                   # (C_in, C_out/G*K)
-            cols = _gemm_transpose(w2, _rows(x), groups)               # (C_out*K, N*L_in)
-            yf = col2im(cols, full_shape, kernel, stride, dilation)
-        # cut `padding` off both sides; output_padding appends zeros the scatter never reached
-        y = _add_bias(np.ascontiguousarray(_window(yf, padding, out_size)), bias)
-        ctx.cfg = (x.shape, full, padding, stride, dilation, groups, unbatched)
-        ctx.weight = weight
-        ctx.x = x if ctx.needs_input_grad[1] else None                 # dW correlates x with the gradient
-        return y[0] if unbatched else y
-
-    @staticmethod
-    def _backward(ctx, grad):
-        x_shape, full, padding, stride, dilation, groups, unbatched = ctx.cfg
-        weight = ctx.weight
-        grad = grad[None] if unbatched else grad
+        config, weight = ctx.config, ctx.weight
+        win, groups, shape = config.window, config.groups, config.input_shape
+        grad = grad[None] if config.unbatched else grad
         dx = dw = db = None
-        if ctx.engine is not None and (ctx.needs_input_grad[0] or ctx.needs_input_grad[1]):
-            gp = np.ascontiguousarray(_window(grad, [-p for p in padding], full))       # (N, C_out, *full)
-            nopad = [(0, 0)] * len(full)
+        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+            g_full = cut_or_extend(grad, [-a for a, _ in win.padding], config.full_size())   # (N, C_out, *full)
+            cols = im2col(g_full, win.kernel, win.stride, win.dilation)                      # (C_out*K, N*L_in)
+            cols = cols.reshape(groups, -1, cols.shape[1])                                   # (G, C_out/G*K, N*L_in)
+            w = weight.reshape(groups, weight.shape[0] // groups, -1)  # (G, C_in/G, C_out/G*K)
             if ctx.needs_input_grad[0]:      # dX: a convolution of the gradient with W
-                dx, _ = ctx.engine.forward(gp, weight, nopad, stride, dilation, groups, False)
-                dx = dx[0] if unbatched else dx
+                dx = _unrows(w @ cols, shape[0], shape[2:])
+                dx = dx[0] if config.unbatched else dx
             if ctx.needs_input_grad[1]:      # dW: x correlated with the gradient
-                _, dw = ctx.engine.backward(np.ascontiguousarray(ctx.x), gp, weight, None, nopad, stride,
-                                            dilation, groups, False, True)
-        elif ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
-            gp = _window(grad, [-p for p in padding], full)           # (N, C_out, *full)
-            cols = im2col(gp, weight.shape[2:], stride, dilation)      # (C_out*K, N*L_in)
-            if ctx.needs_input_grad[0]:      # dX: a convolution of the gradient with W
-                w2 = weight.reshape(weight.shape[0], -1)
-                dx = _unrows(_gemm_forward(w2, cols, groups), x_shape[0], x_shape[2:])
-                dx = dx[0] if unbatched else dx
-            if ctx.needs_input_grad[1]:      # dW: x correlated with the gradient
-                dw = _gemm_weight(_rows(ctx.x), cols, groups).reshape(weight.shape)
+                dw = (_rows(ctx.x, groups) @ cols.transpose(0, 2, 1)).reshape(weight.shape)
         if ctx.needs_input_grad[2]:
-            db = _bias_grad(grad)
+            db = grad.sum(axis=(0, *range(2, grad.ndim)))              # (N, C_out, *out) -> (C_out,)
         return dx, dw, db
 
 
@@ -343,14 +237,14 @@ def _check_shapes(op, nd, x_shape, x_dtype, w_shape, w_dtype, b_shape, b_dtype, 
 
 def _conv(op, nd, input, weight, bias, stride, padding, dilation, groups):
     x, w, unbatched, stride, dilation = _check_common(op, nd, input, weight, bias, groups, stride, dilation, False)
-    pads = _conv_pads(op, nd, x.shape, w.shape, stride, padding, dilation)
-    return ConvNd.apply(input, weight, bias, stride=stride, pads=pads, dilation=dilation, groups=int(groups),
-                        unbatched=unbatched)
+    config = _conv_config(op, nd, x.shape, w.shape, stride, padding, dilation, int(groups), unbatched)
+    function = kernels.select(config, w.shape, x.dtype) or ConvNd      # a faster kernel, or the lecture's
+    return function.apply(input, weight, bias, config=config)
 
 
 @checked_once
-def _conv_pads(op, nd, x_shape, w_shape, stride, padding, dilation):
-    """The (before, after) pads per spatial axis, after checking that the kernel fits."""
+def _conv_config(op, nd, x_shape, w_shape, stride, padding, dilation, groups, unbatched):
+    """The convolution's ConvConfig (padding as (before, after) pairs), after checking that the kernel fits."""
     kernel = w_shape[2:]
     if isinstance(padding, str):
         if padding == "valid":
@@ -374,11 +268,20 @@ def _conv_pads(op, nd, x_shape, w_shape, stride, padding, dilation):
         raise ValueError(f"{op}: the kernel (dilated size {span}) is larger than the padded input ({padded}). "
                          f"Received: input of shape {tuple(x_shape)}, weight of shape {tuple(w_shape)}, "
                          f"padding={padding!r}, dilation={dilation}")
-    return pads
+    input_shape = (1, *x_shape) if unbatched else tuple(x_shape)
+    return ConvConfig(Window(tuple(kernel), stride, pads, dilation), groups, input_shape, unbatched)
 
 
 def _conv_transpose(op, nd, input, weight, bias, stride, padding, output_padding, groups, dilation):
     x, w, unbatched, stride, dilation = _check_common(op, nd, input, weight, bias, groups, stride, dilation, True)
+    config = _conv_transpose_config(op, nd, x.shape, w.shape, stride, padding, output_padding, dilation, int(groups),
+                                    unbatched)
+    function = kernels.select(config, w.shape, x.dtype) or ConvTransposeNd
+    return function.apply(input, weight, bias, config=config)
+
+
+@checked_once
+def _conv_transpose_config(op, nd, x_shape, w_shape, stride, padding, output_padding, dilation, groups, unbatched):
     padding = ntuple(padding, nd, "padding", op)
     output_padding = ntuple(output_padding, nd, "output_padding", op)
     check_at_least(padding, 0, "padding", op)
@@ -386,16 +289,17 @@ def _conv_transpose(op, nd, input, weight, bias, stride, padding, output_padding
     if any(op_ >= s and op_ >= d for op_, s, d in zip(output_padding, stride, dilation)):
         raise ValueError(f"{op}: output_padding must be smaller than either stride or dilation on every axis. "
                          f"Received: output_padding={output_padding}, stride={stride}, dilation={dilation}")
-    kernel = w.shape[2:]
+    kernel = tuple(w_shape[2:])
     out_size = tuple((i - 1) * s - 2 * p + d * (k - 1) + q + 1
-                     for i, k, s, p, d, q in zip(x.shape[-nd:], kernel, stride, padding, dilation, output_padding))
+                     for i, k, s, p, d, q in zip(x_shape[-nd:], kernel, stride, padding, dilation, output_padding))
     if any(o < 1 for o in out_size):
         raise ValueError(f"{op}: the output size {out_size} is below 1 ((in - 1)*stride - 2*padding + "
-                         f"dilation*(kernel - 1) + output_padding + 1). Received: input of shape {tuple(x.shape)}, "
-                         f"weight of shape {tuple(w.shape)}, stride={stride}, padding={padding}, "
+                         f"dilation*(kernel - 1) + output_padding + 1). Received: input of shape {tuple(x_shape)}, "
+                         f"weight of shape {tuple(w_shape)}, stride={stride}, padding={padding}, "
                          f"dilation={dilation}, output_padding={output_padding}")
-    return ConvTransposeNd.apply(input, weight, bias, stride=stride, padding=padding, out_size=out_size,
-                                 dilation=dilation, groups=int(groups), unbatched=unbatched)
+    window = Window(kernel, stride, tuple((p, p) for p in padding), dilation)
+    input_shape = (1, *x_shape) if unbatched else tuple(x_shape)
+    return ConvConfig(window, groups, input_shape, unbatched, output_padding)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 import convnp as cn
+from convnp.arraymath.conv_arithmetic import Window
 from convnp.ops import convolution as conv_module
 from convnp.ops.convolution import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d
 from helpers import assert_close, check_gradcheck, compare_with_torch
@@ -254,39 +255,66 @@ def _forbid(monkeypatch, *names):
         monkeypatch.setattr(conv_module, name, boom)
 
 
-def test_conv_skips_unneeded_gradients(monkeypatch):
+@pytest.fixture
+def lecture():
+    """The lecture's ConvNd / ConvTransposeNd run (whatever --engine says)."""
+    with cn.engine(conv="reference"):
+        yield
+
+
+def test_conv_skips_unneeded_gradients(monkeypatch, lecture):
     r = np.random.default_rng(3)
     x = cn.tensor(r.standard_normal((2, 3, 6, 6)))
     w = cn.tensor(r.standard_normal((4, 3, 3, 3)), requires_grad=True)
     y = conv2d(x, w, stride=2)
-    _forbid(monkeypatch, "_gemm_transpose", "col2im")          # no dX
+    assert y._node.function is conv_module.ConvNd
+    _forbid(monkeypatch, "col2im")                             # no dX
     y.backward(np.ones(y.shape))
     assert x.grad is None and w.grad is not None and w.grad.shape == w.shape
     monkeypatch.undo()
     x.requires_grad_(True)
     w.requires_grad_(False)
     y = conv2d(x, w, stride=2)
-    _forbid(monkeypatch, "_gemm_weight")                       # no dW
+    assert y._node.ctx.cols is None                            # the columns were not kept: no dW possible
     y.backward(np.ones(y.shape))
     assert x.grad is not None and w.grad is not None           # w.grad is the earlier one, untouched
-    assert y.grad_fn.ctx.cols is None                          # and the columns were not kept
 
 
-def test_conv_transpose_skips_unneeded_gradients(monkeypatch):
+def test_conv_transpose_skips_unneeded_gradients(monkeypatch, lecture):
     r = np.random.default_rng(4)
     x = cn.tensor(r.standard_normal((2, 3, 4, 4)), requires_grad=True)
     w = cn.tensor(r.standard_normal((3, 2, 3, 3)))
     y = conv_transpose2d(x, w, stride=2)
-    _forbid(monkeypatch, "_gemm_weight")
+    assert y._node.function is conv_module.ConvTransposeNd
+    assert y._node.ctx.x is None                               # x not kept: no dW possible
     y.backward(np.ones(y.shape))
     assert x.grad is not None and w.grad is None
-    monkeypatch.undo()
     x = cn.tensor(x.data)
     w.requires_grad_(True)
     y = conv_transpose2d(x, w, stride=2)
-    _forbid(monkeypatch, "_gemm_forward")
+    _forbid(monkeypatch, "im2col", "col2im")                   # dX and dW need im2col: only the bias grad
+    with pytest.raises(AssertionError, match="nobody asked for"):
+        y.backward(np.ones(y.shape))
+    monkeypatch.undo()
+    y = conv_transpose2d(x, w, stride=2)
     y.backward(np.ones(y.shape))
     assert x.grad is None and w.grad is not None
+
+
+def test_the_config_records_the_window_as_applied(lecture):
+    """ctx.config.window: kernel, stride, padding as (before, after) pairs actually applied, dilation."""
+    x, w = cn.tensor(np.ones((1, 2, 9, 8))), cn.tensor(np.ones((3, 2, 4, 2)), requires_grad=True)
+    ctx = conv2d(x, w, padding="same", dilation=(1, 3))._node.ctx
+    assert ctx.config.window == Window(kernel=(4, 2), stride=(1, 1), padding=((1, 2), (1, 2)), dilation=(1, 3))
+    assert (ctx.config.groups, ctx.config.input_shape, ctx.config.unbatched) == (1, (1, 2, 9, 8), False)
+    assert not ctx.config.transposed
+    ctx = conv1d(cn.tensor(np.ones((2, 7))), cn.tensor(np.ones((2, 1, 3)), requires_grad=True), stride=2,
+                 padding=1, groups=2)._node.ctx
+    assert ctx.config.window.padding == ((1, 1),) and ctx.config.unbatched and ctx.config.input_shape == (1, 2, 7)
+    ctx = conv_transpose2d(cn.tensor(np.ones((1, 2, 3, 3))), cn.tensor(np.ones((2, 1, 3, 3)), requires_grad=True),
+                           stride=2, padding=1, output_padding=1)._node.ctx
+    assert ctx.config.transposed and ctx.config.output_padding == (1, 1)
+    assert ctx.config.window.padding == ((1, 1), (1, 1)) and ctx.config.full_size() == (7, 7)
 
 
 # ============================================================================================

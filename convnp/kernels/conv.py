@@ -1,12 +1,12 @@
-"""Convolution engines: the same mathematics computed several ways, chosen with ``set_conv_engine``.
+"""The convolution kernels: the sums of :mod:`convnp.ops.convolution`, computed faster.
 
-Every engine computes the three sums of :mod:`convnp.ops.convolution` (the forward, dL/dx and
-dL/dw) on plain arrays: (N, C_in, *spatial) inputs, (C_out, C_in/G, *kernel) weights, ``pads`` one
-(before, after) pair per axis, no bias. They must agree to float rounding; the tests hold every
-one to the reference.
+Every engine below computes the three sums of the lecture's ConvNd (the forward, dL/dx and dL/dw)
+on plain arrays: (N, C_in, *spatial) inputs, (C_out, C_in/G, *kernel) weights, ``pads`` one
+(before, after) pair per axis, no bias. They agree with the lecture (im2col + GEMM) to float
+rounding; tests/kernels/test_conv.py holds every one to it and to the sliding dot product of
+:mod:`convnp.ops.sliding`. :class:`ConvKernel` and :class:`ConvTransposeKernel` wrap an engine in
+the lecture Functions' contract (inputs, outputs, ``ctx.config``); :func:`select` picks one.
 
-``"reference"``  the lectures' sliding dot product, a loop over output positions (reference.py).
-``"im2col"``     one column per receptive field for the whole batch, then one GEMM (convolution.py).
 ``"shifted"``    no column matrix: one GEMM per kernel offset over shifted views of the padded
                  image, accumulated by BLAS itself (beta = 1). See :class:`Shifted`.
 ``"blocked"``    im2col a cache-sized chunk of samples at a time, straight into the output; for
@@ -18,10 +18,10 @@ one to the reference.
 ``"dense"``      a kernel as large as the input (LeNet's C5): a fully connected layer, one GEMM.
 ``"depthwise"``  one filter per channel (groups = C_in): per channel a thin product of its K
                  kernel weights with its K shifted rows; no GEMM over channels.
-``"auto"``       (the default) the fastest that applies to the shape, by the rules of :func:`_auto`.
 
-An engine that does not apply to a convolution (``"pointwise"`` on a 3x3 kernel, say) leaves it
-to ``"im2col"``.
+``cn.set_engine(conv=NAME)`` forces one of them wherever it applies (the lecture elsewhere);
+``"auto"``, the default, picks by the rules of :func:`auto` and the thresholds just below;
+``"reference"`` always runs the lecture.
 
 The shifted and depthwise engines share one idea, the *wide layout*. Pad the image once,
 channel-major, and number its pixels row by row: the pixel under kernel offset a of output
@@ -50,56 +50,58 @@ import math
 
 import numpy as np
 
+from convnp.arraymath.conv_config import ConvConfig, cut_or_extend
 from convnp.arraymath.im2col import sliding_windows
-from convnp.arraymath.parallel import gemm, has_strided_gemm, parallel_map, work_runs, workspace
-from convnp.ops import reference
+from convnp.arraymath.parallel import (  # noqa: F401  (blas_info: re-exported by convnp.ops)
+    blas_info, blas_threads_for, gemm, has_strided_gemm, parallel_map, work_runs, workspace,
+)
+from convnp.autograd.function import Function
+from convnp.kernels.engine import engine as _engine, get_engine, set_engine
 
-ENGINES = ("auto", "reference", "im2col", "shifted", "blocked", "chwn", "pointwise", "dense", "depthwise")
-_state = {"engine": "auto"}
+# ============================================================================================
+# The thresholds, in one place (measured on this repository's 2-core AVX-512 machine, float32;
+# python -m benchmarks measures them again). Tests monkeypatch them to reach both sides.
+# ============================================================================================
 
-
-def set_conv_engine(name: str) -> None:
-    """Choose how convolutions are computed: "auto" (default), "reference", "im2col", "shifted",
-    "blocked", "chwn", "pointwise", "dense" or "depthwise". Every engine gives the same numbers (to float
-    rounding).
-
-    >>> from convnp.ops import get_conv_engine, set_conv_engine
-    >>> set_conv_engine("reference")             # the slow, readable one
-    >>> get_conv_engine()
-    'reference'
-    >>> set_conv_engine("auto")
-    """
-    if not isinstance(name, str):
-        raise TypeError(f"set_conv_engine: the engine must be a str, one of {', '.join(ENGINES)}. "
-                        f"Received: {name!r} of type {type(name).__name__}")
-    if name not in ENGINES:
-        raise ValueError(f"set_conv_engine: unknown engine; expected one of {', '.join(ENGINES)}. "
-                         f"Received: {name!r}")
-    _state["engine"] = name
-
-
-def get_conv_engine() -> str:
-    """The engine set with :func:`set_conv_engine` ("auto" unless changed)."""
-    return _state["engine"]
-
-
-@contextlib.contextmanager
-def conv_engine(name: str):
-    """``with conv_engine("reference"): ...`` runs the block with another engine, then restores it."""
-    previous = get_conv_engine()
-    set_conv_engine(name)
-    try:
-        yield
-    finally:
-        _state["engine"] = previous
+# "auto": below this many multiply-adds a convolution runs the lecture's im2col + one GEMM: the
+# fast engines' chunking costs more than it saves.
+TINY_MACS = 2 ** 18
+# "auto": below this many output positions per sample, or when the wide grid has at least
+# SPARSE_GRID columns per output position, the lecture's im2col: the blocked engine's per-sample
+# products would be matrix-vector products (LeNet's C5 that way, before "dense": 10x slower) and the
+# wide layout mostly garbage; im2col's one product over the whole batch's columns is the fast one.
+FEW_POSITIONS = 4
+SPARSE_GRID = 4
+# "auto" and Shifted: below this many input channels per group a GEMM per kernel offset is a thin,
+# inefficient product (C_in = 3: inner dimension 3): gather the offsets' windows first ("gather"
+# mode), and "auto" prefers the blocked engines, which have little to copy then.
+GATHER_BELOW = 16
+# "auto": "chwn" for few input channels (more than one) and at most this many outputs per row
+# (LeNet's C3, rows of 10: fwd+bwd 7.7 -> 5 ms, lenet5 training step median 17.4 -> 14.9 ms
+# in-process A/B; its C1, one channel with 28-wide rows, is faster in the plain layout).
+SHORT_ROW = 10
+# Geometry: unfold the last axis when the compact grid would waste more than this share of it
+# (a 32x32 image with padding 1 wastes 6% on its 33-wide rows and stays compact; 8x8 would waste
+# 27% and is unfolded).
+UNFOLD_ABOVE = 0.1
+# bytes of scratch per call: less work than this stays in the calling thread, since waking a
+# worker costs about 0.1 ms (a (2, 16, 32, 32) 3x3 forward 920 -> 243 us).
+SHARE_ABOVE = 1 << 20
+# bytes of scratch per chunk of samples, about each core's share of the L2/L3 cache ("chwn" takes
+# larger chunks than "blocked": every copy runs nb numbers further).
+CHUNK_BYTES = {"shifted": 3 * 2 ** 20, "blocked": 2 * 2 ** 20, "chwn": 8 * 2 ** 20, "pointwise": 4 * 2 ** 20,
+               "depthwise": 4 * 2 ** 20}
+# The kernels run their products on one BLAS thread below parallel.SMALL_PRODUCT_FLOPS (5e7 FLOPs:
+# resnet20 batch-1 latency median 11.7 -> 6.7 ms), see ConvKernel and blas_threads_for.
 
 
 # ============================================================================================
-# The engine protocol, and the reference engine
+# The engine protocol
 # ============================================================================================
 
 class Engine:
-    """Three sums on arrays. ``saved`` is whatever forward wants to hand to weight_grad."""
+    """Three sums on arrays: ``forward`` gives (y, saved), ``backward`` (dL/dx or None, dL/dw or None);
+    ``saved`` is whatever forward hands to backward (``keep``: dL/dw will be asked for)."""
 
     name = "?"
 
@@ -110,23 +112,7 @@ class Engine:
         raise NotImplementedError
 
     def backward(self, g, x, w, saved, pads, stride, dilation, groups, need_dx, need_dw):
-        """(dL/dx or None, dL/dw or None); engines that can share work between the two override it."""
-        dx = self.input_grad(g, w, x.shape, pads, stride, dilation, groups) if need_dx else None
-        dw = self.weight_grad(g, x, saved, w.shape, pads, stride, dilation, groups) if need_dw else None
-        return dx, dw
-
-
-class Reference(Engine):
-    name = "reference"
-
-    def forward(self, x, w, pads, stride, dilation, groups, keep):
-        return reference.conv_forward(x, w, pads, stride, dilation, groups), None
-
-    def input_grad(self, g, w, x_shape, pads, stride, dilation, groups):
-        return reference.conv_input_grad(g, w, x_shape, pads, stride, dilation, groups)
-
-    def weight_grad(self, g, x, saved, w_shape, pads, stride, dilation, groups):
-        return reference.conv_weight_grad(g, x, w_shape, pads, stride, dilation, groups)
+        raise NotImplementedError
 
 
 # ============================================================================================
@@ -181,7 +167,8 @@ class Geometry:
             for b in self.phases:                      # output column w reads pixel st*w + d*b - before
                 lo = max(0, -((d * b - before) // st))
                 hi = min(self.out[-1], (size - 1 + before - d * b) // st + 1)
-                self.fills.append([(0, s, 0, 1) for s in spatial[:-1]] + [(lo, max(lo, hi), st * lo + d * b - before, st)])
+                self.fills.append([(0, s, 0, 1) for s in spatial[:-1]]
+                                  + [(lo, max(lo, hi), st * lo + d * b - before, st)])
         elif self.compact:
             self.T = tuple(s + max(a, b) for s, (a, b) in zip(spatial, pads))
             grid_strides = [math.prod(self.T[i + 1:]) for i in range(nd)]
@@ -229,9 +216,6 @@ class Geometry:
                      for lo, hi, src, st in self.fills[phase_index])
 
 
-UNFOLD_ABOVE = 0.1      # unfold the last axis when the compact grid would waste more than this
-
-
 @functools.lru_cache(maxsize=256)
 def _geometry(spatial, kernel, pads, stride, dilation) -> Geometry:
     return Geometry(spatial, kernel, pads, stride, dilation)
@@ -275,9 +259,6 @@ def _valid(wide, geo: Geometry, nb: int):
     return grid[(slice(None), slice(None)) + tuple(slice(0, o) for o in geo.out)].swapaxes(0, 1)
 
 
-SHARE_ABOVE = 1 << 20   # bytes: less work than this costs less than waking a worker thread (about 0.1 ms)
-
-
 # ============================================================================================
 # "shifted": one GEMM per kernel offset over shifted windows (or one GEMM over gathered windows)
 # ============================================================================================
@@ -299,8 +280,6 @@ class Shifted(Engine):
     """
 
     name = "shifted"
-    gather_below = 16                  # C_in/groups below this: gather mode
-    chunk_bytes = 3 * 2 ** 20          # wide buffers per chunk (input + output), about the L2/L3 share
 
     def applies(self, x_shape, w_shape, pads, stride, dilation, groups, dtype):
         return np.dtype(dtype) in (np.dtype(np.float32), np.dtype(np.float64))
@@ -314,7 +293,7 @@ class Shifted(Engine):
         y = np.empty((n, cout, *geo.out), dtype=x.dtype)
         ktaps = len(geo.tap_shift)
         og = cout // groups
-        gather = cig < self.gather_below
+        gather = cig < GATHER_BELOW
         # weights per offset: (K, G, C_out/G, C_in/G), or gathered (G, C_out/G, K*C_in/G)
         wt = np.ascontiguousarray(np.moveaxis(w.reshape(groups, og, cig, ktaps), 3, 0))
         if gather:
@@ -348,7 +327,7 @@ class Shifted(Engine):
                                  yw[g * og:(g + 1) * og, :width], beta=0.0 if t == 0 else 1.0)
                 np.copyto(y[a:b], _valid(yw, geo, nb))
 
-        parallel_map(run, work_runs(n, per_sample, self.chunk_bytes, SHARE_ABOVE))
+        parallel_map(run, work_runs(n, per_sample, CHUNK_BYTES[self.name], SHARE_ABOVE))
         return y, None
 
     # --- backward --------------------------------------------------------------------------
@@ -359,7 +338,7 @@ class Shifted(Engine):
         geo = geometry(x.shape[2:], w.shape[2:], pads, stride, dilation)
         ktaps = len(geo.tap_shift)
         og = cout // groups
-        gather = cig < self.gather_below
+        gather = cig < GATHER_BELOW
         wt = np.ascontiguousarray(np.moveaxis(w.reshape(groups, og, cig, ktaps), 3, 0))   # (K, G, Og, Cig)
         if gather:
             wg = np.ascontiguousarray(w.reshape(groups, og, cig, ktaps).transpose(0, 1, 3, 2)).reshape(
@@ -428,7 +407,7 @@ class Shifted(Engine):
                     _unfill_wide(dxw, dx[a:b], geo, nb)
             return dw_acc if need_dw else None
 
-        parts = parallel_map(run, work_runs(n, per_sample, self.chunk_bytes, SHARE_ABOVE))
+        parts = parallel_map(run, work_runs(n, per_sample, CHUNK_BYTES[self.name], SHARE_ABOVE))
         dw = None
         if need_dw:
             acc = parts[0] if len(parts) == 1 else np.sum(parts, axis=0)
@@ -456,7 +435,6 @@ class Blocked(Engine):
     """
 
     name = "blocked"
-    chunk_bytes = 2 * 2 ** 20
 
     def applies(self, x_shape, w_shape, pads, stride, dilation, groups, dtype):
         return np.dtype(dtype) in (np.dtype(np.float32), np.dtype(np.float64))
@@ -485,7 +463,8 @@ class Blocked(Engine):
     def forward(self, x, w, pads, stride, dilation, groups, keep):
         n, cin = x.shape[:2]
         cout = w.shape[0]
-        kernel, padded, out, interior, length, ktaps, og, ck, wg, key = self._setup(x, w, pads, stride, dilation, groups)
+        kernel, padded, out, interior, length, ktaps, og, ck, wg, key = self._setup(x, w, pads, stride, dilation,
+                                                                                    groups)
         y = np.empty((n, cout, *out), dtype=x.dtype)
         per_sample = (cin * (math.prod(padded) + ktaps * length)) * x.itemsize
 
@@ -500,12 +479,13 @@ class Blocked(Engine):
                 np.matmul(wg, cols[:nb].reshape(nb, groups, ck, length),
                           out=y[a:b].reshape(nb, groups, og, length))
 
-        parallel_map(run, work_runs(n, per_sample, self.chunk_bytes, SHARE_ABOVE))
+        parallel_map(run, work_runs(n, per_sample, CHUNK_BYTES[self.name], SHARE_ABOVE))
         return y, None
 
     def backward(self, g, x, w, saved, pads, stride, dilation, groups, need_dx, need_dw):
         n, cin = x.shape[:2]
-        kernel, padded, out, interior, length, ktaps, og, ck, wg, key = self._setup(x, w, pads, stride, dilation, groups)
+        kernel, padded, out, interior, length, ktaps, og, ck, wg, key = self._setup(x, w, pads, stride, dilation,
+                                                                                    groups)
         dx = np.empty(x.shape, dtype=x.dtype) if need_dx else None
         per_sample = (cin * (math.prod(padded) * (need_dx + need_dw) + ktaps * length)) * x.itemsize
         offsets = list(itertools.product(*(range(k) for k in kernel)))
@@ -537,7 +517,7 @@ class Blocked(Engine):
                     np.copyto(dx[a:b], dxp[(slice(0, nb), slice(None)) + interior])
             return acc if need_dw else None
 
-        parts = parallel_map(run, work_runs(n, per_sample, self.chunk_bytes, SHARE_ABOVE))
+        parts = parallel_map(run, work_runs(n, per_sample, CHUNK_BYTES[self.name], SHARE_ABOVE))
         dw = np.sum(parts, axis=0).reshape(w.shape) if need_dw else None
         return dx, dw
 
@@ -556,11 +536,10 @@ class ChannelsHeightWidthBatch(Blocked):
     gradient, are turned back to (N, C, *spatial).
 
     It pays where rows are short and the turns cheap: few input channels, at most
-    ``SHORT_ROW`` outputs per row (see :func:`_auto`).
+    ``SHORT_ROW`` outputs per row (see :func:`auto`).
     """
 
     name = "chwn"
-    chunk_bytes = 8 * 2 ** 20          # larger chunks than blocked: every copy runs nb numbers further
 
     @staticmethod
     def _windows(xp, kernel, stride, dilation):
@@ -572,7 +551,8 @@ class ChannelsHeightWidthBatch(Blocked):
     def forward(self, x, w, pads, stride, dilation, groups, keep):
         n, cin = x.shape[:2]
         cout, nd = w.shape[0], x.ndim - 2
-        kernel, padded, out, interior, length, ktaps, og, ck, wg, key = self._setup(x, w, pads, stride, dilation, groups)
+        kernel, padded, out, interior, length, ktaps, og, ck, wg, key = self._setup(x, w, pads, stride, dilation,
+                                                                                    groups)
         y = np.empty((n, cout, *out), dtype=x.dtype)
         per_sample = (cin * (math.prod(padded) + ktaps * length) + cout * length) * x.itemsize
         batch_last, batch_first = _turns(nd)
@@ -588,13 +568,14 @@ class ChannelsHeightWidthBatch(Blocked):
                 np.matmul(wg, cols.reshape(groups, ck, length * nb), out=yt.reshape(groups, og, length * nb))
                 np.copyto(y[a:b], yt.transpose(batch_first))
 
-        parallel_map(run, work_runs(n, per_sample, self.chunk_bytes, SHARE_ABOVE))
+        parallel_map(run, work_runs(n, per_sample, CHUNK_BYTES[self.name], SHARE_ABOVE))
         return y, None
 
     def backward(self, g, x, w, saved, pads, stride, dilation, groups, need_dx, need_dw):
         n, cin = x.shape[:2]
         cout, nd = w.shape[0], x.ndim - 2
-        kernel, padded, out, interior, length, ktaps, og, ck, wg, key = self._setup(x, w, pads, stride, dilation, groups)
+        kernel, padded, out, interior, length, ktaps, og, ck, wg, key = self._setup(x, w, pads, stride, dilation,
+                                                                                    groups)
         dx = np.empty(x.shape, dtype=x.dtype) if need_dx else None
         per_sample = (cin * (math.prod(padded) * (need_dx + need_dw) + ktaps * length) + cout * length) * x.itemsize
         offsets = list(itertools.product(*(range(k) for k in kernel)))
@@ -626,7 +607,7 @@ class ChannelsHeightWidthBatch(Blocked):
                     np.copyto(dx[a:b], dxp[(slice(None),) + interior].transpose(batch_first))
             return acc
 
-        parts = parallel_map(run, work_runs(n, per_sample, self.chunk_bytes, SHARE_ABOVE))
+        parts = parallel_map(run, work_runs(n, per_sample, CHUNK_BYTES[self.name], SHARE_ABOVE))
         dw = None
         if need_dw:
             dw = np.ascontiguousarray(np.sum(parts, axis=0).transpose(0, 2, 1)).reshape(w.shape)
@@ -636,9 +617,6 @@ class ChannelsHeightWidthBatch(Blocked):
 def _turns(nd: int):
     """The axis orders (N, C, *s) -> (C, *s, N) and back."""
     return tuple(range(1, nd + 2)) + (0,), (nd + 1,) + tuple(range(nd + 1))
-
-
-SHORT_ROW = 10          # "auto" uses "chwn" for few input channels and at most this many outputs per row
 
 
 # ============================================================================================
@@ -653,7 +631,6 @@ class Pointwise(Engine):
     """
 
     name = "pointwise"
-    chunk_bytes = 4 * 2 ** 20
 
     def applies(self, x_shape, w_shape, pads, stride, dilation, groups, dtype):
         return all(k == 1 for k in w_shape[2:]) and all(a == 0 and b == 0 for a, b in pads)
@@ -679,7 +656,7 @@ class Pointwise(Engine):
                 np.matmul(wg, xc, out=y[a:b].reshape(b - a, groups, cout // groups, length))
 
         per_sample = (cin + cout) * length * x.itemsize
-        parallel_map(run, work_runs(n, per_sample, self.chunk_bytes, SHARE_ABOVE))
+        parallel_map(run, work_runs(n, per_sample, CHUNK_BYTES[self.name], SHARE_ABOVE))
         return y, None
 
     def backward(self, g, x, w, saved, pads, stride, dilation, groups, need_dx, need_dw):
@@ -710,7 +687,7 @@ class Pointwise(Engine):
             return acc
 
         per_sample = (cin + cout) * length * x.itemsize
-        parts = parallel_map(run, work_runs(n, per_sample, self.chunk_bytes, SHARE_ABOVE))
+        parts = parallel_map(run, work_runs(n, per_sample, CHUNK_BYTES[self.name], SHARE_ABOVE))
         dw = np.sum(parts, axis=0).reshape(w.shape) if need_dw else None
         return dx, dw
 
@@ -773,7 +750,6 @@ class Depthwise(Engine):
     """
 
     name = "depthwise"
-    chunk_bytes = 4 * 2 ** 20
 
     def applies(self, x_shape, w_shape, pads, stride, dilation, groups, dtype):
         return w_shape[1] == 1 and groups == x_shape[1] and groups > 1
@@ -808,7 +784,7 @@ class Depthwise(Engine):
                 np.matmul(wk, cols[:, :, :width], out=yw[:, :width].reshape(cin, m, width))
                 np.copyto(y[a:b], _valid(yw, geo, b - a))
 
-        parallel_map(run, work_runs(n, per_sample, self.chunk_bytes, SHARE_ABOVE))
+        parallel_map(run, work_runs(n, per_sample, CHUNK_BYTES[self.name], SHARE_ABOVE))
         return y, None
 
     def backward(self, g, x, w, saved, pads, stride, dilation, groups, need_dx, need_dw):
@@ -865,52 +841,163 @@ class Depthwise(Engine):
                     _unfill_wide(dxw, dx[a:b], geo, nb)
             return acc if need_dw else None
 
-        parts = parallel_map(run, work_runs(n, per_sample, self.chunk_bytes, SHARE_ABOVE))
+        parts = parallel_map(run, work_runs(n, per_sample, CHUNK_BYTES[self.name], SHARE_ABOVE))
         dw = (np.sum(parts, axis=0).reshape(w.shape) if need_dw else None)
         return dx, dw
 
 
 # ============================================================================================
-# Choosing an engine
+# The kernel Functions: the lecture's contract, an engine's sums
 # ============================================================================================
 
-REFERENCE, SHIFTED, BLOCKED, CHWN = Reference(), Shifted(), Blocked(), ChannelsHeightWidthBatch()
+def _flops(x_shape, w_shape, stride) -> float:
+    """About the floating-point operations of the convolution (for the BLAS thread choice)."""
+    return 2.0 * x_shape[0] * math.prod(x_shape[2:]) / math.prod(stride) * math.prod(w_shape)
+
+
+def _add_bias(y: np.ndarray, bias) -> np.ndarray:
+    if bias is not None:
+        y += bias.reshape(1, -1, *(1,) * (y.ndim - 2))
+    return y
+
+
+def _bias_grad(grad: np.ndarray) -> np.ndarray:
+    return grad.sum(axis=(0, *range(2, grad.ndim)))                   # (N, C, *out) -> (C,)
+
+
+class ConvKernel(Function):
+    """ConvNd (x, weight, bias -> y; ``ctx.config`` a ConvConfig) computed by ``engine``.
+
+    Small convolutions (a batch of one, LeNet's layers) run their products in this thread on one
+    BLAS thread (:func:`convnp.arraymath.parallel.blas_threads_for`)."""
+
+    engine: Engine
+
+    @classmethod
+    def forward(cls, ctx, x, weight, bias, *, config: ConvConfig):
+        win = config.window
+        if config.unbatched:
+            x = x[None]                                                # (C, *s) -> (1, C, *s)
+        ctx.flops = _flops(x.shape, weight.shape, win.stride)
+        with blas_threads_for(ctx.flops):
+            y, ctx.saved = cls.engine.forward(x, weight, win.padding, win.stride, win.dilation, config.groups,
+                                              ctx.needs_input_grad[1])
+        y = _add_bias(y, bias)
+        ctx.config, ctx.weight = config, weight
+        ctx.x = x if ctx.needs_input_grad[1] else None                 # dW reads x; dX only its shape
+        return y[0] if config.unbatched else y
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        config, weight = ctx.config, ctx.weight
+        win = config.window
+        g = np.ascontiguousarray(grad[None] if config.unbatched else grad)
+        x = ctx.x if ctx.x is not None else np.empty(config.input_shape, weight.dtype)   # only its shape is used
+        dx = dw = db = None
+        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+            with blas_threads_for(ctx.flops):
+                dx, dw = cls.engine.backward(g, x, weight, ctx.saved, win.padding, win.stride, win.dilation,
+                                             config.groups, ctx.needs_input_grad[0], ctx.needs_input_grad[1])
+        if dx is not None and config.unbatched:
+            dx = dx[0]
+        if ctx.needs_input_grad[2]:
+            db = _bias_grad(g)
+        return dx, dw, db
+
+
+class ConvTransposeKernel(Function):
+    """ConvTransposeNd (``ctx.config`` a ConvConfig with output_padding) computed by ``engine``:
+    its forward is the engine's dL/dx of the convolution it transposes (no padding, on the full
+    scatter), its dX that convolution's forward, its dW that convolution's dL/dw."""
+
+    engine: Engine
+
+    @classmethod
+    def forward(cls, ctx, x, weight, bias, *, config: ConvConfig):
+        win = config.window
+        if config.unbatched:
+            x = x[None]                                                # (C, *s) -> (1, C, *s)
+        full = (x.shape[0], weight.shape[1] * config.groups, *config.full_size())     # (N, C_out, *full)
+        nopad = ((0, 0),) * len(win.kernel)
+        ctx.flops = _flops(x.shape, weight.shape, (1,))
+        with blas_threads_for(ctx.flops):
+            y_full, _ = cls.engine.backward(np.ascontiguousarray(x), np.empty(full, x.dtype), weight, None, nopad,
+                                            win.stride, win.dilation, config.groups, True, False)
+        out = config.output_shape(weight.shape)[2:]
+        y = _add_bias(np.ascontiguousarray(cut_or_extend(y_full, [a for a, _ in win.padding], out)), bias)
+        ctx.config, ctx.weight = config, weight
+        ctx.x = x if ctx.needs_input_grad[1] else None                 # dW correlates x with the gradient
+        return y[0] if config.unbatched else y
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        config, weight = ctx.config, ctx.weight
+        win = config.window
+        grad = grad[None] if config.unbatched else grad
+        nopad = ((0, 0),) * len(win.kernel)
+        dx = dw = db = None
+        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+            g_full = np.ascontiguousarray(cut_or_extend(grad, [-a for a, _ in win.padding], config.full_size()))
+            with blas_threads_for(ctx.flops):
+                if ctx.needs_input_grad[0]:      # dX: a convolution of the gradient with W
+                    dx, _ = cls.engine.forward(g_full, weight, nopad, win.stride, win.dilation, config.groups, False)
+                    dx = dx[0] if config.unbatched else dx
+                if ctx.needs_input_grad[1]:      # dW: x correlated with the gradient
+                    _, dw = cls.engine.backward(np.ascontiguousarray(ctx.x), g_full, weight, None, nopad,
+                                                win.stride, win.dilation, config.groups, False, True)
+        if ctx.needs_input_grad[2]:
+            db = _bias_grad(grad)
+        return dx, dw, db
+
+
+def _kernels(base):
+    """One Function class per engine ("ShiftedConv", "ShiftedConvTranspose", ...)."""
+    suffix = base.__name__.removeprefix("Conv").removesuffix("Kernel")
+    return {e.name: type(f"{type(e).__name__}Conv{suffix}", (base,), {"engine": e, "__doc__": base.__doc__})
+            for e in ENGINES.values()}
+
+
+SHIFTED, BLOCKED, CHWN = Shifted(), Blocked(), ChannelsHeightWidthBatch()
 POINTWISE, DENSE, DEPTHWISE = Pointwise(), Dense(), Depthwise()
-_BY_NAME = {"reference": REFERENCE, "shifted": SHIFTED, "blocked": BLOCKED, "chwn": CHWN, "pointwise": POINTWISE,
-            "dense": DENSE,
-            "depthwise": DEPTHWISE}
+ENGINES = {e.name: e for e in (SHIFTED, BLOCKED, CHWN, POINTWISE, DENSE, DEPTHWISE)}
+KERNELS, TRANSPOSE_KERNELS = _kernels(ConvKernel), _kernels(ConvTransposeKernel)
 
 
-def _auto(x_shape, w_shape, pads, stride, dilation, groups, dtype):
-    """The rules of "auto" (measured on a 2-core AVX-512 machine, float32; see benchmarks/).
+# ============================================================================================
+# Choosing a kernel
+# ============================================================================================
 
-    A kernel as large as the input is a fully connected layer (LeNet's C5); tiny convolutions stay
-    with im2col (the fast engines' chunking costs more than it saves), and so do those with a few
-    output positions per sample; 1x1 convolutions are GEMMs; depthwise ones are multiply-adds;
-    few input channels per group (a first layer) and single samples
-    (inference at batch 1) go to blocked im2col - in the (C, H, W, N) layout when the output rows
-    are short and there is more than one input channel (LeNet's C3: fwd+bwd 7.7 -> 5 ms, while
-    its C1, one channel with 28-wide rows, is faster in the plain layout) - everything else to
-    the shifted GEMMs.
+def auto(x_shape, w_shape, pads, stride, dilation, groups, dtype):
+    """The rules of "auto": an engine, or None for the lecture's im2col + GEMM (measured on a 2-core
+    AVX-512 machine, float32; the thresholds and their measurements are at the top of this file).
+
+    A kernel as large as the input is a fully connected layer (LeNet's C5); tiny convolutions
+    (TINY_MACS) stay with the lecture (the fast engines' chunking costs more than it saves), and so
+    do those with a few output positions per sample (FEW_POSITIONS, SPARSE_GRID); 1x1 convolutions
+    are GEMMs; depthwise ones are multiply-adds; few input channels per group (GATHER_BELOW: a first
+    layer) and single samples (inference at batch 1) go to blocked im2col - in the (C, H, W, N)
+    layout when the output rows are short (SHORT_ROW) and there is more than one input channel
+    (LeNet's C3, while its C1, one channel with 28-wide rows, is faster in the plain layout) -
+    everything else to the shifted GEMMs.
     """
     if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
         return None
     if DENSE.applies(x_shape, w_shape, pads, stride, dilation, groups, dtype):
         return DENSE
     macs = x_shape[0] * w_shape[0] * math.prod(w_shape[1:]) * math.prod(x_shape[2:])
-    if macs < 2 ** 18:
+    if macs < TINY_MACS:
         return None
     for engine in (POINTWISE, DEPTHWISE):
         if engine.applies(x_shape, w_shape, pads, stride, dilation, groups, dtype):
             return engine
     geo = geometry(x_shape[2:], w_shape[2:], pads, stride, dilation)
     length = math.prod(geo.out)
-    if length < FEW_POSITIONS or length * 4 <= geo.block:
+    if length < FEW_POSITIONS or length * SPARSE_GRID <= geo.block:
         # a few output positions per sample (a kernel nearly as large as the input): the blocked
         # engine's per-sample products would be matrix-vector products, and the wide layout would
         # be mostly garbage; im2col's one product over the whole batch's columns is the fast one
         return None
-    if w_shape[1] < Shifted.gather_below or not has_strided_gemm(dtype):
+    if w_shape[1] < GATHER_BELOW or not has_strided_gemm(dtype):
         # few input channels per group: little to copy; with short rows, copied samples-innermost
         if x_shape[0] > 1 and w_shape[1] > 1 and geo.out[-1] <= SHORT_ROW:
             return CHWN
@@ -920,15 +1007,54 @@ def _auto(x_shape, w_shape, pads, stride, dilation, groups, dtype):
     return SHIFTED
 
 
-FEW_POSITIONS = 4       # below this many output positions per sample, "auto" uses im2col
-
-
-def select(x_shape, w_shape, pads, stride, dilation, groups, dtype):
-    """The engine for this convolution, or None for the im2col engine (of convolution.py)."""
-    name = _state["engine"]
-    if name == "im2col":
+def select(config: ConvConfig, weight_shape, dtype):
+    """The kernel Function for this convolution (or transposed convolution), or None for the
+    lecture's ConvNd / ConvTransposeNd. Reads ``cn.get_engine("conv")``: "reference" -> None;
+    a kernel name -> that kernel where it applies, else None; "auto" -> :func:`auto`."""
+    name = get_engine("conv")
+    if name == "reference":
         return None
+    win = config.window
+    if config.transposed:        # the convolution it transposes: input (N, C_out, *full), no padding
+        x_shape = (config.input_shape[0], weight_shape[1] * config.groups, *config.full_size())
+        pads, table = ((0, 0),) * len(win.kernel), TRANSPOSE_KERNELS
+    else:
+        x_shape, pads, table = config.input_shape, win.padding, KERNELS
+    args = (x_shape, weight_shape, pads, win.stride, win.dilation, config.groups, dtype)
     if name == "auto":
-        return _auto(x_shape, w_shape, pads, stride, dilation, groups, dtype)
-    engine = _BY_NAME[name]
-    return engine if engine.applies(x_shape, w_shape, pads, stride, dilation, groups, dtype) else None
+        engine = auto(*args)
+    else:
+        engine = ENGINES[name] if ENGINES[name].applies(*args) else None
+    return None if engine is None else table[engine.name]
+
+
+# ============================================================================================
+# The old switch, kept as a thin alias of cn.set_engine(conv=...)
+# ============================================================================================
+
+def _alias(name):
+    return "reference" if name == "im2col" else name          # "im2col" was the lecture's engine's name
+
+
+def set_conv_engine(name: str) -> None:
+    """``set_conv_engine(name)`` is ``cn.set_engine(conv=name)``; "im2col" is an old name of "reference".
+
+    >>> from convnp.ops import get_conv_engine, set_conv_engine
+    >>> set_conv_engine("im2col")                # the lecture's im2col + GEMM
+    >>> get_conv_engine()
+    'reference'
+    >>> set_conv_engine("auto")
+    """
+    set_engine(conv=_alias(name))
+
+
+def get_conv_engine() -> str:
+    """``cn.get_engine("conv")``: "auto" unless changed."""
+    return get_engine("conv")
+
+
+@contextlib.contextmanager
+def conv_engine(name: str):
+    """``with conv_engine("reference"): ...`` is ``with cn.engine(conv="reference"): ...``."""
+    with _engine(conv=_alias(name)):
+        yield

@@ -1,10 +1,13 @@
-"""The slow, obviously correct reference: convolution and pooling as the lectures draw them.
+"""The sliding dot product / sliding window in plain loops: the slow, obviously correct oracle
+that tests hold both tiers to.
 
-Every fast path in convnp (im2col + GEMM, the shifted GEMMs, the depthwise multiply-adds, ...)
-is tested against these functions. They slide a window over the (zero-padded) input and take one
-dot product per output position, ``np.sum(patch * kernel)``, with a Python loop over the output
-positions: the only place in convnp where such a loop is allowed, because here the point is to
-be read, not to be fast. Batch and channels are handled inside the loop body by broadcasting.
+Convolution and pooling as the lectures draw them. The lecture tier (im2col + GEMM in
+convolution.py, the pooling Functions) and every kernel of convnp/kernels (the shifted GEMMs, the
+depthwise multiply-adds, ...) are tested against these functions. They slide a window over the
+(zero-padded) input and take one dot product per output position, ``np.sum(patch * kernel)``,
+with a Python loop over the output positions: the only place in convnp where such a loop is
+allowed, because here the point is to be read, not to be fast. Batch and channels are handled
+inside the loop body by broadcasting. No engine runs this code: it is for reading and testing.
 
 All functions work for any number of spatial axes (1-D, 2-D, 3-D) on (N, C, *spatial) arrays;
 ``pads`` is one (before, after) pair per spatial axis, as in ``conv_forward``'s callers.
