@@ -27,6 +27,10 @@ The adaptive pools choose the windows from the output size: bin i of Out over In
 
 Everything works on (N, C, *spatial) and on unbatched (C, *spatial) input, as PyTorch does.
 
+Max pooling also has faster kernels with the same contract, in :mod:`convnp.kernels.pooling` (one
+axis at a time with uint8 switches; the maximum of strided views at inference), chosen by that
+module's ``select``; ``cn.set_engine(pool="reference")`` runs the lecture Functions below.
+
 >>> import convnp as cn
 >>> max_pool2d(cn.randn(2, 3, 32, 32), 2).shape
 (2, 3, 16, 16)
@@ -41,18 +45,19 @@ Everything works on (N, C, *spatial) and on unbatched (C, *spatial) input, as Py
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 
 import numpy as np
 
 from convnp.arraymath.broadcast import is_float
-from convnp.arraymath.conv_arithmetic import check_at_least, conv_output_size, ntuple
+from convnp.arraymath.conv_arithmetic import Window, check_at_least, conv_output_size, ntuple
 from convnp.arraymath.im2col import pad_spatial, sliding_windows
-from convnp.arraymath.parallel import parallel_map, work_runs, workspace
+from convnp.arraymath.pool_arithmetic import PoolConfig
 from convnp.autograd.function import Function
+from convnp.autograd.grad_mode import is_grad_enabled
 from convnp.autograd.tensor import Tensor
+from convnp.kernels.pooling import Declined, select
 from convnp.ops.checks import checked_once
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_unpool2d", "avg_pool1d", "avg_pool2d",
@@ -65,26 +70,27 @@ _AXES = {1: "L", 2: "H, W", 3: "D, H, W"}
 # Window arithmetic shared by the pools
 # ============================================================================================
 
-def _right_pads(spatial, kernel, stride, padding, dilation, out) -> tuple[int, ...]:
-    """Right padding that makes the padded input exactly long enough for every window.
-
-    It equals ``padding`` when the stride fits, less when floor mode leaves pixels unused, more
-    when ceil mode's last window overhangs the padding.
-    """
-    return tuple(max(0, (o - 1) * s + d * (k - 1) + 1 - n - p)
-                 for n, k, s, p, d, o in zip(spatial, kernel, stride, padding, dilation, out))
-
-
 def _first(out) -> tuple:
     """Index selecting the first ``out`` windows of a (N, C, *windows, *kernel) view."""
     return (slice(None), slice(None), *(slice(0, o) for o in out))
 
 
-def _grid(axis: int, nd: int, values: np.ndarray) -> np.ndarray:
-    """A 1-D array along spatial axis ``axis`` of an (N, C, *spatial) array: shape (1, 1, .., L, .., 1)."""
-    shape = [1] * (nd + 2)
-    shape[2 + axis] = values.size
-    return values.reshape(shape)
+def _crop(config: PoolConfig) -> tuple:
+    """Index cutting the applied padding off a (N, C, *S_pad) array: (N, C, *S_pad) -> (N, C, *S)."""
+    return (slice(None), slice(None), *(slice(before, before + n) for n, (before, _)
+                                        in zip(config.input_shape[2:], config.applied_padding)))
+
+
+def _add_windows(windows: np.ndarray, padded_shape, stride, dilation) -> np.ndarray:
+    """The adjoint of sliding_windows (col2im): every window (N, C, *out, *k) added back onto the
+    (N, C, *S_pad) input it was read from, one strided slice per kernel offset; overlaps add up."""
+    nd = len(stride)
+    out, kernel = windows.shape[2:2 + nd], windows.shape[2 + nd:]
+    dxp = np.zeros(padded_shape, dtype=windows.dtype)
+    for offset in itertools.product(*(range(k) for k in kernel)):
+        target = tuple(slice(a * d, a * d + s * (o - 1) + 1, s) for a, d, s, o in zip(offset, dilation, stride, out))
+        dxp[(slice(None), slice(None), *target)] += windows[(Ellipsis, *offset)]   # (N, C, *out) each
+    return dxp
 
 
 def _show(values):
@@ -160,431 +166,109 @@ def _output_size(op, x_shape, nd, kernel, stride, padding, dilation, ceil_mode) 
 # ============================================================================================
 
 class MaxPoolNd(Function):
-    """Max pooling in any number of spatial axes; the argmax of each window is kept (the switches).
+    """Max pooling over the spatial axes of (N, C, *S), keeping each window's argmax (the switches).
 
-    Two ways to the same numbers:
+    With xp the input padded with -inf, s the stride, d the dilation, i an output position and a a
+    tap of the window (multi-indices over the spatial axes), and g = dL/dy::
 
-    - the separable path (:func:`_max_pool_separable`, used whenever it applies): the maximum
-      over a box is the maximum over its last axis, then over the one before, ... Each axis is
-      reduced by a few whole-array operations on shifted slices, and each keeps the offset of its
-      first maximum as a uint8 (the switches of that axis); the backward routes the gradient
-      back through them axis by axis (:func:`_max_pool_separable_backward`).
-    - the general path: pad with -inf (plus the overhang of a ceil_mode window), view every
-      window with sliding_windows, flatten it and take argmax; NumPy's argmax returns the FIRST
-      maximum, which is PyTorch's rule for ties. Backward: backprop through the stored argmax --
-      each upstream gradient goes to the pixel its window chose; np.bincount adds the
-      contributions of overlapping windows that chose the same pixel. It applies PyTorch's rules
-      for NaN and for all -inf windows, which the separable path leaves to it.
+        y[n, c, i]  = max_a     xp[n, c, s*i + d*a]
+        a*[n, c, i] = argmax_a  xp[n, c, s*i + d*a]          the first maximum on ties
+        dL/dxp[n, c, q] = sum of g[n, c, i] over the windows i with s*i + d*a*[n, c, i] = q
 
-    Shapes: (N, C, *spatial) -> (N, C, *out).
-
-    A dilated window may hold padding only (a 1-pixel row, kernel 2, dilation 2, padding 1): its
-    output is -inf and its index PyTorch's (the first tap at or after pixel 0, which lies past the
-    input), but its gradient, the derivative of a constant, is dropped, where PyTorch adds it
-    to whatever pixel that flat index names.
+    Forward, as Chainer's max_pooling_2d: view every window (sliding_windows, no copy), flatten
+    it, take the argmax (NumPy's argmax returns the FIRST maximum, PyTorch's rule for ties) and
+    remember where it lies in xp (the route). Backward: a scatter-add through the route, each g[i]
+    added at the pixel its window chose (np.bincount sums the windows that chose the same pixel,
+    what Chainer's col2im of one-hot windows computes); crop the padding.
+    :func:`_pytorch_rules` fixes a* for NaN and for all -inf windows.
+    Shapes: (N, C, *S) -> (N, C, *out). ``ctx.config``: the PoolConfig; ``ctx.route``: (N, C, *out).
     """
 
     @staticmethod
-    def forward(ctx, x, *, kernel, stride, padding, dilation, out_size, return_indices):
-        nd = len(kernel)
-        x, unbatched = _batched(x, nd)                                    # (C, *S) -> (1, C, *S)
-        n, c, *spatial = x.shape
-        right = _right_pads(spatial, kernel, stride, padding, dilation, out_size)
-        ctx.unbatched, ctx.dtype, ctx.separable = unbatched, x.dtype, None
-        if (x.size <= _TILED_MAX and not ctx.needs_input_grad[0] and not return_indices
-                and kernel == stride and not any(padding) and not any(right) and all(d == 1 for d in dilation)):
-            y = _max_of_tiles(x, kernel, out_size)                       # inference on a small input
-            return y[0] if unbatched else y
-        if max(kernel) <= _MAX_SEPARABLE_KERNEL:
-            track = ctx.needs_input_grad[0] or return_indices
-            done = _max_pool_separable(x, kernel, stride, padding, dilation, out_size, track,
-                                       padded=any(padding) or any(right))
-            if done is not None:
-                y, axes, switches = done
-                if ctx.needs_input_grad[0]:
-                    ctx.separable, ctx.shape = (axes, switches), x.shape
-                if not return_indices:
-                    return y[0] if unbatched else y
-                indices = _separable_indices(axes, switches, spatial).reshape(y.shape)   # (N, C, *out)
-                return (y[0], indices[0]) if unbatched else (y, indices)
-        xp = pad_spatial(x, list(zip(padding, right)), value=-np.inf)     # (N, C, *S) -> (N, C, *S_pad)
-        win = sliding_windows(xp, kernel, stride, dilation)[_first(out_size)]   # (N, C, *out, *k), a view
-        flat = win.reshape(n, c, *out_size, -1)                           # (N, C, *out, K), K = prod(k)
-        k = flat.argmax(axis=-1)                                          # (N, C, *out): first maximum
-        y = np.take_along_axis(flat, k[..., None], axis=-1)[..., 0]      # (N, C, *out)
-
-        # PyTorch's rule for NaN (a NaN wins, and a later NaN replaces an earlier one) ...
-        nan = np.isnan(y)
-        if nan.any():
-            last_nan = flat.shape[-1] - 1 - np.argmax(np.isnan(flat[..., ::-1]), axis=-1)
-            k = np.where(nan, last_nan, k)
-        # ... and for a window whose maximum is -inf: argmax may have picked a -inf of the padding,
-        # PyTorch keeps its starting point, the window's first tap at or after pixel 0 on every axis.
-        if any(padding) or any(right):
-            lost = np.isneginf(y)
-            if lost.any():
-                first_taps = []
-                for ax in range(nd):
-                    start = np.arange(out_size[ax]) * stride[ax] - padding[ax]
-                    tap = np.minimum(-(np.minimum(start, 0) // dilation[ax]), kernel[ax] - 1)
-                    first_taps.append(_grid(ax, nd, tap))
-                k = np.where(lost, np.ravel_multi_index(np.broadcast_arrays(*first_taps), kernel), k)
-
-        taps = np.unravel_index(k, kernel)                                # nd arrays (N, C, *out)
-        # position of the chosen tap in padded coordinates, per axis: s*i + d*a
-        pos = [_grid(ax, nd, np.arange(out_size[ax])) * stride[ax] + taps[ax] * dilation[ax]
-               for ax in range(nd)]
-        padded = xp.shape[2:]
-        route = np.arange(n * c).reshape(n, c, *([1] * nd)) * math.prod(padded)
-        for ax in range(nd):
-            route = route + pos[ax] * math.prod(padded[ax + 1:])
-        ctx.route = route                                                 # (N, C, *out): flat index into xp
-        ctx.padded_shape = xp.shape
-        ctx.crop = (slice(None), slice(None), *(slice(p, p + s) for p, s in zip(padding, spatial)))
-        if unbatched:
-            y = y[0]
-        if not return_indices:
-            return y
-        # PyTorch's indices: flat position in the (unpadded) plane of each (n, c), e.g. h*W + w
-        indices = np.zeros(k.shape, dtype=np.int64)
-        for ax in range(nd):
-            indices += (pos[ax] - padding[ax]) * math.prod(spatial[ax + 1:])
-        return y, (indices[0] if unbatched else indices)
+    def forward(ctx, x, *, config):
+        w, out, padded = config.window, config.output_size, config.padded_shape
+        x = x.reshape(config.input_shape)                                 # (C, *S) -> (1, C, *S) if unbatched
+        xp = pad_spatial(x, config.applied_padding, value=-np.inf)        # (N, C, *S) -> (N, C, *S_pad)
+        windows = sliding_windows(xp, w.kernel, w.stride, w.dilation)[_first(out)]   # (N, C, *out, *k), a view
+        cols = windows.reshape(*config.output_shape, -1)                  # (N, C, *out, K), K = prod(k)
+        argmax = cols.argmax(axis=-1)                                     # (N, C, *out): the first maximum
+        y = np.take_along_axis(cols, argmax[..., None], axis=-1)[..., 0]  # (N, C, *out)
+        argmax = _pytorch_rules(argmax, y, cols, config)
+        planes = np.arange(math.prod(padded[:2])).reshape(*padded[:2], *(1,) * len(out))   # (N, C, 1, ..)
+        ctx.config = config
+        ctx.route = planes * math.prod(padded[2:]) + _positions(argmax, config, padded[2:], (0,) * len(out))
+        if not config.return_indices:
+            return y[0] if config.unbatched else y
+        indices = _positions(argmax, config, config.input_shape[2:], [-p for p, _ in w.padding])  # PyTorch's
+        return (y[0], indices[0]) if config.unbatched else (y, indices)
 
     @staticmethod
     def backward(ctx, grad):
-        g = grad[None] if ctx.unbatched else grad                         # (N, C, *out)
-        if ctx.separable is not None:
-            dx = _max_pool_separable_backward(g, *ctx.separable, ctx.shape, ctx.dtype)
-            return dx[0] if ctx.unbatched else dx
-        size = math.prod(ctx.padded_shape)
-        dxp = np.bincount(ctx.route.ravel(), weights=g.ravel(), minlength=size)   # summed where windows agree
-        dx = dxp.reshape(ctx.padded_shape)[ctx.crop].astype(ctx.dtype)   # (N, C, *S_pad) -> (N, C, *S)
-        return dx[0] if ctx.unbatched else dx
+        config = ctx.config
+        dxp = np.bincount(ctx.route.ravel(), weights=grad.ravel(), minlength=math.prod(config.padded_shape))
+        dx = dxp.reshape(config.padded_shape)[_crop(config)].astype(grad.dtype)   # (N, C, *S_pad) -> (N, C, *S)
+        return dx[0] if config.unbatched else dx
 
 
-_TILED_MAX = 1 << 14               # elements: below this, inference takes the maximum of strided views
+def _pytorch_rules(argmax, y, cols, config):
+    """a* where PyTorch's rule is not NumPy's first maximum: (N, C, *out) -> (N, C, *out).
 
-
-def _max_of_tiles(x, kernel, out_size):
-    """Max pooling of windows that tile the input (stride = kernel, no padding, no overhang), no
-    switches kept: the maximum of the prod(kernel) strided views x[:, :, a::k], a few whole-array
-    calls where the separable path's bookkeeping would cost more (a batch of one, inference).
-
-    np.maximum(later, earlier) returns ``earlier`` on ties, so a zero maximum keeps the sign of the
-    window's first zero, and a NaN anywhere in the window makes the maximum NaN: PyTorch's rules.
+    A NaN is the maximum and the LAST NaN of a window gives a* (PyTorch replaces its running
+    maximum by every NaN). A window whose maximum is -inf (all its pixels -inf, or padding only)
+    keeps PyTorch's starting point, its first tap at or after pixel 0 on every axis, where argmax
+    may have picked a -inf of the padding. The gradient of a window of padding only, the
+    derivative of a constant, lands in the padding and is cropped away, where PyTorch adds it to
+    whatever pixel its flat index names.
     """
-    first, *rest = _tile_views(kernel, out_size)                       # each x[...] is (N, C, *out)
-    y = x[first].copy()
-    for view in rest:
-        np.maximum(x[view], y, out=y)
-    return y
+    nan = np.isnan(y)
+    if nan.any():
+        last_nan = cols.shape[-1] - 1 - np.argmax(np.isnan(cols[..., ::-1]), axis=-1)
+        argmax = np.where(nan, last_nan, argmax)
+    lost = np.isneginf(y)
+    if lost.any():
+        w = config.window
+        first_taps = [np.minimum(-(np.minimum(np.arange(o) * s - before, 0) // d), k - 1)   # per axis, (o,)
+                      for o, s, (before, _), d, k in zip(config.output_size, w.stride, w.padding, w.dilation,
+                                                          w.kernel)]
+        first = np.ravel_multi_index(np.broadcast_arrays(*np.ix_(*first_taps)), w.kernel)   # (*out)
+        argmax = np.where(lost, first, argmax)
+    return argmax
 
 
-@functools.lru_cache(maxsize=256)
-def _tile_views(kernel, out_size):
-    """The index of every tap's strided view x[:, :, a::k] for :func:`_max_of_tiles`."""
-    return tuple((slice(None), slice(None), *(slice(a, a + k * o, k) for a, k, o in zip(off, kernel, out_size)))
-                 for off in itertools.product(*(range(k) for k in kernel)))
-
-
-# ============================================================================================
-# Max pooling, separable: one axis at a time, on shifted slices of phase buffers
-# ============================================================================================
-
-_MAX_SEPARABLE_KERNEL = 255       # an axis's switches (tap offsets) are uint8
-_PIECE_BYTES = 2 << 20           # input bytes per piece of work: a piece's buffers stay in the caches
-_PARALLEL_MIN = 1 << 20           # input elements above which the pieces run on the worker threads
-_SCRATCH_MIN_BYTES = 1 << 16      # smaller scratch buffers are allocated afresh
-
-
-class _AxisPlan:
-    """How the separable path reduces one spatial axis (length n, kernel k, stride s, padding p,
-    dilation d, o windows).
-
-    Tap a of window i reads padded position q = s*i + d*a. Cut the padded axis into its s phases,
-    phase r holding the positions q = s*m + r (rows m = 0, 1, ...): tap a of window i is row
-    m = i + (d*a)//s of phase (d*a) % s. In a phase buffer that holds the rows m of all the
-    planes one after another, every tap is then ONE contiguous slice of the flat buffer, shifted by
-    (d*a)//s rows, and the maximum over the window is k - 1 np.maximum calls on long contiguous
-    slices (NumPy's fast case; np.maximum on strided views is several times slower). A plane's
-    last ``tail`` windows read the next plane's first rows: the buffers keep ``m = o + tail``
-    windows per plane, the first o of them real (the "full" layout), the rest computed and
-    ignored. Phase rows outside the input (padding, a ceil_mode overhang) hold -inf.
-    """
-
-    __slots__ = ("n", "k", "s", "p", "d", "o", "m", "tail", "taps", "phases", "covered")
-
-    def __init__(self, n, k, s, p, d, o):
-        self.n, self.k, self.s, self.p, self.d, self.o = n, k, s, p, d, o
-        self.taps = [((d * a) % s, (d * a) // s) for a in range(k)]      # tap a -> (phase, shift)
-        self.tail = max(shift for _, shift in self.taps)
-        self.m = o + self.tail
-        self.phases = []              # (r, rows [lo, hi) inside the input, their source slice, taps)
-        inside = 0
-        for r in sorted({r for r, _ in self.taps}):
-            lo = min(self.m, max(0, -((r - p) // s)))                    # first row with s*m + r - p >= 0
-            hi = min(self.m, max(lo, -((r - p - n) // s)))              # one past the last with < n
-            source = slice(s * lo + r - p, s * (hi - 1) + r - p + 1, s)
-            self.phases.append((r, lo, hi, source, [(a, sh) for a, (q, sh) in enumerate(self.taps) if q == r]))
-            inside += hi - lo
-        self.covered = inside == n    # every input position is some window's tap (phases are disjoint)
-
-
-@functools.lru_cache(maxsize=256)
-def _axis_plan(n, k, s, p, d, o) -> _AxisPlan:
-    return _AxisPlan(n, k, s, p, d, o)
-
-
-def _scratch(name, shape, dtype):
-    """A buffer that does not escape the call: a reused workspace when large, else a fresh array
-    (cheaper than the workspace's bookkeeping)."""
-    if math.prod(shape) * np.dtype(dtype).itemsize < _SCRATCH_MIN_BYTES:
-        return np.empty(shape, dtype)
-    return workspace(name, shape, dtype)
-
-
-# (pair, half) unsigned types: two neighbouring elements as one integer, and one element
-_PAIRS = {2: (np.uint32, np.uint16), 4: (np.uint64, np.uint32)}
-
-
-def _deinterleave(flat, start, out, pair, half):
-    """out = flat[start::2] (start 0 or 1, len(flat) = 2 * len(out)), about twice as fast as
-    NumPy's strided copy: view two neighbouring elements as one unsigned integer and keep its
-    low half (little-endian: the first element) with a truncating cast. Odd elements: the same
-    on the view that starts one element later (it holds one pair fewer; the last element is
-    copied alone)."""
-    if not np.little_endian:                                              # the low half is the second element
-        np.copyto(out, flat[start::2])
-        return
-    if start == 0:
-        np.copyto(out.view(half), flat.view(pair), casting="unsafe")
-    else:
-        np.copyto(out[:-1].view(half), flat[1:-1].view(pair), casting="unsafe")
-        out[-1] = flat[-1]
-
-
-def _reduce_axis(a, axis, out, switch, key):
-    """Window maxima along the middle axis: a (B, n, T) -> out (B, M, T), the full layout of _AxisPlan.
-
-    switch (B, M, T) uint8 (or None): the offset of the window's FIRST maximum -- the running
-    maximum is replaced only by a strictly greater tap, so on ties the earlier tap stays (PyTorch's
-    rule). A NaN makes the maximum NaN (the caller then takes the general path).
-    """
-    b, n, t = a.shape
-    length = b * axis.m * t
-    pairs = _PAIRS.get(a.itemsize) if t == 1 and axis.s == 2 and n == 2 * axis.m and a.flags.c_contiguous else None
-    bufs = {}
-    for r, lo, hi, source, _ in axis.phases:
-        buf = _scratch(f"max_pool phase {key} {r}", (length + axis.tail * t,), a.dtype)
-        if axis.tail:
-            buf[length:] = -np.inf
-        bufs[r] = buf
-        if pairs is not None and lo == 0 and hi == axis.m:
-            _deinterleave(a.reshape(-1), source.start, buf[:length], *pairs)
-            continue
-        rows = buf[:length].reshape(b, axis.m, t)                         # (B, M, T): positions s*m + r - p
-        if lo:
-            rows[:, :lo] = -np.inf
-        if hi < axis.m:
-            rows[:, hi:] = -np.inf
-        rows[:, lo:hi] = a[:, source]
-    taps = [bufs[r][sh * t: sh * t + length] for r, sh in axis.taps]      # tap a: (B*M*T,), shifted sh rows
-    best = out.reshape(-1)
-    if axis.k == 1:
-        np.copyto(best, taps[0])
-        if switch is not None:
-            switch.fill(0)
-        return
-    if switch is not None:
-        first = switch.reshape(-1)
-        np.greater(taps[1], taps[0], out=first.view(bool))               # offset 1 where it beats offset 0
-    # np.maximum(later, earlier) keeps `earlier` on ties (its vector loop returns the second
-    # operand), so a zero maximum keeps the sign of the first zero, as PyTorch's does
-    np.maximum(taps[1], taps[0], out=best)
-    if axis.k > 2 and switch is not None:
-        beats = _scratch(f"max_pool beats {key}", (length,), np.uint8)
-    for off in range(2, axis.k):
-        if switch is not None:
-            np.greater(taps[off], best, out=beats.view(bool))
-            beats *= np.uint8(off)                                        # off where it beats, else 0
-            np.maximum(first, beats, out=first)                           # off exceeds every earlier offset
-        np.maximum(taps[off], best, out=best)
-
-
-def _unreduce_axis(g, switch, axis, dx, key):
-    """Backward of _reduce_axis: g (B, M, T) (zero on the ignored windows) -> dx (B, n, T).
-
-    Window i hands g to its tap switch[i] (the select is a bitwise AND with an all-ones or zero
-    mask, so an inf or NaN gradient reaches its pixel only); taps of one phase are shifted slices
-    of one buffer, added, so windows that overlap on a pixel sum there. Pixels no window reads
-    get zero.
-    """
-    b, _, t = dx.shape
-    length = b * axis.m * t
-    ints = np.dtype(f"i{g.dtype.itemsize}")
-    gf = g.reshape(-1)
-    gi = gf.view(ints)
-    sw = switch.reshape(-1)
-    mask = _scratch(f"max_pool mask {key}", (length,), np.int8) if axis.k > 1 else None
-    if not axis.covered:
-        dx.fill(0)
-    for r, lo, hi, source, taps in axis.phases:
-        if hi <= lo:
-            continue
-        buf = _scratch(f"max_pool grad phase {key} {r}", (length + axis.tail * t,), g.dtype)
-        part = None
-        for j, (off, sh) in enumerate(taps):
-            target = buf[sh * t: sh * t + length]
-            if j == 0:
-                if sh:
-                    buf[:sh * t] = 0
-                if sh < axis.tail:
-                    buf[sh * t + length:] = 0
-            elif part is None:
-                part = _scratch(f"max_pool grad part {key}", (length,), g.dtype)
-            if mask is None:
-                np.copyto(target, gf)
-                continue
-            np.equal(sw, off, out=mask.view(bool))
-            np.negative(mask, out=mask)                                   # -1 (all bits set) where chosen
-            if j == 0:
-                np.bitwise_and(gi, mask, out=target.view(ints))
-            else:
-                np.bitwise_and(gi, mask, out=part.view(ints))
-                target += part
-        dx[:, source] = buf[:length].reshape(b, axis.m, t)[:, lo:hi]
-
-
-def _separable_forward(x, axes, y, switches):
-    """One piece: x (P, *S) planes -> y (P, *out); switches[ax] (P, *S[:ax], *M[ax:]) or None.
-
-    The last axis first: reducing axis ax turns (P, *S[:ax+1], *M[ax+1:]) into (P, *S[:ax], *M[ax:]).
-    """
-    nd = len(axes)
-    spatial = x.shape[1:]
-    full = [a.m for a in axes]
-    outs = [a.o for a in axes]
-    cur = x
-    for ax in range(nd - 1, -1, -1):
-        shape = (x.shape[0], *spatial[:ax], *full[ax:])
-        out = y if ax == 0 and full == outs else _scratch(f"max_pool out {ax}", shape, x.dtype)
-        b, t = x.shape[0] * math.prod(spatial[:ax]), math.prod(full[ax + 1:])
-        _reduce_axis(cur.reshape(b, spatial[ax], t), axes[ax], out,
-                     None if switches is None else switches[ax], ax)
-        cur = out
-    if full != outs:
-        np.copyto(y, cur[(slice(None), *(slice(0, o) for o in outs))])
-
-
-def _separable_backward(g, axes, switches, dx):
-    """One piece: g (P, *out) -> dx (P, *S), the first axis first (the reverse of the forward)."""
-    nd = len(axes)
-    spatial = dx.shape[1:]
-    full = [a.m for a in axes]
-    outs = [a.o for a in axes]
-    if full == outs:
-        cur = np.ascontiguousarray(g, dtype=dx.dtype)
-    else:
-        cur = _scratch("max_pool grad full", (g.shape[0], *full), dx.dtype)
-        cur.fill(0)                                                       # the ignored windows get 0
-        cur[(slice(None), *(slice(0, o) for o in outs))] = g
-    for ax in range(nd):
-        shape = (g.shape[0], *spatial[:ax + 1], *full[ax + 1:])
-        out = dx if ax == nd - 1 else _scratch(f"max_pool grad {ax}", shape, dx.dtype)
-        b, t = g.shape[0] * math.prod(spatial[:ax]), math.prod(full[ax + 1:])
-        _unreduce_axis(cur.reshape(b, full[ax], t), switches[ax], axes[ax], out.reshape(b, spatial[ax], t), ax)
-        cur = out
-
-
-def _jobs(planes: int, plane_size: int, itemsize: int) -> list[list[tuple[int, int]]]:
-    """The planes in pieces of about _PIECE_BYTES of input, one run (job) of pieces per worker
-    thread, all in the calling thread up to _PARALLEL_MIN elements (see work_runs). Each piece
-    goes through every step (copies, maxima, masks) while its buffers are in the caches, about
-    twice as fast as whole-activation passes."""
-    return work_runs(planes, plane_size * itemsize, _PIECE_BYTES, _PARALLEL_MIN * itemsize)
-
-
-def _max_pool_separable(x, kernel, stride, padding, dilation, out_size, track, padded):
-    """Max pooling by reducing one axis at a time (see _AxisPlan): (y, axes, switches), or None
-    where the general path must decide (a NaN, or an all -inf window next to padding).
-
-    The maximum over a box is the maximum over its last axis, then over the one before, ...;
-    and the FIRST maximum of the window in scan order (row-major over the offsets, PyTorch's tie
-    rule) is found the same way: the first row holding the maximum, then the first maximum in
-    that row. switches[ax] (uint8) holds, for each partial window, its first-maximum offset
-    along axis ax. The planes are cut into pieces handled by the worker threads.
-    x (N, C, *S) -> y (N, C, *out).
-    """
-    n, c, *spatial = x.shape
-    axes = [_axis_plan(*v) for v in zip(spatial, kernel, stride, padding, dilation, out_size)]
-    planes = x.reshape(n * c, *spatial)                                   # (N*C, *S)
-    y = np.empty((n * c, *out_size), dtype=x.dtype)
-    full = [a.m for a in axes]
-    switches = ([np.empty((n * c, *spatial[:ax], *full[ax:]), dtype=np.uint8) for ax in range(len(axes))]
-                if track else None)
-
-    def run(job):
-        for a, b in job:
-            _separable_forward(planes[a:b], axes, y[a:b], None if switches is None else [s[a:b] for s in switches])
-
-    parallel_map(run, _jobs(n * c, math.prod(spatial), x.itemsize))
-    low = y.min()
-    if np.isnan(low) or (padded and low == -np.inf):
-        return None                                                      # NaN wins, -inf windows: see forward
-    return y.reshape(n, c, *out_size), axes, switches
-
-
-def _max_pool_separable_backward(g, axes, switches, shape, dtype):
-    """dL/dx of _max_pool_separable: (N, C, *out) -> (N, C, *S)."""
-    n, c, *spatial = shape
-    dx = np.empty(shape, dtype=dtype)                                    # every pixel is written
-    planes = dx.reshape(n * c, *spatial)                                 # a view: dx is returned whole
-    grads = g.reshape(n * c, *g.shape[2:])
-
-    def run(job):
-        for a, b in job:
-            _separable_backward(grads[a:b], axes, [s[a:b] for s in switches], planes[a:b])
-
-    parallel_map(run, _jobs(n * c, math.prod(spatial), dx.itemsize))
-    return dx
-
-
-def _separable_indices(axes, switches, spatial):
-    """PyTorch's int64 indices (flat position in the unpadded plane) from the switches: (N*C, *out).
-
-    Axis 0's switch gives the row of the window's maximum; axis 1's switch is read at that row,
-    and so on: switches[ax] is indexed by the positions already found on the axes before it."""
-    nd = len(axes)
-    outs = [a.o for a in axes]
-    planes = switches[0].shape[0]
-    grid = [np.arange(o).reshape([1] * (1 + ax) + [o] + [1] * (nd - ax - 1)) for ax, o in enumerate(outs)]
-    index = None
-    for ax, axis in enumerate(axes):
-        sw = switches[ax][(slice(None), *([slice(None)] * ax), *(slice(0, o) for o in outs[ax:]))]
-        sw = sw.reshape(planes, math.prod(spatial[:ax]), *outs[ax:])      # (P, prod S[:ax], *out[ax:])
-        at = (np.arange(planes).reshape([-1] + [1] * nd), 0 if index is None else index, *grid[ax:])
-        tap = sw[at].astype(np.int64)                                    # (P, *out): the offset chosen on ax
-        pos = grid[ax] * axis.s + tap * axis.d - axis.p                  # position on axis ax: s*i + d*a - p
-        index = pos if index is None else index * spatial[ax] + pos
+def _positions(argmax, config, plane, shift) -> np.ndarray:
+    """Where every window's maximum lies, s*i + d*a* + shift per axis, as a flat index into a
+    (n, c) plane of shape ``plane`` (h*W + w in 2-D): (N, C, *out) -> (N, C, *out) int64. With the
+    unpadded plane and shift -p these are PyTorch's indices; with the padded plane, the route."""
+    w = config.window
+    taps = np.unravel_index(argmax, w.kernel)                             # a* per axis, each (N, C, *out)
+    grids = np.ix_(*(np.arange(o) for o in config.output_size))          # i per axis, broadcastable
+    index = np.zeros(argmax.shape, dtype=np.int64)
+    for i, a, s, d, size, sh in zip(grids, taps, w.stride, w.dilation, plane, shift):
+        index = index * size + (i * s + a * d + sh)
     return index
 
 
 def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     x = _check_input(op, input, nd)
-    kernel, stride, padding, dilation, out, return_indices = _max_pool_args(
-        op, nd, x.shape, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
-    return MaxPoolNd.apply(input, kernel=kernel, stride=stride, padding=padding, dilation=dilation,
-                           out_size=out, return_indices=return_indices)
+    config = _max_pool_config(op, nd, x.shape, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+    kernel = select(config, needs_grad=isinstance(input, Tensor) and input.requires_grad and is_grad_enabled())
+    if kernel is not None:
+        try:
+            return kernel.apply(input, config=config)
+        except Declined:            # a NaN, or a window of -inf next to padding: PyTorch's rules, the lecture's
+            pass
+    return MaxPoolNd.apply(input, config=config)
 
 
 @checked_once
-def _max_pool_args(op, nd, x_shape, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+def _max_pool_config(op, nd, x_shape, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     kernel, stride, padding, dilation = window_args(op, nd, kernel_size, stride, padding, dilation)
     ceil_mode = _check_flag(op, ceil_mode, "ceil_mode")
     return_indices = _check_flag(op, return_indices, "return_indices")
-    out = _output_size(op, x_shape, nd, kernel, stride, padding, dilation, ceil_mode)
-    return kernel, stride, padding, dilation, out, return_indices
+    _output_size(op, x_shape, nd, kernel, stride, padding, dilation, ceil_mode)      # at least one window
+    window = Window(kernel, stride, tuple((p, p) for p in padding), dilation, ceil_mode)
+    unbatched = len(x_shape) == nd + 1
+    return PoolConfig(window, (1, *x_shape) if unbatched else tuple(x_shape), unbatched, return_indices)
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
@@ -608,7 +292,10 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 
 def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
-    """3-D max pooling over (D, H, W); indices are d*H*W + h*W + w. E.g. (1, 2, 8, 8, 8), kernel 2 -> (1, 2, 4, 4, 4)."""
+    """3-D max pooling over (D, H, W); indices are d*H*W + h*W + w.
+
+    E.g. (1, 2, 8, 8, 8), kernel 2 -> (1, 2, 4, 4, 4).
+    """
     return _max_pool("max_pool3d", 3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
@@ -716,7 +403,46 @@ def _window_args_unpool(op, kernel_size, stride, padding):
 # Average pooling
 # ============================================================================================
 
-def _avg_divisor(spatial, kernel, stride, padding, right, out, count_include_pad, divisor_override, dtype):
+class AvgPoolNd(Function):
+    """Average pooling over the spatial axes of (N, C, *S): the mean of every window.
+
+    With xp the input padded with zeros, s the stride, i an output position and a a tap of the
+    window (multi-indices over the spatial axes), and g = dL/dy::
+
+        y[n, c, i]      = (1 / D[i]) * sum_a xp[n, c, s*i + a]
+        dL/dxp[n, c, q] = sum of g[n, c, i] / D[i] over the windows i that contain q
+
+    D[i] (:func:`_avg_divisor`): the window's size clipped to the zero-padded input
+    (``count_include_pad``; a ceil_mode window counts only up to the padding's edge), or the
+    number of real pixels in it; ``divisor_override`` replaces it. Forward: the sums over a view
+    of every window. Backward: every window hands g[i] / D[i] to each of its pixels (col2im of
+    constant windows: overlaps add up), then the padding is cropped away.
+    Shapes: (N, C, *S) -> (N, C, *out). ``ctx.config``: the PoolConfig; ``ctx.divisor``: D.
+    """
+
+    @staticmethod
+    def forward(ctx, x, *, config):
+        w, nd = config.window, len(config.output_size)
+        x = x.reshape(config.input_shape)                                 # (C, *S) -> (1, C, *S) if unbatched
+        xp = pad_spatial(x, config.applied_padding)                       # (N, C, *S) -> (N, C, *S_pad)
+        windows = sliding_windows(xp, w.kernel, w.stride, w.dilation)[_first(config.output_size)]  # (N, C, *out, *k)
+        sums = windows.sum(axis=tuple(range(2 + nd, 2 + 2 * nd)))         # (N, C, *out)
+        divisor = _avg_divisor(config, x.dtype)                           # (*out), or a scalar
+        y = sums / divisor
+        ctx.config, ctx.divisor = config, divisor
+        return y[0] if config.unbatched else y
+
+    @staticmethod
+    def backward(ctx, grad):
+        config, w = ctx.config, ctx.config.window
+        g = grad.reshape(config.output_shape) / ctx.divisor               # (N, C, *out)
+        windows = np.broadcast_to(g.reshape(*g.shape, *(1,) * len(w.kernel)), (*g.shape, *w.kernel))  # (N, C, *out, *k)
+        dxp = _add_windows(windows, config.padded_shape, w.stride, w.dilation)     # (N, C, *S_pad)
+        dx = dxp[_crop(config)]                                           # (N, C, *S_pad) -> (N, C, *S)
+        return dx[0] if config.unbatched else dx
+
+
+def _avg_divisor(config: PoolConfig, dtype) -> np.ndarray:
     """PyTorch's divisor D[i] of every window, computed once from a mask of counted pixels.
 
     The mask over the padded input is 1 on the real input, and on its zero padding when
@@ -724,56 +450,20 @@ def _avg_divisor(spatial, kernel, stride, padding, right, out, count_include_pad
     that mask. So with count_include_pad the window is clipped to the zero-padded input; without
     it, D counts the real pixels. ``divisor_override`` replaces D. Shape: (*out) (or a scalar).
     """
-    if divisor_override is not None:
-        return np.asarray(divisor_override, dtype=dtype)
+    if config.divisor_override is not None:
+        return np.asarray(config.divisor_override, dtype=dtype)
+    w = config.window
     counted = []
-    for n, p, r in zip(spatial, padding, right):
-        q = np.arange(p + n + r)                                          # padded coordinate
-        keep = (q < 2 * p + n) if count_include_pad else ((q >= p) & (q < p + n))
+    for n, (p, right) in zip(config.input_shape[2:], config.applied_padding):
+        q = np.arange(p + n + right)                                      # padded coordinate
+        keep = (q < 2 * p + n) if config.count_include_pad else ((q >= p) & (q < p + n))
         counted.append(keep.astype(np.float64))
     mask = counted[0]
     for axis_mask in counted[1:]:
         mask = np.multiply.outer(mask, axis_mask)                         # (*S_pad)
-    win = sliding_windows(mask[None, None], kernel, stride, (1,) * len(kernel))[_first(out)]
-    nd = len(kernel)
+    win = sliding_windows(mask[None, None], w.kernel, w.stride, w.dilation)[_first(config.output_size)]
+    nd = len(w.kernel)
     return win.sum(axis=tuple(range(2 + nd, 2 + 2 * nd)))[0, 0].astype(dtype)   # (1, 1, *out, *k) -> (*out)
-
-
-class AvgPoolNd(Function):
-    """Average pooling in any number of spatial axes: window sums of the zero-padded input over D.
-
-    Backward: every window hands g[i] / D[i] back to each of its pixels (a loop over the kernel
-    offsets adds one strided slice per offset), then the padding is cropped away.
-    Shapes: (N, C, *spatial) -> (N, C, *out).
-    """
-
-    @staticmethod
-    def forward(ctx, x, *, kernel, stride, padding, out_size, count_include_pad, divisor_override):
-        nd = len(kernel)
-        x, unbatched = _batched(x, nd)
-        spatial = x.shape[2:]
-        ones = (1,) * nd
-        right = _right_pads(spatial, kernel, stride, padding, ones, out_size)
-        xp = pad_spatial(x, list(zip(padding, right)))                    # (N, C, *S) -> (N, C, *S_pad)
-        win = sliding_windows(xp, kernel, stride, ones)[_first(out_size)]  # (N, C, *out, *k)
-        sums = win.sum(axis=tuple(range(2 + nd, 2 + 2 * nd)))              # (N, C, *out)
-        divisor = _avg_divisor(spatial, kernel, stride, padding, right, out_size, count_include_pad,
-                               divisor_override, x.dtype)
-        y = sums / divisor
-        ctx.divisor, ctx.padded_shape, ctx.unbatched = divisor, xp.shape, unbatched
-        ctx.kernel, ctx.stride, ctx.out_size = kernel, stride, out_size
-        ctx.crop = (slice(None), slice(None), *(slice(p, p + s) for p, s in zip(padding, spatial)))
-        return y[0] if unbatched else y
-
-    @staticmethod
-    def backward(ctx, grad):
-        g = (grad[None] if ctx.unbatched else grad) / ctx.divisor         # (N, C, *out)
-        dxp = np.zeros(ctx.padded_shape, dtype=g.dtype)                   # (N, C, *S_pad)
-        for offset in itertools.product(*(range(k) for k in ctx.kernel)):
-            target = tuple(slice(o, o + s * (m - 1) + 1, s) for o, s, m in zip(offset, ctx.stride, ctx.out_size))
-            dxp[(slice(None), slice(None)) + target] += g
-        dx = dxp[ctx.crop]                                                # (N, C, *S_pad) -> (N, C, *S)
-        return dx[0] if ctx.unbatched else dx
 
 
 def _avg_pool(op, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
@@ -791,9 +481,12 @@ def _avg_pool(op, nd, input, kernel_size, stride, padding, ceil_mode, count_incl
         raise ValueError(f"{op}: expected an input at least as large as the kernel on every spatial axis "
                          f"(PyTorch's avg_pool3d requires it, whatever the padding). "
                          f"Received: input of shape {tuple(x.shape)}, kernel_size={_show(kernel)}")
-    out = _output_size(op, x.shape, nd, kernel, stride, padding, dilation, ceil_mode)
-    return AvgPoolNd.apply(input, kernel=kernel, stride=stride, padding=padding, out_size=out,
-                           count_include_pad=count_include_pad, divisor_override=divisor_override)
+    _output_size(op, x.shape, nd, kernel, stride, padding, dilation, ceil_mode)       # at least one window
+    window = Window(kernel, stride, tuple((p, p) for p in padding), dilation, ceil_mode)
+    unbatched = x.ndim == nd + 1
+    config = PoolConfig(window, (1, *x.shape) if unbatched else tuple(x.shape), unbatched,
+                        count_include_pad=count_include_pad, divisor_override=divisor_override)
+    return AvgPoolNd.apply(input, config=config)
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
@@ -820,7 +513,10 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
-    """3-D average pooling over (D, H, W), divisor as :func:`avg_pool2d`. E.g. (1, 2, 8, 8, 8), kernel 2 -> (1, 2, 4, 4, 4)."""
+    """3-D average pooling over (D, H, W), divisor as :func:`avg_pool2d`.
+
+    E.g. (1, 2, 8, 8, 8), kernel 2 -> (1, 2, 4, 4, 4).
+    """
     return _avg_pool("avg_pool3d", 3, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                      divisor_override)
 

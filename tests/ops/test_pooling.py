@@ -8,8 +8,6 @@ import torch
 import torch.nn.functional as F
 
 import convnp as cn
-import convnp.ops.pooling as pooling
-from convnp.arraymath.parallel import set_num_workers
 from convnp.ops.pooling import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d, avg_pool3d,
                                 max_pool1d, max_pool2d, max_pool3d, max_unpool2d)
 from helpers import assert_close, check_gradcheck, compare_with_torch
@@ -344,10 +342,11 @@ def test_max_pool_all_padding_window():
 
 
 # ============================================================================================
-# The separable path of max pooling: one axis at a time, uint8 switches, pieces on threads
+# Overlapping windows, ties shared between windows, non-finite gradients
+# (tests/kernels/test_pooling.py holds the kernels to the lecture on these and more)
 # ============================================================================================
 
-SEPARABLE_CASES = {
+WINDOW_CASES = {
     "2x2-2": (2, (3, 4, 12, 12), dict(kernel_size=2)),
     "2x2-2-odd-sizes": (2, (1, 3, 9, 7), dict(kernel_size=2, stride=2)),
     "2x2-2-ceil-partial": (2, (2, 2, 9, 7), dict(kernel_size=2, ceil_mode=True)),
@@ -366,50 +365,21 @@ SEPARABLE_CASES = {
 }
 
 
-@pytest.fixture
-def separable_calls(monkeypatch):
-    """Records whether each max pooling call was finished by the separable path (True) or handed
-    to the general path (False)."""
-    calls = []
-    inner = pooling._max_pool_separable
-
-    def spy(*args, **kwargs):
-        out = inner(*args, **kwargs)
-        calls.append(out is not None)
-        return out
-
-    monkeypatch.setattr(pooling, "_max_pool_separable", spy)
-    return calls
-
-
-@pytest.fixture
-def pieces(monkeypatch):
-    """Small inputs cut into many uneven pieces on two worker threads: set(float64 elements per piece)."""
-    set_num_workers(2)
-
-    def setting(chunk):
-        monkeypatch.setattr(pooling, "_PARALLEL_MIN", 1)
-        monkeypatch.setattr(pooling, "_PIECE_BYTES", 8 * chunk)
-    yield setting
-    set_num_workers(None)
-
-
 @pytest.mark.parametrize("dtype", **DTYPES)
-@pytest.mark.parametrize("name", list(SEPARABLE_CASES))
-def test_separable_matches_torch(name, dtype, separable_calls):
-    nd, shape, kw = SEPARABLE_CASES[name]
+@pytest.mark.parametrize("name", list(WINDOW_CASES))
+def test_max_pool_window_cases_match_torch(name, dtype):
+    nd, shape, kw = WINDOW_CASES[name]
     ours, theirs = MAX[nd]
     kw = dict(kw, return_indices=True)
     compare_with_torch(lambda t: ours(t, **kw), lambda t: theirs(t, **kw), [distinct(shape, seed=18)],
                        dtype=dtype, what=name)
-    assert separable_calls == [True]
 
 
-@pytest.mark.parametrize("name", list(SEPARABLE_CASES))
-def test_separable_ties_across_overlapping_windows(name, separable_calls):
+@pytest.mark.parametrize("name", list(WINDOW_CASES))
+def test_max_pool_ties_across_overlapping_windows(name):
     """Repeated maxima, also on the pixels two overlapping windows share: every window takes its
     FIRST maximum in scan order, and a pixel chosen by several windows sums their gradients."""
-    nd, shape, kw = SEPARABLE_CASES[name]
+    nd, shape, kw = WINDOW_CASES[name]
     ours, theirs = MAX[nd]
     x = np.random.default_rng(19).integers(0, 3, shape).astype(np.float64)
     a, t = cn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
@@ -421,10 +391,9 @@ def test_separable_ties_across_overlapping_windows(name, separable_calls):
     y.backward(upstream)
     yt.backward(torch.tensor(upstream))
     np.testing.assert_array_equal(a.grad, t.grad.numpy())
-    assert separable_calls == [True]
 
 
-def test_separable_tie_rule_by_hand():
+def test_max_pool_overlapping_tie_rule_by_hand():
     """3x3 windows, stride 2, on a constant 5x5 map: each window's top-left pixel wins, and the
     centre pixel (2, 2), shared by all four windows, is the first pixel of the last one only."""
     a = cn.tensor(np.ones((1, 1, 5, 5)), requires_grad=True)
@@ -437,99 +406,19 @@ def test_separable_tie_rule_by_hand():
 
 
 @pytest.mark.parametrize("dtype", **DTYPES)
-@pytest.mark.parametrize("chunk", [1, 150, 400])
-def test_separable_in_pieces_on_threads(chunk, dtype, pieces, separable_calls):
-    """Planes cut into pieces of 1 to 10 planes (the last one shorter) on two threads: the same
-    results, ties included, as PyTorch."""
-    pieces(chunk)
-    for nd, shape, kw in [(2, (3, 5, 9, 8), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
-                          (2, (2, 7, 10, 10), dict(kernel_size=2)),
-                          (3, (1, 9, 4, 5, 4), dict(kernel_size=2, stride=(1, 2, 2)))]:
-        ours, theirs = MAX[nd]
-        kw = dict(kw, return_indices=True)
-        compare_with_torch(lambda t: ours(t, **kw), lambda t: theirs(t, **kw), [distinct(shape, seed=20)],
-                           dtype=dtype, what=f"chunk {chunk}")
-        x = np.random.default_rng(21).integers(0, 3, shape).astype(dtype)
-        a, t = cn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-        y, idx = ours(a, **kw)
-        yt, idxt = theirs(t, **kw)
-        np.testing.assert_array_equal(idx.data, idxt.numpy())
-        upstream = (np.arange(y.data.size) % 7 + 1).reshape(y.shape).astype(dtype)
-        y.backward(upstream)
-        yt.backward(torch.tensor(upstream))
-        np.testing.assert_array_equal(a.grad, t.grad.numpy())
-    assert separable_calls == [True] * 6
-
-
-@pytest.mark.parametrize("k,s", [(2, 2), (3, 2)])
-def test_separable_above_the_parallel_threshold(k, s, separable_calls):
-    """An input above _PARALLEL_MIN with the default piece size: two jobs on two threads, each
-    cut into pieces (the last one shorter), against PyTorch in float32."""
-    set_num_workers(2)
-    try:
-        shape = (2, 32, 128, 130)
-        assert np.prod(shape) > pooling._PARALLEL_MIN
-        jobs = pooling._jobs(64, 128 * 130, 4)
-        assert len(jobs) == 2 and len(jobs[0]) > 1
-        kw = dict(kernel_size=k, stride=s, return_indices=True)
-        compare_with_torch(lambda t: max_pool2d(t, **kw), lambda t: F.max_pool2d(t, **kw),
-                           [distinct(shape, seed=22, spacing=1 / 64)], dtype=np.float32)
-    finally:
-        set_num_workers(None)
-    assert separable_calls == [True]
-
-
-def test_jobs_cover_the_planes_once():
-    set_num_workers(2)
-    try:
-        assert pooling._jobs(7, 10, 4) == [[(0, 7)]]                   # small: one piece, no threads
-        plane = pooling._PARALLEL_MIN // 10                            # 10 planes: the threshold
-        jobs = pooling._jobs(101, plane, 4)
-        assert len(jobs) == 2
-        per = pooling._PIECE_BYTES // (plane * 4)
-        covered = np.zeros(101, int)
-        for job in jobs:
-            for a, b in job:
-                assert 0 < b - a <= per
-                covered[a:b] += 1
-        assert np.all(covered == 1)
-    finally:
-        set_num_workers(None)
-
-
-@pytest.mark.parametrize("dtype", **DTYPES)
 @pytest.mark.parametrize("name", ["3x3-2", "3x3-2-pad1-ceil", "2x2-2-ceil-partial", "3d-3-2-pad1"])
-def test_separable_forward_without_grad(name, dtype, separable_calls):
-    """Under no_grad no switches are kept; the output is the same."""
-    nd, shape, kw = SEPARABLE_CASES[name]
+def test_max_pool_forward_without_grad(name, dtype):
+    """Under no_grad nothing is kept for a backward; the output is the same."""
+    nd, shape, kw = WINDOW_CASES[name]
     ours, theirs = MAX[nd]
     x = distinct(shape, seed=23).astype(dtype)
     with cn.no_grad():
         y = ours(cn.tensor(x), **kw)
     np.testing.assert_array_equal(y.data, theirs(torch.tensor(x), **kw).numpy())
-    assert y.dtype == dtype and separable_calls == [True]
+    assert y.dtype == dtype
 
 
-@pytest.mark.parametrize("kw", [dict(kernel_size=3, stride=2), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
-                                dict(kernel_size=2)])
-def test_separable_nan_and_minus_inf(kw, separable_calls):
-    """NaN (it wins; the last NaN of a window is kept) goes to the general path, and so does a
-    window of -inf inputs next to padding (PyTorch keeps its first tap inside the input); -inf
-    without padding stays on the separable path (the first tap wins the tie)."""
-    x = np.random.default_rng(24).standard_normal((2, 2, 9, 8))
-    x[0, 1, 2:5, 3:6] = np.nan
-    x[1, 0, 0, 4] = np.nan
-    kwi = dict(kw, return_indices=True)
-    compare_with_torch(lambda t: max_pool2d(t, **kwi), lambda t: F.max_pool2d(t, **kwi), [x])
-    x = np.random.default_rng(25).standard_normal((2, 2, 9, 8))
-    x[0, 0, :5, :5] = -np.inf
-    x[1, 1, 6:, 5:] = -np.inf
-    compare_with_torch(lambda t: max_pool2d(t, **kwi), lambda t: F.max_pool2d(t, **kwi), [x])
-    padded = kw.get("padding", 0) or kw.get("ceil_mode", False)
-    assert separable_calls == [False, not padded]
-
-
-def test_separable_nonfinite_gradient_reaches_its_pixel_only():
+def test_max_pool_nonfinite_gradient_reaches_its_pixel_only():
     """An inf or NaN upstream gradient goes to its window's argmax; every other pixel gets 0 (a
     multiply by a 0/1 mask would spread NaN, as 0 * inf)."""
     x = distinct((1, 2, 9, 9), seed=26)
@@ -544,11 +433,10 @@ def test_separable_nonfinite_gradient_reaches_its_pixel_only():
     assert np.isfinite(a.grad).sum() == a.grad.size - 2
 
 
-def test_kernel_longer_than_uint8_switches_takes_the_general_path(separable_calls):
+def test_max_pool_kernel_longer_than_255():
     kw = dict(kernel_size=260, stride=3, return_indices=True)
     compare_with_torch(lambda t: max_pool1d(t, **kw), lambda t: F.max_pool1d(t, **kw),
                        [distinct((1, 2, 300), seed=27)])
-    assert separable_calls == []
 
 
 # ============================================================================================
@@ -792,53 +680,3 @@ def test_avg_pool3d_input_smaller_than_kernel_errors_as_torch():
     max_pool3d(cn.tensor(np.zeros(shape)), **kw)
     compare_with_torch(lambda t: avg_pool2d(t, **kw), lambda t: F.avg_pool2d(t, **kw),
                        [np.random.default_rng(17).standard_normal((1, 2, 4, 4))])
-
-
-# ============================================================================================
-# Inference on a small input whose windows tile it: the maximum of strided views
-# ============================================================================================
-
-@pytest.mark.parametrize("nd,shape,kernel", [
-    (2, (1, 6, 28, 28), 2),               # LeNet's S2 at batch 1
-    (2, (2, 3, 9, 7), 2),                 # a leftover row and column (floor mode drops them)
-    (1, (4, 5, 11), 3),                   # 1-D
-    (3, (1, 2, 4, 6, 6), 2),              # 3-D
-    (2, (3, 8, 8), 4),                    # unbatched
-])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_small_inference_tiles_match_torch(nd, shape, kernel, dtype):
-    r = np.random.default_rng(len(shape) * 10 + kernel)
-    x = r.integers(-2, 3, shape).astype(dtype)           # many ties, zeros of both signs below
-    x[x == 0] = np.where(r.random(int((x == 0).sum())) < 0.5, -0.0, 0.0)
-    x.reshape(-1)[:: 7] = np.nan
-    x.reshape(-1)[3:: 11] = -np.inf
-    assert x.size <= pooling._TILED_MAX
-    ours_fn, theirs_fn = MAX[nd]
-    calls = []
-    original = pooling._max_of_tiles
-    pooling._max_of_tiles = lambda *a: calls.append(1) or original(*a)
-    try:
-        with cn.no_grad():
-            y = ours_fn(cn.tensor(x), kernel).data
-    finally:
-        pooling._max_of_tiles = original
-    assert calls, "the small-input path was not taken"
-    expected = theirs_fn(torch.from_numpy(x), kernel).numpy()
-    assert y.dtype == dtype and y.shape == expected.shape
-    np.testing.assert_array_equal(y, expected)                           # NaN where torch has NaN
-    np.testing.assert_array_equal(np.signbit(y), np.signbit(expected))   # the first zero's sign
-
-
-def test_small_tiles_path_is_inference_only():
-    """With a gradient to come, or indices asked for, the switches are needed: the separable path."""
-    x = cn.tensor(np.random.default_rng(0).standard_normal((1, 2, 4, 4)), requires_grad=True)
-    original, calls = pooling._max_of_tiles, []
-    pooling._max_of_tiles = lambda *a: calls.append(1) or original(*a)
-    try:
-        max_pool2d(x, 2).sum().backward()
-        with cn.no_grad():
-            max_pool2d(x, 2, return_indices=True)
-    finally:
-        pooling._max_of_tiles = original
-    assert not calls
-    np.testing.assert_array_equal(x.grad.sum(axis=(2, 3)), np.full((1, 2), 4.0))
