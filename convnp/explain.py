@@ -32,7 +32,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from convnp.arraymath.conv_arithmetic import conv_output_size, describe_fit
+from convnp.arraymath.conv_arithmetic import Window, conv_output_size, describe_fit, same_padding
+from convnp.arraymath.receptive import dense_field_step, field_step
 
 __all__ = ["Explanation", "explain_conv", "explain_pool", "explain_fc", "parse_volume", "parse_pair",
            "parse_padding"]
@@ -254,10 +255,7 @@ def _resolve_padding(padding, kernel_wh, stride_wh, dilation_wh, what: str):
         if stride_wh != (1, 1):
             raise ValueError(f"explain {what}: padding='same' needs stride 1 (PyTorch's rule). "
                              f"Received: stride={_dims(stride_wh)}")
-        pads = []
-        for k, d in zip(kernel_wh, dilation_wh):
-            total = d * (k - 1)
-            pads.append((total // 2, total - total // 2))
+        pads = same_padding(kernel_wh, dilation_wh)
         if all(b == a for b, a in pads):
             desc = f"'same' = (F_eff - 1) / 2 = {_square([b for b, _ in pads])} on each side"
         else:
@@ -269,9 +267,9 @@ def _resolve_padding(padding, kernel_wh, stride_wh, dilation_wh, what: str):
 
 
 def _field_lines(kernel_wh, dilation_wh, stride_wh, rf_in, jump_in):
-    spans = tuple(d * (k - 1) + 1 for k, d in zip(kernel_wh, dilation_wh))
-    rf = tuple(r + (s - 1) * j for r, s, j in zip(rf_in, spans, jump_in))
-    jump = tuple(j * s for j, s in zip(jump_in, stride_wh))
+    window = Window(tuple(kernel_wh), tuple(stride_wh), ((0, 0),) * len(kernel_wh), tuple(dilation_wh))
+    spans = window.span
+    rf, jump = field_step(rf_in, jump_in, window)
     if rf_in[0] == rf_in[1] and jump_in[0] == jump_in[1] and spans[0] == spans[1] and stride_wh[0] == stride_wh[1]:
         formula = (f"  r_out = r_in + (F_eff - 1) * j_in = {rf_in[0]} + ({spans[0]} - 1) * {jump_in[0]} = {rf[0]},"
                    f"  jump j_out = j_in * S = {jump_in[0]} * {stride_wh[0]} = {jump[0]}")
@@ -422,7 +420,7 @@ def explain_fc(input, units: int, rf_in=1, jump_in=1) -> Explanation:
     lines.append(f"Connections: (inputs + 1) per unit x {_n(units)} units = {_n(n_in + 1)} * {_n(units)} = "
                  f"{_n(connections)}")
     lines.append(f"Multiply-accumulates: inputs per unit x units = {_n(n_in)} * {_n(units)} = {_n(weights)}")
-    rf = (rw + (w - 1) * jw, rh + (h - 1) * jh)
+    rf = dense_field_step((rw, rh), (jw, jh), (w, h))
     if vector:
         lines.append(f"Receptive field: each unit sees the whole input vector (on the image: the field of the "
                      f"input's units, {_square((rw, rh))} pixels, joined over all of them)")

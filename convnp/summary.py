@@ -18,7 +18,7 @@ What each column means
 params, trainable
     The parameters of the module and its submodules (shared ones once); trainable are those with
     ``requires_grad``. Buffers (BatchNorm's running statistics) are not parameters.
-MACs (multiply-accumulates), for the whole batch given
+MACs (multiply-accumulates), for the whole batch given (each layer's ``summary_counts``)
     convolution  out_elements * (C_in / groups * prod(kernel))     (bias additions not counted)
     transposed   in_elements * (C_out / groups * prod(kernel))
     linear       out_elements * in_features                        (out_elements = rows * out_features)
@@ -35,8 +35,10 @@ connections (LeCun et al. 1998's count)
     to give its own (LeNet-5's C3 connection table does).
 receptive field and jump (per spatial axis, on the input image)
     r_out = r_in + (k_eff - 1) * j_in,   j_out = j_in * s,   k_eff = dilation * (k - 1) + 1,
-    starting from r = j = 1 on the input. Convolutions, pooling and any module with
-    ``kernel_size`` and ``stride`` attributes apply it; adaptive pooling uses its largest bin and
+    starting from r = j = 1 on the input. Every layer with a ``window`` (convolutions, pooling;
+    a transposed convolution the other way round: r_out = r_in + (ceil(k_eff / s) - 1) * j_in,
+    j_out = j_in / s) and any module with ``kernel_size`` and ``stride`` attributes apply it;
+    adaptive pooling uses its largest bin and
     a jump of j * in / out; a linear layer joins every position of its (flattened) input map,
     r_out = r_in + (n - 1) * j_in over the n positions of that map; other layers keep the field.
     Fields are not clipped to the image: a field wider than the input reaches into the padding.
@@ -51,10 +53,14 @@ activation bytes
     The bytes of the distinct tensors the module calls return (the input and the parameters
     excluded), for the batch and dtype given: roughly what a training step keeps for backward.
 
-``compute=False`` runs a shape-only dry run: the standard layers (convolutions, pooling, linear,
-flatten, normalization, activations, dropout) return zero arrays of the right shape computed with
-``conv_output_size`` instead of computing, so a summary of VGG16 at 224x224 takes a fraction of a
-second; other modules and the operations in forwards still run (on zeros). The counts are the same.
+``compute=False`` runs a shape-only dry run: every layer that knows its ``output_shape`` (the
+convolutions, pooling, linear, flatten, normalization and activation layers of convnp.nn) returns
+a zero array of that shape instead of computing, so a summary of VGG16 at 224x224 takes a fraction
+of a second; other modules and the operations in forwards still run (on zeros). The counts are the same.
+
+The forward pass is traced by :func:`convnp.nn.tracing.record_calls` (convnp.inspect's tracer too);
+the counts come from each layer's ``summary_counts`` and the fields from its ``window``, with the
+arithmetic of :mod:`convnp.arraymath.receptive`.
 """
 
 from __future__ import annotations
@@ -65,18 +71,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from convnp.arraymath.conv_arithmetic import conv_output_size, ntuple
 from convnp.arraymath.random import get_rng_state, set_rng_state
+from convnp.arraymath.receptive import (
+    adaptive_field_step, dense_field_step, field_step, transposed_field_step,
+)
 from convnp.autograd.grad_mode import no_grad
 from convnp.autograd.tensor import Tensor
-from convnp.nn import activation as _act
-from convnp.nn import conv as _conv
-from convnp.nn import dropout as _drop
-from convnp.nn import linear as _lin
-from convnp.nn import normalization as _norm
-from convnp.nn import pooling as _pool
 from convnp.nn.containers import Identity
+from convnp.nn.dropout import Dropout, Dropout2d
+from convnp.nn.linear import Flatten, Linear
 from convnp.nn.module import Module
+from convnp.nn.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d
+from convnp.nn.tracing import LayerCall, record_calls, window_of
 
 __all__ = ["summary", "ModelSummary", "LayerRow"]
 
@@ -220,65 +226,14 @@ def _bytes(n: int) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Per-layer rules
+# Per-layer rules: read from the layers (summary_counts, window, output_shape)
 # --------------------------------------------------------------------------------------------
-_WINDOW_TYPES = (_conv._Conv, _pool._MaxPoolNd, _pool._AvgPoolNd, _conv.LocallyConnected2d)
-_ADAPTIVE = (_pool.AdaptiveAvgPool2d, _pool.AdaptiveMaxPool2d)
-_ELEMENTWISE = (_act.ReLU, _act.LeakyReLU, _act.PReLU, _act.ELU, _act.GELU, _act.Sigmoid, _act.Tanh, _act.Softmax,
-                _act.LogSoftmax, _norm._BatchNorm, _norm.LayerNorm, _norm.GroupNorm, _norm.LocalResponseNorm,
-                _drop.Dropout, _drop.Dropout2d, Identity)
-_KNOWN = _WINDOW_TYPES + _ADAPTIVE + _ELEMENTWISE + (_conv._ConvTranspose, _lin.Linear, _lin.Flatten)
-
-
-def _nd_of(module) -> int:
-    nd = getattr(module, "_nd", 0)
-    return nd if nd else 2
-
-
-def _window(module, nd: int):
-    """(kernel, stride, dilation) of a windowed module as nd-tuples."""
-    name = type(module).__name__
-    kernel = ntuple(module.kernel_size, nd, "kernel_size", name)
-    stride = ntuple(module.stride if module.stride is not None else module.kernel_size, nd, "stride", name)
-    dilation = ntuple(getattr(module, "dilation", 1), nd, "dilation", name)
-    return kernel, stride, dilation
-
-
-def _adaptive_bins(n_in: int, n_out: int) -> list[int]:
-    """The lengths of PyTorch's adaptive bins: [floor(i*In/Out), ceil((i+1)*In/Out))."""
-    return [-(-((i + 1) * n_in) // n_out) - (i * n_in) // n_out for i in range(n_out)]
-
-
-def _counts(module, in_shapes: list[tuple], out_shape: tuple) -> tuple[int, int]:
-    """(MACs, connections) of one call of ``module`` (its own work, not its children's)."""
+def _counts(module, in_shapes: list[tuple], out_shape: tuple | None) -> tuple[int, int]:
+    """(MACs, connections) of one call of ``module`` (its own work, not its children's): what its
+    ``summary_counts`` says (the convolution, linear and pooling layers have one), else 0."""
     if hasattr(module, "summary_counts"):
         c = module.summary_counts(in_shapes, out_shape)
         return int(c.get("macs", 0)), int(c.get("connections", 0))
-    if out_shape is None:
-        return 0, 0
-    out_el = math.prod(out_shape)
-    has_bias = getattr(module, "bias", None) is not None
-    if isinstance(module, _conv._Conv):
-        k = math.prod(module.kernel_size)
-        macs = out_el * (module.in_channels // module.groups) * k
-        return macs, macs + out_el * has_bias
-    if isinstance(module, _conv._ConvTranspose):
-        k = math.prod(module.kernel_size)
-        macs = math.prod(in_shapes[0]) * (module.out_channels // module.groups) * k
-        return macs, macs + out_el * has_bias
-    if isinstance(module, _conv.LocallyConnected2d):
-        macs = out_el * module.in_channels * math.prod(module.kernel_size)
-        return macs, macs + out_el * has_bias
-    if isinstance(module, _lin.Linear):
-        macs = out_el * module.in_features
-        return macs, macs + out_el * has_bias
-    if isinstance(module, (_pool._MaxPoolNd, _pool._AvgPoolNd)):
-        kernel, _, _ = _window(module, _nd_of(module))
-        return 0, out_el * math.prod(kernel)
-    if isinstance(module, _ADAPTIVE) and in_shapes and len(in_shapes[0]) >= 3:
-        spatial_in, spatial_out = in_shapes[0][-2:], out_shape[-2:]
-        per_map = math.prod(sum(_adaptive_bins(i, o)) for i, o in zip(spatial_in, spatial_out))
-        return 0, math.prod(out_shape[:-2]) * per_map
     return 0, 0
 
 
@@ -294,44 +249,28 @@ class _Field:
         return (math.prod(self.rf), max(self.jump) if self.jump else 0)
 
 
-def _int_if_whole(v):
-    return int(v) if float(v).is_integer() else float(v)
-
-
 def _field_rule(module, fin: _Field, in_shape: tuple, out_shape: tuple | None) -> _Field:
-    """The field of a layer's output from its input's (see the module docstring)."""
+    """The field of a layer's output from its input's (see the module docstring; the arithmetic
+    is convnp.arraymath.receptive's)."""
     nd = len(fin.rf)
     if nd == 0:
         return fin
     grid_out = tuple(out_shape[-nd:]) if out_shape is not None and len(out_shape) >= nd + 1 else fin.grid
-    is_window = isinstance(module, _WINDOW_TYPES) or (
-        not isinstance(module, _KNOWN) and hasattr(module, "kernel_size") and hasattr(module, "stride"))
-    if isinstance(module, _conv._ConvTranspose):
-        kernel, stride, dilation = _window(module, nd)
-        rf = tuple(r + (math.ceil((d * (k - 1) + 1) / s) - 1) * j
-                   for r, j, k, s, d in zip(fin.rf, fin.jump, kernel, stride, dilation))
-        return _Field(rf, tuple(_int_if_whole(j / s) for j, s in zip(fin.jump, stride)), grid_out)
-    if is_window:
-        try:
-            kernel, stride, dilation = _window(module, nd)
-        except (TypeError, ValueError):
-            return _Field(fin.rf, fin.jump, grid_out)
-        rf = tuple(r + d * (k - 1) * j for r, j, k, d in zip(fin.rf, fin.jump, kernel, dilation))
-        return _Field(rf, tuple(_int_if_whole(j * s) for j, s in zip(fin.jump, stride)), grid_out)
-    if isinstance(module, _ADAPTIVE) and len(in_shape) >= nd + 1 and out_shape is not None:
-        rf, jump = [], []
-        for r, j, n, o in zip(fin.rf, fin.jump, in_shape[-nd:], out_shape[-nd:]):
-            kmax = max(_adaptive_bins(n, o))
-            rf.append(r + (kmax - 1) * j)
-            jump.append(_int_if_whole(j * n / o))
-        return _Field(tuple(rf), tuple(jump), grid_out)
-    if isinstance(module, _lin.Linear):
+    window = window_of(module, nd)
+    if window is not None:
+        step = transposed_field_step if getattr(module, "transposed", False) else field_step
+        rf, jump = step(fin.rf, fin.jump, window)
+        return _Field(rf, jump, grid_out)
+    if isinstance(module, (AdaptiveAvgPool2d, AdaptiveMaxPool2d)) and len(in_shape) >= nd + 1 \
+            and out_shape is not None:
+        rf, jump = adaptive_field_step(fin.rf, fin.jump, in_shape[-nd:], out_shape[-nd:])
+        return _Field(rf, jump, grid_out)
+    if isinstance(module, Linear):
         if len(in_shape) <= 2:                                 # flattened: every position of the map
-            rf = tuple(r + (n - 1) * j for r, j, n in zip(fin.rf, fin.jump, fin.grid))
-            return _Field(rf, fin.jump, (1,) * nd)
-        rf = fin.rf[:-1] + (fin.rf[-1] + (in_shape[-1] - 1) * fin.jump[-1],)   # mixes the last axis only
+            return _Field(dense_field_step(fin.rf, fin.jump, fin.grid), fin.jump, (1,) * nd)
+        rf = fin.rf[:-1] + dense_field_step(fin.rf[-1:], fin.jump[-1:], in_shape[-1:])   # mixes the last axis only
         return _Field(rf, fin.jump, fin.grid[:-1] + (1,))
-    if isinstance(module, _lin.Flatten) or out_shape is None or len(out_shape) < nd + 1:
+    if isinstance(module, Flatten) or out_shape is None or len(out_shape) < nd + 1:
         return fin                                             # same units, reshaped
     return _Field(fin.rf, fin.jump, grid_out)
 
@@ -343,102 +282,34 @@ def _zeros(shape, dtype) -> Tensor:
     return Tensor(np.broadcast_to(np.zeros((), dtype=dtype), tuple(shape)), _copy=False)
 
 
-def _dry_shape(module, x) -> tuple | None:
-    """The output shape of a standard layer, checking its input as the layer does; None when the
-    layer should run for real (unusual settings, or to raise its own error)."""
-    shape = tuple(x.shape)
-    if isinstance(module, _conv._Conv):
-        module._check(x)
-        nd = module._nd
-        if isinstance(module.padding, str):
-            pads = (0,) * nd if module.padding == "valid" else None
-        else:
-            pads = module.padding
-        spatial = []
-        for i, size in enumerate(shape[-nd:]):
-            if pads is None:
-                spatial.append(size)
-            else:
-                spatial.append(conv_output_size(size, module.kernel_size[i], module.stride[i], pads[i], pads[i],
-                                                module.dilation[i]))
-        if min(spatial) < 1:
-            return None
-        return shape[:-nd - 1] + (module.out_channels,) + tuple(spatial)
-    if isinstance(module, (_pool._MaxPoolNd, _pool._AvgPoolNd)):
-        if getattr(module, "return_indices", False):
-            return None
-        module._check(x)
-        nd = module._nd
-        name = type(module).__name__
-        kernel = ntuple(module.kernel_size, nd, "kernel_size", name)
-        stride = ntuple(module.stride, nd, "stride", name)
-        pad = ntuple(module.padding, nd, "padding", name)
-        dil = ntuple(getattr(module, "dilation", 1), nd, "dilation", name)
-        spatial = tuple(conv_output_size(s, k, st, p, p, d, module.ceil_mode)
-                        for s, k, st, p, d in zip(shape[-nd:], kernel, stride, pad, dil))
-        if min(spatial) < 1:
-            return None
-        return shape[:-nd] + spatial
-    if isinstance(module, _ADAPTIVE):
-        if getattr(module, "return_indices", False):
-            return None
-        module._check(x)
-        out = module.output_size
-        out = (out, out) if not isinstance(out, (tuple, list)) else tuple(out)
-        spatial = tuple(s if o is None else o for s, o in zip(shape[-2:], out))
-        if min(shape[-2:]) < 1:
-            return None
-        return shape[:-2] + spatial
-    if isinstance(module, _lin.Linear):
-        if len(shape) == 0 or shape[-1] != module.in_features:
-            return None
-        return shape[:-1] + (module.out_features,)
-    if isinstance(module, _lin.Flatten):
-        rank = max(len(shape), 1)
-        if not (-rank <= module.start_dim < rank and -rank <= module.end_dim < rank):
-            return None
-        s, e = module.start_dim % rank, module.end_dim % rank
-        if s > e:
-            return None
-        return shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:]
-    if isinstance(module, _norm._BatchNorm):
-        module.check_input(x, ndim=module._ndims, channels=module.num_features, layout=module._layout)
-        return shape
-    if isinstance(module, (_drop.Dropout2d,)):
-        module.check_input(x, ndim=(3, 4))
-        return shape
-    if isinstance(module, _norm.GroupNorm):
-        module.check_input(x, channels=module.num_channels)
-        return shape
-    if isinstance(module, _ELEMENTWISE) and not isinstance(module, (_act.Softmax, _act.LogSoftmax, _norm.LayerNorm,
-                                                                     _norm.LocalResponseNorm)):
-        return shape
-    return None
+_RETURN_THEIR_INPUT = (Dropout, Dropout2d, Identity)     # in evaluation: the input itself (one activation, not two)
 
 
 def _install_dry_forward(module) -> bool:
-    """Shadow the class's forward with a shape-only one on this instance; True if installed."""
-    if not isinstance(module, (_conv._Conv, _pool._MaxPoolNd, _pool._AvgPoolNd, _lin.Linear, _lin.Flatten)
-                      + _ADAPTIVE + _ELEMENTWISE):
+    """Shadow the forward of a layer that knows its ``output_shape`` with a shape-only one on this
+    instance (True if installed). Whatever the shape rule refuses runs for real, to raise the
+    layer's own error."""
+    if module._modules or type(module).output_shape is Module.output_shape or getattr(module, "return_indices", False):
+        return False            # containers and modules with a forward only: their layers run dry
+    if isinstance(module, _RETURN_THEIR_INPUT):
         return False
-    if isinstance(module, (_drop.Dropout, _drop.Dropout2d, Identity)):
-        return False            # cheap, and in eval they return their input itself (one activation, not two)
     real = type(module).forward.__get__(module)
 
     def forward(input, *args, **kwargs):
         if args or kwargs or not isinstance(input, Tensor):
             return real(input, *args, **kwargs)
-        out = _dry_shape(module, input)
-        if out is None:
+        try:
+            shape = module.output_shape(tuple(input.shape))
+        except (TypeError, ValueError):
             return real(input)
-        return _zeros(out, input.dtype)
+        return _zeros(shape, input.dtype)
 
     object.__setattr__(module, "forward", forward)
     return True
 
 
 # --------------------------------------------------------------------------------------------
-# The tracer
+# The rows, from the calls of one traced forward pass (convnp.nn.tracing)
 # --------------------------------------------------------------------------------------------
 def _tensors(obj) -> list[Tensor]:
     """The tensors in a module's output (a tensor, or a tuple / list / dict of them)."""
@@ -460,9 +331,11 @@ class _Frame:
         self.inputs = inputs
 
 
-class _Tracer:
+class _Rows:
+    """Replays the calls in the order they began and returned, carrying the receptive field of
+    every tensor from the input to each module's output."""
+
     def __init__(self, model: Module, nd: int) -> None:
-        self.model = model
         self.nd = nd
         self.rows: list[LayerRow] = []
         self.stack: list[_Frame] = []
@@ -471,11 +344,19 @@ class _Tracer:
         self.keep: list[Tensor] = []           # recorded tensors stay alive, so their ids stay unique
         self.activation_ids: set[int] = set()
         self.activation_bytes = 0
-        self.names = {id(m): name for name, m in model.named_modules()}
         self.param_counts = {}
         for name, m in model.named_modules():
             ps = list(m.parameters())
             self.param_counts[id(m)] = (sum(p.size for p in ps), sum(p.size for p in ps if p.requires_grad))
+
+    def replay(self, calls: list[LayerCall]) -> None:
+        events = sorted([(c.start, c, True) for c in calls] + [(c.end, c, False) for c in calls],
+                        key=lambda e: e[0])
+        for _, c, begins in events:
+            if begins:
+                self.begin(c)
+            else:
+                self.returned(c)
 
     # fields ----------------------------------------------------------------------------------
     def record(self, t: Tensor, f: _Field) -> None:
@@ -502,27 +383,28 @@ class _Tracer:
             self.record(t, f)
         return f
 
-    # hooks -------------------------------------------------------------------------------------
-    def pre_hook(self, module, args):
+    # one call ----------------------------------------------------------------------------------
+    def begin(self, call: LayerCall) -> None:
+        module = call.module
         parent = self.stack[-1] if self.stack else None
-        inputs = [self.field_of(t, parent) for t in _tensors(args)]
-        name = self.names.get(id(module), type(module).__name__)
+        inputs = [self.field_of(t, parent) for t in _tensors(call.inputs)]
+        name = call.path
         total, trainable = self.param_counts.get(id(module), (0, 0))
         row = LayerRow(name=name, type=type(module).__name__, depth=name.count(".") + 1, params=total,
                        trainable_params=trainable, parent=parent.row if parent is not None else None)
         self.rows.append(row)
         self.stack.append(_Frame(len(self.rows) - 1, len(self.order), inputs))
-        row._inputs = [tuple(t.shape) for t in _tensors(args)]          # for the counts
+        row._inputs = [tuple(t.shape) for t in _tensors(call.inputs)]          # for the counts
         row._in_fields = inputs
-        return None
 
-    def post_hook(self, module, args, output):
+    def returned(self, call: LayerCall) -> None:
+        module = call.module
         frame = self.stack.pop()
         row = self.rows[frame.row]
-        outs = _tensors(output)
+        outs = _tensors(call.output)
         out_shape = tuple(outs[0].shape) if outs else None
         row.output_shape = out_shape
-        is_layer = isinstance(module, _KNOWN) or hasattr(module, "summary_counts") or not module._modules
+        is_layer = hasattr(module, "summary_counts") or not module._modules
         if is_layer:
             row.macs, row.connections = _counts(module, row._inputs, out_shape)
         if self.nd:
@@ -547,7 +429,6 @@ class _Tracer:
                 self.keep.append(t)
                 self.activation_bytes += t.data.size * t.data.dtype.itemsize
         del row._inputs, row._in_fields
-        return None
 
 
 def _check_input_size(input_size) -> tuple[int, ...]:
@@ -594,18 +475,16 @@ def summary(model: Module, input_size, dtype=None, *, compute: bool = True, trai
     if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 1):
         raise ValueError(f"summary: depth must be a positive int or None. Received: depth={depth!r}")
     nd = max(len(shape) - 2, 0)
-    tracer = _Tracer(model, nd)
+    rows_of = _Rows(model, nd)
 
     modules = [m for _, m in model.named_modules()]
     modes = [m.training for m in modules]
     buffers = [(m, name, b.copy()) for m in modules for name, b in m._buffers.items() if b is not None]
     rng_state = get_rng_state()                     # dropout in training mode draws from the default generator
-    handles, dry = [], []
+    dry = []
     try:
         model.train(bool(training))
         for m in modules:
-            handles.append(m.register_forward_pre_hook(tracer.pre_hook))
-            handles.append(m.register_forward_hook(tracer.post_hook))
             if not compute and _install_dry_forward(m):
                 dry.append(m)
         if compute:
@@ -614,12 +493,10 @@ def summary(model: Module, input_size, dtype=None, *, compute: bool = True, trai
             data = np.zeros(shape, dtype=dt)
         x = Tensor(data, _copy=False)
         if nd:
-            tracer.record(x, _Field((1,) * nd, (1,) * nd, shape[-nd:]))
+            rows_of.record(x, _Field((1,) * nd, (1,) * nd, shape[-nd:]))
         with no_grad():
-            model(x)
+            calls, _, _ = record_calls(model, x)
     finally:
-        for h in handles:
-            h.remove()
         for m in dry:
             object.__delattr__(m, "forward")
         for m, mode in zip(modules, modes):
@@ -628,7 +505,8 @@ def summary(model: Module, input_size, dtype=None, *, compute: bool = True, trai
             m._buffers[name][...] = b
         set_rng_state(rng_state)
 
-    rows = tracer.rows
+    rows_of.replay(calls)
+    rows = rows_of.rows
     # the root is not a row (its children become the top level), unless it is a layer itself
     if len(rows) > 1 and rows[0].name == "":
         rows.pop(0)
@@ -643,4 +521,4 @@ def summary(model: Module, input_size, dtype=None, *, compute: bool = True, trai
             rows[r.parent].connections += r.connections
     total = sum(p.size for p in model.parameters())
     trainable = sum(p.size for p in model.parameters() if p.requires_grad)
-    return ModelSummary(type(model).__name__, rows, total, trainable, tracer.activation_bytes, shape, dt, depth)
+    return ModelSummary(type(model).__name__, rows, total, trainable, rows_of.activation_bytes, shape, dt, depth)

@@ -35,6 +35,7 @@ def _summary_224(name):
     return _AT_224[name]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,published", [("alexnet", 0.71e9), ("vgg16", 15.47e9), ("resnet18", 1.81e9),
                                             ("resnet50", 4.09e9)])
 def test_macs_match_the_published_numbers(name, published):
@@ -77,6 +78,7 @@ DRY = [("lenet5", {"variant": "original"}, (2, 1, 28, 28)), ("lenet5", {}, (1, 1
        ("tinyvgg", {}, (1, 3, 64, 64)), ("zfnet", {}, (1, 3, 70, 70)), ("alexnet", {}, (1, 3, 67, 67))]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,kwargs,size", DRY, ids=[f"{d[0]}-{d[2][-1]}" for d in DRY])
 @pytest.mark.parametrize("training", [False, True])
 def test_dry_run_equals_real_run(name, kwargs, size, training):
@@ -92,6 +94,7 @@ def test_dry_run_equals_real_run(name, kwargs, size, training):
 # --------------------------------------------------------------------------------------------
 # Receptive fields and jumps
 # --------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_receptive_fields_of_the_classic_networks():
     alex = _summary_224("alexnet")
     assert alex["features.12"].receptive_field == (195, 195) and alex["features.12"].jump == (32, 32)
@@ -298,6 +301,7 @@ def test_cli_errors():
         _run(["vgg16", "--no-aux"])
 
 
+@pytest.mark.slow
 def test_python_m_convnp_summary():
     done = subprocess.run([sys.executable, "-m", "convnp", "summary", "lenet5", "--variant", "original", "--json"],
                           capture_output=True, text=True, timeout=120)
@@ -305,3 +309,26 @@ def test_python_m_convnp_summary():
     d = json.loads(done.stdout)
     rows = {r["name"]: r for r in d["layers"]}
     assert rows["s4"]["params"] == 32 and rows["s4"]["connections"] == 2000
+
+
+class _PoolUnpool(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.pool = nn.MaxPool2d(2, return_indices=True)
+        self.unpool = nn.MaxUnpool2d(2)
+
+    def forward(self, x):
+        return self.unpool(*self.pool(x))
+
+
+@pytest.mark.parametrize("compute", [True, False])
+def test_transposed_layers_shrink_the_jump(compute):
+    # a transposed window reads ceil(k_eff / s) input units: r + (ceil(k_eff / s) - 1) * j, jump j / s
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, stride=2, padding=1), nn.ConvTranspose2d(2, 2, 4, stride=2, padding=1),
+                          _PoolUnpool())
+    s = summary(model, (1, 1, 16, 16), compute=compute)
+    assert s["0"].receptive_field == (3, 3) and s["0"].jump == (2, 2)
+    assert s["1"].receptive_field == (3 + 1 * 2,) * 2 and s["1"].jump == (1, 1)
+    assert s["2.pool"].receptive_field == (6, 6) and s["2.pool"].jump == (2, 2)
+    assert s["2.unpool"].receptive_field == (6, 6) and s["2.unpool"].jump == (1, 1)   # the pooling undone
+    assert s["2.unpool"].output_shape == (1, 2, 16, 16)

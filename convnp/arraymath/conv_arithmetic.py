@@ -92,6 +92,47 @@ class Window:
                      for n, k, s, (before, after), d in zip(spatial, self.kernel, self.stride, self.padding,
                                                            self.dilation))
 
+    def transposed_output_size(self, spatial: Sequence[int], output_padding: Sequence[int] | None = None
+                               ) -> tuple[int, ...]:
+        """The output's spatial size of the transposed convolution (or max unpooling) of this
+        window: the input size its forward convolution maps onto ``spatial``,
+        (in - 1) * s - p_before - p_after + d * (k - 1) + 1 + output_padding."""
+        extra = output_padding if output_padding is not None else (0,) * len(self.kernel)
+        return tuple((n - 1) * s - before - after + span + q for n, s, (before, after), span, q in
+                     zip(spatial, self.stride, self.padding, self.span, extra))
+
+    @property
+    def span(self) -> tuple[int, ...]:
+        """The effective kernel per axis, dilation * (kernel - 1) + 1 pixels."""
+        return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel, self.dilation))
+
+    @classmethod
+    def of(cls, nd: int, kernel, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+           op: str = "window") -> "Window":
+        """A window from a layer's arguments as given: ints or nd-tuples, ``stride=None`` meaning
+        the kernel (pooling), ``padding`` an int, an nd-tuple of ints or of (before, after) pairs,
+        ``'valid'`` or ``'same'`` (resolved by :func:`same_padding`).
+
+        >>> Window.of(2, 4, padding="same").padding
+        ((1, 2), (1, 2))
+        >>> Window.of(1, 3, stride=None, padding=1)
+        Window(kernel=(3,), stride=(3,), padding=((1, 1),), dilation=(1,), ceil_mode=False)
+        """
+        kernel = ntuple(kernel, nd, "kernel_size", op)
+        stride = kernel if stride is None else ntuple(stride, nd, "stride", op)
+        dilation = ntuple(dilation, nd, "dilation", op)
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(f"{op}: padding must be 'valid', 'same', an int or a tuple of {nd} ints. "
+                                 f"Received: padding={padding!r}")
+            pads = same_padding(kernel, dilation) if padding == "same" else [(0, 0)] * nd
+        elif isinstance(padding, (list, tuple)) and len(padding) == nd and \
+                all(isinstance(p, (list, tuple)) for p in padding):
+            pads = [(int(a), int(b)) for a, b in padding]
+        else:
+            pads = [(p, p) for p in ntuple(padding, nd, "padding", op)]
+        return cls(kernel, stride, tuple(tuple(p) for p in pads), dilation, bool(ceil_mode))
+
 
 def same_padding(kernel: Sequence[int], dilation: Sequence[int]) -> list[tuple[int, int]]:
     """PyTorch's padding='same' for stride 1: total dilation * (k - 1) per axis, the extra

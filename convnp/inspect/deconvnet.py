@@ -35,6 +35,7 @@ import numpy as np
 from convnp.autograd.function import Function
 from convnp.autograd.grad_mode import no_grad
 from convnp.autograd.tensor import Tensor
+from convnp.kernels.activation import BitmaskRelu
 from convnp.nn import functional as F
 from convnp.nn.activation import ReLU
 from convnp.nn.conv import Conv2d
@@ -58,15 +59,19 @@ class _DeconvRelu(Function):
         return np.maximum(grad, 0)
 
 
-class _GuidedRelu(Function):
-    """Guided backprop's ReLU: R_in = max(R_out, 0) * [x > 0]."""
+def _guided(relu: type[Function]) -> type[Function]:
+    """Guided backprop's ReLU: R_in = max(R_out, 0) * [x > 0], the mask read from ``relu``'s context."""
 
-    @staticmethod
-    def backward(ctx, grad):
-        return np.maximum(grad, 0) * Relu.pass_mask(ctx)
+    class _GuidedRelu(Function):
+        @staticmethod
+        def backward(ctx, grad):
+            return np.maximum(grad, 0) * relu.pass_mask(ctx)
+
+    return _GuidedRelu
 
 
-_SWAP = {"deconvnet": _DeconvRelu, "guided": _GuidedRelu}
+_RELUS = (Relu, BitmaskRelu)         # the lecture Function and its kernel: both offer pass_mask(ctx)
+_SWAP = {"deconvnet": {r: _DeconvRelu for r in _RELUS}, "guided": {r: _guided(r) for r in _RELUS}}
 
 
 def _swap_relus(root: Tensor, mode: str) -> int:
@@ -80,8 +85,8 @@ def _swap_relus(root: Tensor, mode: str) -> int:
         if id(t) in seen or t._node is None:
             continue
         seen.add(id(t))
-        if t._node.function is Relu:
-            t._node.function = rule
+        if t._node.function in rule:
+            t._node.function = rule[t._node.function]
             swapped += 1
         stack.extend(a for a in t._node.inputs if isinstance(a, Tensor) and a.requires_grad)
     return swapped
@@ -250,9 +255,8 @@ def _unpool(r: Tensor, idx: Tensor, m: MaxPool2d, in_shape) -> Tensor:
     """Put each value back at its window's maximum. Windows that do not overlap: ``F.max_unpool2d``.
     Overlapping windows (3x3 stride 2, as in AlexNet and ZFNet) can share a maximum, and an unpooling
     that writes would let one window's zero overwrite another's value: their values are added."""
-    k = np.broadcast_to(m.kernel_size, (2,))
-    s = np.broadcast_to(m.stride if m.stride is not None else m.kernel_size, (2,))
-    if np.all(s >= k):
+    window = m.window
+    if all(s >= k for s, k in zip(window.stride, window.kernel)):
         return F.max_unpool2d(r, idx, m.kernel_size, m.stride, m.padding, output_size=tuple(in_shape[2:]))
     n, c, h, w = in_shape
     plane = (np.arange(n * c, dtype=np.int64) * (h * w)).reshape(n, c, 1, 1)
@@ -263,11 +267,9 @@ def _unpool(r: Tensor, idx: Tensor, m: MaxPool2d, in_shape) -> Tensor:
 
 def _conv_down(r: Tensor, m: Conv2d, in_shape) -> Tensor:
     """conv_transpose2d with the layer's own filters, back to the layer's input size."""
-    k, s, p, d = m.kernel_size, m.stride, m.padding, m.dilation
-    out_pad = []
-    for ax in range(2):
-        natural = (r.shape[2 + ax] - 1) * s[ax] - 2 * p[ax] + d[ax] * (k[ax] - 1) + 1
-        out_pad.append(in_shape[2 + ax] - natural)              # rows the forward's floor dropped
+    s, p, d = m.stride, m.padding, m.dilation
+    natural = m.window.transposed_output_size(r.shape[2:])      # (in - 1)*s - 2p + d*(k - 1) + 1
+    out_pad = [n - size for n, size in zip(in_shape[2:], natural)]   # rows the forward's floor dropped
     if all(op_ < max(s_, d_) for op_, s_, d_ in zip(out_pad, s, d)):
         return F.conv_transpose2d(r, m.weight.data, None, s, p, tuple(out_pad), m.groups, d)
     y = F.conv_transpose2d(r, m.weight.data, None, s, p, 0, m.groups, d)          # then pad what is missing

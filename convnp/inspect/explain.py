@@ -28,12 +28,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from convnp.arraymath.conv_arithmetic import ntuple
+from convnp.arraymath.conv_arithmetic import Window
 from convnp.autograd.tensor import Tensor
 from convnp.nn import functional as F
 from convnp.nn.linear import Linear
 from convnp.nn.module import Module
 from convnp.nn.pooling import AvgPool2d, MaxPool2d
+from convnp.nn.tracing import window_of
 from convnp.inspect.trace import LayerCall, ModelTrace, as_input, conv_like, output_tensor, trace
 
 __all__ = ["OutputExplanation", "explain_output"]
@@ -139,14 +140,12 @@ def _explain_conv(call, module, xin, out, n, c, y, x) -> OutputExplanation:
     w = module.dense_weight() if callable(getattr(module, "dense_weight", None)) else module.weight
     w = (w.data if isinstance(w, Tensor) else np.asarray(w)).astype(np.float64)      # (C_out, C_in/g, kh, kw)
     kh, kw = w.shape[2:]
-    s = ntuple(getattr(module, "stride", 1), 2, "stride", "explain_output")
-    d = ntuple(getattr(module, "dilation", 1), 2, "dilation", "explain_output")
-    p = getattr(module, "padding", 0)
-    if isinstance(p, str):                                              # 'same': the odd pixel after
-        before = tuple(di * (ki - 1) // 2 for ki, di in zip((kh, kw), d)) if p == "same" else (0, 0)
-        after = tuple(di * (ki - 1) - b for ki, di, b in zip((kh, kw), d, before)) if p == "same" else (0, 0)
-    else:
-        before = after = ntuple(p, 2, "padding", "explain_output")
+    window = window_of(module, 2) or Window.of(                         # 'same' resolved: the odd pixel after
+        2, (kh, kw), getattr(module, "stride", 1), getattr(module, "padding", 0), getattr(module, "dilation", 1),
+        op="explain_output")
+    s, d = window.stride, window.dilation
+    before = tuple(b for b, _ in window.padding)
+    after = tuple(a for _, a in window.padding)
     groups = int(getattr(module, "groups", 1))
     cin_g = w.shape[1]
     g = c // (w.shape[0] // groups)
@@ -182,10 +181,9 @@ def _explain_linear(call, module, xin, out, n, c) -> OutputExplanation:
 
 
 def _explain_pool(call, module, xin, out, n, c, y, x) -> OutputExplanation:
-    k = ntuple(module.kernel_size, 2, "kernel_size", "explain_output")
-    s = ntuple(module.stride if module.stride is not None else module.kernel_size, 2, "stride", "explain_output")
-    p = ntuple(module.padding, 2, "padding", "explain_output")
-    d = ntuple(getattr(module, "dilation", 1), 2, "dilation", "explain_output")
+    window = module.window
+    k, s, d = window.kernel, window.stride, window.dilation
+    p = tuple(before for before, _ in window.padding)                  # pooling pads symmetrically
     rows = s[0] * y - p[0] + d[0] * np.arange(k[0])
     cols = s[1] * x - p[1] + d[1] * np.arange(k[1])
     h, wd = xin.shape[2:]

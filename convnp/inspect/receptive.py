@@ -20,13 +20,16 @@ over the taps u that lie inside the input (0 <= u < n_in). It keeps as well the 
 (unclipped) box, which runs on into the padding with the jump j, to place a border crop inside a
 canvas of the full field size.
 
-The graph is traced with hooks: layers with ``kernel_size`` and ``stride`` (Conv2d, MaxPool2d,
-AvgPool2d, LeNet-5's subsampling, a ResNet's option-A shortcut) and adaptive pooling apply their
-rule; the rest (activations, normalisation, a residual ``out + identity``, GoogLeNet's ``cat``, a
-functional ``F.pad`` in a forward) are followed through the autograd graph: padding and slicing
-shift positions, an element-wise operation or a concatenation takes the union of its inputs' fields
-(the largest field wins where branches meet), and a flatten or a linear layer sees the union of
-everything before it.
+The arithmetic is :mod:`convnp.arraymath.receptive`'s. The graph is traced with hooks
+(:func:`convnp.nn.tracing.record_calls`, as ``cn.summary``): layers with a window
+(:func:`convnp.nn.tracing.window_of`: Conv2d, MaxPool2d, AvgPool2d, LeNet-5's subsampling, a
+ResNet's option-A shortcut) and adaptive pooling apply their rule; the rest (activations,
+normalisation, a residual ``out + identity``, GoogLeNet's ``cat``, a functional ``F.pad``,
+``F.conv2d`` or ``F.max_pool2d`` in a forward) are followed through the autograd graph: padding and
+slicing shift positions, a functional convolution or pooling applies the window its context keeps
+(``ctx.config.window``), an element-wise operation or a concatenation takes the union of its inputs'
+fields (the largest field wins where branches meet), and a flatten or a linear layer sees the
+union of everything before it.
 
 >>> from convnp.nn import Conv2d, MaxPool2d, Sequential
 >>> rf = receptive_field(Sequential(Conv2d(1, 2, 3, padding=1), MaxPool2d(2)), "1", (1, 1, 8, 8))
@@ -40,11 +43,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from convnp.arraymath.conv_arithmetic import ntuple
+from convnp.arraymath.conv_arithmetic import Window
+from convnp.arraymath.conv_config import ConvConfig
+from convnp.arraymath.pool_arithmetic import PoolConfig
+from convnp.arraymath.receptive import (
+    bins_axis, broadcast_axis, gather_axis, identity_axis, union_axis, whole, window_axis,
+)
 from convnp.autograd import tensor_ops as _tops
 from convnp.autograd.tensor import Tensor
-from convnp.nn import pooling as _npool
 from convnp.nn.module import Module
+from convnp.nn.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d
+from convnp.nn.tracing import window_of
 from convnp.ops import convolution as _oconv
 from convnp.ops import padding as _opad
 from convnp.ops import pooling as _opool
@@ -52,33 +61,9 @@ from convnp.inspect.trace import ModelTrace, as_input, output_tensor, trace
 
 __all__ = ["ReceptiveField", "receptive_field", "receptive_fields", "field_of_tensors"]
 
-_EMPTY_LO = np.iinfo(np.int64).max // 4          # the field of a position that sees no pixel: lo > hi
-_EMPTY_HI = -1
-
-
-# --------------------------------------------------------------------------------------------
-# The field of one tensor
-# --------------------------------------------------------------------------------------------
-@dataclass
-class _Axis:
-    lo: np.ndarray          # (n,) int64: first image pixel position i depends on (clipped)
-    hi: np.ndarray          # (n,) int64: last one (lo > hi: none)
-    nlo: np.ndarray         # (n,) int64: nominal (unclipped) first pixel
-    nhi: np.ndarray         # (n,) int64: nominal last pixel
-    jump: float             # image pixels between neighbouring positions
-
-    def ext(self, u: np.ndarray, which: str) -> np.ndarray:
-        """The nominal field of positions ``u`` that may lie outside 0..n-1 (in the padding): the
-        field of the nearest real position, moved by the jump per position."""
-        arr = self.nlo if which == "lo" else self.nhi
-        n = arr.size
-        uc = np.clip(u, 0, n - 1)
-        return arr[uc] + np.round((u - uc) * self.jump).astype(np.int64)
-
-
 @dataclass
 class _Field:
-    axes: tuple | None       # (_Axis for H, _Axis for W) of a feature map
+    axes: tuple | None       # (Axis for H, Axis for W) of a feature map
     box: tuple | None        # (lo_h, hi_h, lo_w, hi_w, nlo_h, nhi_h, nlo_w, nhi_w, jump_h, jump_w) when not spatial
     exact: bool = True
 
@@ -89,69 +74,6 @@ class _Field:
         h, w = self.axes
         return (int(h.lo.min()), int(h.hi.max()), int(w.lo.min()), int(w.hi.max()),
                 int(h.nlo.min()), int(h.nhi.max()), int(w.nlo.min()), int(w.nhi.max()), h.jump, w.jump)
-
-
-def _identity_axis(n: int) -> _Axis:
-    i = np.arange(n, dtype=np.int64)
-    return _Axis(i, i.copy(), i.copy(), i.copy(), 1.0)
-
-
-def _window_axis(a: _Axis, m: int, k: int, s: int, p: int, d: int) -> _Axis:
-    """Output positions 0..m-1 of a window of k taps, stride s, padding p, dilation d over axis ``a``."""
-    n = a.lo.size
-    start = np.arange(m, dtype=np.int64) * s - p                   # (m,) first tap, in input positions
-    lo = np.full(m, _EMPTY_LO, dtype=np.int64)
-    hi = np.full(m, _EMPTY_HI, dtype=np.int64)
-    for t in range(k):                                             # loop over kernel taps
-        u = start + d * t
-        inside = (u >= 0) & (u < n)
-        uc = np.clip(u, 0, n - 1)
-        lo = np.where(inside, np.minimum(lo, a.lo[uc]), lo)
-        hi = np.where(inside, np.maximum(hi, a.hi[uc]), hi)
-    nlo = a.ext(start, "lo")
-    nhi = a.ext(start + d * (k - 1), "hi")
-    return _Axis(lo, hi, nlo, nhi, a.jump * s)
-
-
-def _bins_axis(a: _Axis, m: int) -> _Axis:
-    """Adaptive pooling from n to m positions: bin i covers [floor(i n / m), ceil((i + 1) n / m))."""
-    n = a.lo.size
-    i = np.arange(m, dtype=np.int64)
-    start = (i * n) // m
-    stop = -((-(i + 1) * n) // m)                                  # ceil((i+1) n / m)
-    width = int((stop - start).max())
-    lo = np.full(m, _EMPTY_LO, dtype=np.int64)
-    hi = np.full(m, _EMPTY_HI, dtype=np.int64)
-    for t in range(width):                                         # loop over the taps of the widest bin
-        u = start + t
-        inside = u < stop
-        uc = np.clip(u, 0, n - 1)
-        lo = np.where(inside, np.minimum(lo, a.lo[uc]), lo)
-        hi = np.where(inside, np.maximum(hi, a.hi[uc]), hi)
-    return _Axis(lo, hi, a.nlo[start], a.nhi[stop - 1], a.jump * n / m)
-
-
-def _gather_axis(a: _Axis, src: np.ndarray, nominal_src: np.ndarray, jump_scale: float = 1.0) -> _Axis:
-    """Output position o reads input position src[o] (-1: none, a constant of the padding)."""
-    n = a.lo.size
-    inside = (src >= 0) & (src < n)
-    sc = np.clip(src, 0, n - 1)
-    lo = np.where(inside, a.lo[sc], _EMPTY_LO)
-    hi = np.where(inside, a.hi[sc], _EMPTY_HI)
-    return _Axis(lo, hi, a.ext(nominal_src, "lo"), a.ext(nominal_src, "hi"), a.jump * jump_scale)
-
-
-def _union_axis(parts: list[_Axis]) -> _Axis:
-    lo, hi, nlo, nhi = parts[0].lo, parts[0].hi, parts[0].nlo, parts[0].nhi
-    for p in parts[1:]:
-        lo, hi = np.minimum(lo, p.lo), np.maximum(hi, p.hi)
-        nlo, nhi = np.minimum(nlo, p.nlo), np.maximum(nhi, p.nhi)
-    return _Axis(lo, hi, nlo, nhi, max(p.jump for p in parts))
-
-
-def _broadcast_axis(box_lo, box_hi, box_nlo, box_nhi, jump, n) -> _Axis:
-    full = np.ones(n, dtype=np.int64)
-    return _Axis(full * box_lo, full * box_hi, full * box_nlo, full * box_nhi, jump)
 
 
 def _union_fields(fields: list[_Field], out_shape: tuple) -> _Field:
@@ -171,9 +93,9 @@ def _union_fields(fields: list[_Field], out_shape: tuple) -> _Field:
         else:
             b = f.overall()
             exact = exact and (f.axes is None or (f.axes[0].lo.size == 1 and f.axes[1].lo.size == 1))
-            h_parts.append(_broadcast_axis(b[0], b[1], b[4], b[5], b[8], hs))
-            w_parts.append(_broadcast_axis(b[2], b[3], b[6], b[7], b[9], ws))
-    return _Field((_union_axis(h_parts), _union_axis(w_parts)), None, exact)
+            h_parts.append(broadcast_axis(b[0], b[1], b[4], b[5], b[8], hs))
+            w_parts.append(broadcast_axis(b[2], b[3], b[6], b[7], b[9], ws))
+    return _Field((union_axis(h_parts), union_axis(w_parts)), None, exact)
 
 
 def _merge_boxes(boxes: list[tuple]) -> tuple:
@@ -185,42 +107,24 @@ def _merge_boxes(boxes: list[tuple]) -> tuple:
 # --------------------------------------------------------------------------------------------
 # Rules: layers (from the hooks) and operations (from the autograd graph)
 # --------------------------------------------------------------------------------------------
-def _pads_of(module: Module, k, d) -> tuple[int, int]:
-    """Padding before the first position, per axis (a string padding: 'valid' 0, 'same' d(k-1)//2)."""
-    p = getattr(module, "padding", 0)
-    if isinstance(p, str):
-        if p == "same":
-            return tuple(di * (ki - 1) // 2 for ki, di in zip(k, d))
-        return (0, 0)
-    return ntuple(p, 2, "padding", "receptive_field")
-
-
 def _window_module(module: Module) -> tuple | None:
-    """(kernel, stride, padding, dilation) of a window layer, or None."""
-    if getattr(module, "transposed", False) or isinstance(module, _npool.MaxUnpool2d) or module._modules:
-        return None                         # transposed windows, and containers: followed through the graph
-    if not (hasattr(module, "kernel_size") and hasattr(module, "stride")):
+    """(kernel, stride, padding before, dilation) of a window layer (its ``window``), or None:
+    transposed windows and containers are followed through the graph."""
+    window = window_of(module, 2)
+    if window is None or getattr(module, "transposed", False):
         return None
-    try:
-        k = ntuple(module.kernel_size, 2, "kernel_size", "receptive_field")
-        s = module.stride if module.stride is not None else k
-        s = ntuple(s, 2, "stride", "receptive_field")
-        d = ntuple(getattr(module, "dilation", 1), 2, "dilation", "receptive_field")
-        p = _pads_of(module, k, d)
-    except (TypeError, ValueError):
-        return None
-    return k, s, p, d
+    return window.kernel, window.stride, tuple(before for before, _ in window.padding), window.dilation
 
 
 def _window_field(f: _Field, out_shape, k, s, p, d) -> _Field:
     h, w = f.axes
-    return _Field((_window_axis(h, out_shape[2], k[0], s[0], p[0], d[0]),
-                   _window_axis(w, out_shape[3], k[1], s[1], p[1], d[1])), None, f.exact)
+    return _Field((window_axis(h, out_shape[2], k[0], s[0], p[0], d[0]),
+                   window_axis(w, out_shape[3], k[1], s[1], p[1], d[1])), None, f.exact)
 
 
 def _bins_field(f: _Field, out_shape) -> _Field:
     h, w = f.axes
-    return _Field((_bins_axis(h, out_shape[2]), _bins_axis(w, out_shape[3])), None, f.exact)
+    return _Field((bins_axis(h, out_shape[2]), bins_axis(w, out_shape[3])), None, f.exact)
 
 
 def _slice_maps(index, shape, out_shape):
@@ -245,11 +149,24 @@ def _slice_maps(index, shape, out_shape):
 
 def _node_field(t: Tensor, parents: list[tuple[Tensor, _Field]]) -> _Field:
     """The field of ``t`` made by its autograd node from input-dependent ``parents``."""
-    try:
-        f = _shape_changing_rule(t, parents)
-    except (AttributeError, IndexError, TypeError, ValueError):    # a context laid out differently: no rule
-        f = None
+    f = _shape_changing_rule(t, parents)
     return f if f is not None else _generic_rule(t, parents)
+
+
+_LECTURE_WINDOWED = (_oconv.ConvNd, _opool.MaxPoolNd, _opool.AvgPoolNd)
+
+
+def _node_window(fn, ctx) -> Window | None:
+    """The window of a convolution or pooling called in a forward: ``ctx.config.window``, where
+    ``ctx.config`` is the family's ConvConfig or PoolConfig, kept alike by the lecture Functions
+    (ConvNd, MaxPoolNd, AvgPoolNd) and their kernels. A transposed convolution (``config.transposed``)
+    is followed as an operation without a rule."""
+    if fn in _LECTURE_WINDOWED:
+        return ctx.config.window                                     # by name: a renamed field fails here
+    config = vars(ctx).get("config")                                 # a kernel's context: the same config
+    if isinstance(config, PoolConfig) or (isinstance(config, ConvConfig) and not config.transposed):
+        return config.window
+    return None
 
 
 def _shape_changing_rule(t: Tensor, parents: list[tuple[Tensor, _Field]]) -> _Field | None:
@@ -268,28 +185,24 @@ def _shape_changing_rule(t: Tensor, parents: list[tuple[Tensor, _Field]]) -> _Fi
                     o = np.arange(out_shape[ax], dtype=np.int64)
                     nominal = o - place.start + crop.start
                     inside = (o >= place.start) & (o < place.stop)
-                    axes.append(_gather_axis(a, np.where(inside, nominal, -1), nominal))
+                    axes.append(gather_axis(a, np.where(inside, nominal, -1), nominal))
                 return _Field(tuple(axes), None, f.exact)
             if fn is _opad.IndexPad:                                    # reflect / replicate / circular
                 axes = list(f.axes)
                 for axis, idx, direct in ctx.plan:
                     if axis in (2, 3):
                         o = np.arange(idx.size, dtype=np.int64)
-                        axes[axis - 2] = _gather_axis(axes[axis - 2], idx.astype(np.int64), o - direct[0] + direct[1])
+                        axes[axis - 2] = gather_axis(axes[axis - 2], idx.astype(np.int64), o - direct[0] + direct[1])
                 return _Field(tuple(axes), None, f.exact)
             if fn is _tops.GetItem:                                     # x[:, :, ::2, ::2]
                 maps = _slice_maps(ctx.index, src.shape, out_shape)
                 if maps is not None:
-                    return _Field(tuple(_gather_axis(a, m[0], m[1], m[2]) for a, m in zip(f.axes, maps)),
+                    return _Field(tuple(gather_axis(a, m[0], m[1], m[2]) for a, m in zip(f.axes, maps)),
                                   None, f.exact)
-            if fn is _oconv.ConvNd and not ctx.cfg[6]:                  # a functional conv2d in a forward
-                pads, stride, dilation = ctx.cfg[2], ctx.cfg[3], ctx.cfg[4]
-                k = ctx.weight.shape[2:]
-                if len(k) == 2:
-                    return _window_field(f, out_shape, k, stride, tuple(p[0] for p in pads), dilation)
-            if fn is _opool.AvgPoolNd and len(ctx.kernel) == 2:
-                pads = tuple(sl.start for sl in ctx.crop[2:])
-                return _window_field(f, out_shape, ctx.kernel, ctx.stride, pads, (1, 1))
+            window = _node_window(fn, ctx)                              # F.conv2d, F.max_pool2d ... in a forward
+            if window is not None and len(window.kernel) == 2:
+                return _window_field(f, out_shape, window.kernel, window.stride,
+                                     tuple(before for before, _ in window.padding), window.dilation)
             if fn in (_opool.AdaptiveAvgPool2d, _opool.AdaptiveMaxPool2d):
                 return _bins_field(f, out_shape)
     return None
@@ -323,7 +236,7 @@ def field_of_tensors(tr: ModelTrace, targets: list[Tensor]) -> dict[int, _Field]
             out = out[0]
         if isinstance(out, Tensor) and id(out) not in producers and out is not image:
             producers[id(out)] = c
-    memo: dict[int, _Field | None] = {id(image): _Field((_identity_axis(x_shape[2]), _identity_axis(x_shape[3])),
+    memo: dict[int, _Field | None] = {id(image): _Field((identity_axis(x_shape[2]), identity_axis(x_shape[3])),
                                                          None)}
     keep = [image]                                                      # hold tensors: ids stay unique
 
@@ -356,7 +269,7 @@ def field_of_tensors(tr: ModelTrace, targets: list[Tensor]) -> dict[int, _Field]
 
 
 def _is_adaptive(module) -> bool:
-    return isinstance(module, (_npool.AdaptiveAvgPool2d, _npool.AdaptiveMaxPool2d))
+    return isinstance(module, (AdaptiveAvgPool2d, AdaptiveMaxPool2d))
 
 
 def _compute(t: Tensor, call, memo, parents) -> _Field | None:
@@ -403,12 +316,12 @@ class ReceptiveField:
             self.hi = (np.array([b[1]]), np.array([b[3]]))
             self.nominal_lo = (np.array([b[4]]), np.array([b[6]]))
             self.nominal_hi = (np.array([b[5]]), np.array([b[7]]))
-            self.jump = (_int_if_whole(b[8]), _int_if_whole(b[9]))
+            self.jump = (whole(b[8]), whole(b[9]))
         else:
             h, w = field.axes
             self.lo, self.hi = (h.lo, w.lo), (h.hi, w.hi)
             self.nominal_lo, self.nominal_hi = (h.nlo, w.nlo), (h.nhi, w.nhi)
-            self.jump = (_int_if_whole(h.jump), _int_if_whole(w.jump))
+            self.jump = (whole(h.jump), whole(w.jump))
         self.size = tuple(int((nh - nl + 1).max()) for nl, nh in zip(self.nominal_lo, self.nominal_hi))
 
     def _pos(self, y, x):
@@ -446,10 +359,6 @@ class ReceptiveField:
     def __repr__(self) -> str:
         return (f"ReceptiveField({self.layer!r}, size={self.size}, jump={self.jump}, "
                 f"output={self.output_shape[2:] if self.spatial else self.output_shape}, exact={self.exact})")
-
-
-def _int_if_whole(v):
-    return int(v) if float(v).is_integer() else float(v)
 
 
 def _input_for(model: Module, input_size) -> np.ndarray:

@@ -16,46 +16,15 @@ than once (LeNet-5 applies one shared ``act`` after every layer) has one entry p
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from convnp.autograd.grad_mode import no_grad, set_grad_enabled
 from convnp.autograd.tensor import Tensor
 from convnp.nn.module import Module
+from convnp.nn.tracing import LayerCall, record_calls
 
 __all__ = ["LayerCall", "ModelTrace", "trace", "evaluation", "as_input", "model_dtype", "conv_like"]
-
-
-@dataclass(eq=False)
-class LayerCall:
-    """One call of one module during a forward pass."""
-
-    path: str                      # dotted path of the module ("" is the model itself)
-    call: int                      # 0 for the module's first call, 1 for its second, ...
-    module: Module
-    inputs: tuple = ()             # the positional arguments it received (tensors as they were)
-    output: object = None          # what it returned (a Tensor for every ordinary layer)
-    order: int = 0                 # position in call order (a container before what it contains)
-    depth: int = 0                 # nesting depth (the model's own call is depth 0)
-    calls_total: int = field(default=1, repr=False)
-
-    @property
-    def key(self) -> str:
-        """The name of this call: the path, with ``#k`` when the module ran more than once."""
-        return self.path if self.calls_total == 1 else f"{self.path}#{self.call}"
-
-    @property
-    def kind(self) -> str:
-        return type(self.module).__name__
-
-    @property
-    def is_leaf(self) -> bool:
-        return not self.module._modules
-
-
-class _Stop(Exception):
-    """Raised by a hook once every requested layer has been seen: the rest of the forward is skipped."""
 
 
 class ModelTrace:
@@ -165,57 +134,15 @@ def trace(model: Module, x, *, grad: bool = False, stop_after=None, input_requir
         raise TypeError(f"inspect: expected a convnp Module. Received: {type(model).__name__}")
     arr = as_input(model, x, "inspect")
     wanted = None if stop_after is None else ({stop_after} if isinstance(stop_after, str) else set(stop_after))
-    names = {}
-    for path, m in model.named_modules():
-        names.setdefault(id(m), path)
-    counts: dict[str, int] = {}
-    calls: list[LayerCall] = []
-    stack: list[LayerCall] = []
-    seen: set[str] = set()
-    handles = []
     requires = grad if input_requires_grad is None else input_requires_grad
     inp = Tensor(arr, requires_grad=requires, _copy=False)
-
-    def pre(module, args):
-        path = names.get(id(module), "?")
-        k = counts.get(path, 0)
-        counts[path] = k + 1
-        c = LayerCall(path=path, call=k, module=module, inputs=tuple(args), order=len(calls), depth=len(stack))
-        calls.append(c)
-        stack.append(c)
-
-    def post(module, args, output):
-        c = stack.pop()
-        c.output = output
-        if wanted is not None:
-            seen.add(c.path)
-            seen.add(f"{c.path}#{c.call}")
-            if wanted <= seen:
-                raise _Stop()
-
-    for m in {id(m): m for _, m in model.named_modules()}.values():
-        handles.append(m.register_forward_pre_hook(pre))
-        handles.append(m.register_forward_hook(post))
-    complete, out = True, None
-    try:
-        with evaluation(model), (set_grad_enabled(True) if grad else no_grad()):
-            try:
-                out = model(inp)
-            except _Stop:
-                complete = False
-    finally:
-        for h in handles:
-            h.remove()
-    if wanted is not None and not wanted <= seen:
+    with evaluation(model), (set_grad_enabled(True) if grad else no_grad()):
+        calls, out, complete = record_calls(model, inp, stop_after=wanted)
+    if wanted is not None and complete:
+        seen = {c.path for c in calls} | {f"{c.path}#{c.call}" for c in calls}
         missing = sorted(wanted - seen)
-        for c in calls:
-            c.calls_total = counts[c.path]
-        raise KeyError(layer_error(model, missing[0], [c.key for c in calls if c.path]))
-    if not complete:
-        # calls still open when the forward stopped (the containers around the last layer)
-        calls = [c for c in calls if c.output is not None]
-    for c in calls:
-        c.calls_total = counts[c.path]
+        if missing:
+            raise KeyError(layer_error(model, missing[0], [c.key for c in calls if c.path]))
     return ModelTrace(model, inp, calls, out, complete)
 
 

@@ -4,7 +4,9 @@
 (``Sequential``, ``ModuleList``, ``ModuleDict``, ``Identity``) hold layers; ``init`` initialises
 weights; ``functional`` holds the operations under PyTorch's names. The layers, one class per
 operation with PyTorch's constructor signatures: conv.py, pooling.py, linear.py, dropout.py,
-activation.py, normalization.py, loss.py.
+activation.py, normalization.py, loss.py. Every layer answers ``output_shape(input_shape)``; window
+layers expose their ``window`` (a ``convnp.arraymath.conv_arithmetic.Window``); tracing.py watches
+one forward pass with hooks (for ``cn.summary`` and ``convnp.inspect``).
 """
 
 from convnp.nn import functional

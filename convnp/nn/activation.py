@@ -20,7 +20,7 @@ import numbers
 import numpy as np
 
 from convnp.nn import functional as F
-from convnp.nn.layer_utils import _check_bool, _check_int, _check_real, _factory_dtype, _layer_call
+from convnp.nn.layer_utils import _check_bool, _check_int, _check_real, _factory_dtype, _layer_call, _same_shape
 from convnp.nn.module import Module, Parameter
 
 __all__ = ["ReLU", "LeakyReLU", "PReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax"]
@@ -32,6 +32,8 @@ class ReLU(Module):
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = _check_bool(type(self).__name__, "inplace", inplace)
+
+    output_shape = _same_shape          # elementwise: any shape -> the same shape
 
     def forward(self, input):
         return _layer_call(self, F.relu, input, self.inplace)
@@ -48,6 +50,8 @@ class LeakyReLU(Module):
         name = type(self).__name__
         self.negative_slope = _check_real(name, "negative_slope", negative_slope)
         self.inplace = _check_bool(name, "inplace", inplace)
+
+    output_shape = _same_shape          # elementwise: any shape -> the same shape
 
     def forward(self, input):
         return _layer_call(self, F.leaky_relu, input, self.negative_slope, self.inplace)
@@ -76,9 +80,14 @@ class PReLU(Module):
     def reset_parameters(self) -> None:
         self.weight.data[...] = self.init
 
-    def forward(self, input):
+    output_shape = _same_shape          # elementwise: any shape -> the same shape
+
+    def _check(self, input) -> None:
         if self.num_parameters > 1:
             self.check_input(input, channels=self.num_parameters)
+
+    def forward(self, input):
+        self._check(input)
         return _layer_call(self, F.prelu, input, self.weight)
 
     def extra_repr(self) -> str:
@@ -93,6 +102,8 @@ class ELU(Module):
         name = type(self).__name__
         self.alpha = _check_real(name, "alpha", alpha)
         self.inplace = _check_bool(name, "inplace", inplace)
+
+    output_shape = _same_shape          # elementwise: any shape -> the same shape
 
     def forward(self, input):
         return _layer_call(self, F.elu, input, self.alpha, self.inplace)
@@ -114,6 +125,8 @@ class GELU(Module):
                              f"Received: approximate={approximate!r}")
         self.approximate = approximate
 
+    output_shape = _same_shape          # elementwise: any shape -> the same shape
+
     def forward(self, input):
         return _layer_call(self, F.gelu, input, approximate=self.approximate)
 
@@ -124,12 +137,16 @@ class GELU(Module):
 class Sigmoid(Module):
     """1 / (1 + exp(-x)) elementwise. Shape: any -> same."""
 
+    output_shape = _same_shape          # elementwise: any shape -> the same shape
+
     def forward(self, input):
         return _layer_call(self, F.sigmoid, input)
 
 
 class Tanh(Module):
     """tanh(x) elementwise. Shape: any -> same."""
+
+    output_shape = _same_shape          # elementwise: any shape -> the same shape
 
     def forward(self, input):
         return _layer_call(self, F.tanh, input)
@@ -152,6 +169,8 @@ class Softmax(Module):
         super().__init__()
         self.dim = _check_dim(type(self).__name__, dim)
 
+    output_shape = _same_shape          # elementwise: any shape -> the same shape
+
     def forward(self, input):
         return _layer_call(self, F.softmax, input, self.dim)
 
@@ -168,6 +187,8 @@ class LogSoftmax(Module):
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = _check_dim(type(self).__name__, dim)
+
+    output_shape = _same_shape          # elementwise: any shape -> the same shape
 
     def forward(self, input):
         return _layer_call(self, F.log_softmax, input, self.dim)

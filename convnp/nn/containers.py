@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from itertools import chain, islice
 from typing import Iterator
 
-from convnp.nn.module import Module, _addindent
+from convnp.nn.module import Module, _addindent, _shape_arg
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict", "Identity"]
 
@@ -34,6 +34,9 @@ class Identity(Module):
 
     def forward(self, input):
         return input
+
+    def output_shape(self, input_shape) -> tuple[int, ...]:
+        return _shape_arg(self, input_shape)
 
 
 class Sequential(Module):
@@ -130,6 +133,13 @@ class Sequential(Module):
         for module in self:
             input = module(input)
         return input
+
+    def output_shape(self, input_shape) -> tuple[int, ...]:
+        """Each layer's ``output_shape`` applied to the previous one's."""
+        shape = _shape_arg(self, input_shape)
+        for module in self:
+            shape = module.output_shape(shape)
+        return shape
 
 
 class ModuleList(Module):

@@ -33,10 +33,12 @@ import math
 
 import numpy as np
 
-from convnp.arraymath.conv_arithmetic import check_at_least, conv_output_size, ntuple
+from convnp.arraymath.conv_arithmetic import Window, check_at_least, ntuple, same_padding
 from convnp.nn import functional as F
 from convnp.nn import init
-from convnp.nn.layer_utils import _check_bool, _check_int, _factory_dtype, _layer_call, _reset_fan_in_uniform
+from convnp.nn.layer_utils import (
+    _check_bool, _check_int, _checked_shape, _factory_dtype, _layer_call, _reset_fan_in_uniform, _window_output,
+)
 from convnp.nn.module import Module, Parameter
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
@@ -116,10 +118,8 @@ class _ConvNd(Module):
         if isinstance(padding, str):
             self._reversed_padding_repeated_twice = [0, 0] * nd
             if padding == "same":
-                for d, k, i in zip(dilation, kernel_size, range(nd - 1, -1, -1)):
-                    total = d * (k - 1)
-                    self._reversed_padding_repeated_twice[2 * i] = total // 2
-                    self._reversed_padding_repeated_twice[2 * i + 1] = total - total // 2
+                self._reversed_padding_repeated_twice = [
+                    p for pair in reversed(same_padding(kernel_size, dilation)) for p in pair]
         else:
             self._reversed_padding_repeated_twice = _reverse_repeat_tuple(padding)
         if transposed:
@@ -142,6 +142,13 @@ class _ConvNd(Module):
         nd = self._nd
         self.check_input(input, ndim=(nd + 1, nd + 2), channels=self.in_channels, channel_axis=-(nd + 1),
                          layout=_LAYOUT[nd])
+
+    @property
+    def window(self) -> Window:
+        """The sliding window (of the forward convolution, for a transposed one): kernel, stride,
+        padding as (before, after) pairs ('same' resolved), dilation."""
+        return Window.of(self._nd, self.kernel_size, self.stride, self.padding, self.dilation,
+                         op=type(self).__name__)
 
     def extra_repr(self) -> str:
         s = "{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}"
@@ -179,6 +186,21 @@ class _Conv(_ConvNd):
     def forward(self, input):
         self._check(input)
         return _layer_call(self, self._conv_forward, input, self.weight, self.bias)
+
+    def output_shape(self, input_shape) -> tuple[int, ...]:
+        """(N, C_in, *spatial) -> (N, C_out, *window.output_size(spatial)); unbatched likewise."""
+        shape = _checked_shape(self, input_shape)
+        if self.padding_mode != "zeros":             # reflect / circular padding has its own limits: F.pad's checks
+            _layer_call(self, F.pad, np.broadcast_to(np.zeros((), np.float32), shape),
+                        self._reversed_padding_repeated_twice, mode=self.padding_mode)
+        return shape[:-self._nd - 1] + (self.out_channels,) + _window_output(self, shape, self.window)
+
+    def summary_counts(self, input_shapes, output_shape) -> dict:
+        """For cn.summary: MACs = out_elements * C_in/groups * prod(kernel) (each output sums that many
+        products); connections = MACs + out_elements (each output's bias) when there is a bias."""
+        out_el = math.prod(output_shape)
+        macs = out_el * (self.in_channels // self.groups) * math.prod(self.kernel_size)
+        return {"macs": macs, "connections": macs + out_el * (self.bias is not None)}
 
 
 class Conv1d(_Conv):
@@ -248,13 +270,28 @@ class _ConvTranspose(_ConvNd):
         if len(size) != nd:
             self._input_error(f"expected output_size with {nd} or {non_spatial + nd} elements for a {len(shape)}D "
                               f"input, received output_size={tuple(output_size)}")
-        low = tuple((n - 1) * s - 2 * p + d * (k - 1) + 1 for n, s, p, d, k in
-                    zip(shape[-nd:], self.stride, self.padding, self.dilation, self.kernel_size))
+        low = self.window.transposed_output_size(shape[-nd:])          # output_padding 0
         high = tuple(m + s - 1 for m, s in zip(low, self.stride))
         if any(not lo <= v <= hi for v, lo, hi in zip(size, low, high)):
             self._input_error(f"expected output_size between {low} and {high} for an input of spatial size "
                               f"{shape[-nd:]}, received output_size={tuple(output_size)}")
         return tuple(int(v) - m for v, m in zip(size, low))
+
+    def output_shape(self, input_shape) -> tuple[int, ...]:
+        """(N, C_in, *spatial) -> (N, C_out, *out): out = (in - 1)*s - 2p + d*(k - 1) + 1 + output_padding."""
+        shape = _checked_shape(self, input_shape)
+        spatial = self.window.transposed_output_size(shape[-self._nd:], self.output_padding)
+        if min(spatial) < 1:
+            self._input_error(f"the output size {spatial} is below 1 for an input of spatial size "
+                              f"{shape[-self._nd:]}, received shape {shape}")
+        return shape[:-self._nd - 1] + (self.out_channels,) + spatial
+
+    def summary_counts(self, input_shapes, output_shape) -> dict:
+        """For cn.summary: MACs = in_elements * C_out/groups * prod(kernel) (each input is spread over
+        that many outputs); connections = MACs + out_elements when there is a bias."""
+        out_el = math.prod(output_shape)
+        macs = math.prod(input_shapes[0]) * (self.out_channels // self.groups) * math.prod(self.kernel_size)
+        return {"macs": macs, "connections": macs + out_el * (self.bias is not None)}
 
     def forward(self, input, output_size=None):
         self._check(input)
@@ -337,8 +374,7 @@ class LocallyConnected2d(Module):
         check_at_least(self.input_size, 1, "input_size", name)
         check_at_least(self.stride, 1, "stride", name)
         check_at_least(self.padding, 0, "padding", name)
-        out = tuple(conv_output_size(n, k, s, p) for n, k, s, p in
-                    zip(self.input_size, self.kernel_size, self.stride, self.padding))
+        out = self.window.output_size(self.input_size)
         if min(out) < 1:
             padded = tuple(n + 2 * p for n, p in zip(self.input_size, self.padding))
             raise ValueError(f"{name}: the kernel {self.kernel_size} does not fit in the padded input {padded}, so "
@@ -360,12 +396,31 @@ class LocallyConnected2d(Module):
         if self.bias is not None:
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, input):
+    @property
+    def window(self) -> Window:
+        """The window every output position's own filter reads (no dilation)."""
+        return Window.of(2, self.kernel_size, self.stride, self.padding, op=type(self).__name__)
+
+    def _check(self, input) -> None:
         self.check_input(input, ndim=4, channels=self.in_channels, layout="(N, C, H, W)")
-        shape = tuple(np.shape(input))
+        shape = tuple(input.shape) if hasattr(input, "shape") else tuple(np.shape(input))
         if shape[2:] != self.input_size:
             self._input_error(f"expected input of spatial size (H, W) = {self.input_size} (the input_size the "
                               f"layer was built for), received shape {shape}")
+
+    def output_shape(self, input_shape) -> tuple[int, ...]:
+        """(N, C_in, *input_size) -> (N, C_out, *output_size)."""
+        shape = _checked_shape(self, input_shape)
+        return (shape[0], self.out_channels) + self.output_size
+
+    def summary_counts(self, input_shapes, output_shape) -> dict:
+        """For cn.summary: MACs = out_elements * C_in * prod(kernel); connections MACs + out_elements with a bias."""
+        out_el = math.prod(output_shape)
+        macs = out_el * self.in_channels * math.prod(self.kernel_size)
+        return {"macs": macs, "connections": macs + out_el * (self.bias is not None)}
+
+    def forward(self, input):
+        self._check(input)
         return _layer_call(self, F.locally_connected2d, input, self.weight, self.bias, self.stride, self.padding)
 
     def extra_repr(self) -> str:

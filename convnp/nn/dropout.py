@@ -17,7 +17,7 @@ from __future__ import annotations
 import numbers
 
 from convnp.nn import functional as F
-from convnp.nn.layer_utils import _check_bool, _layer_call
+from convnp.nn.layer_utils import _check_bool, _layer_call, _same_shape
 from convnp.nn.module import Module
 
 __all__ = ["Dropout", "Dropout2d"]
@@ -33,6 +33,8 @@ class _DropoutNd(Module):
             raise ValueError(f"{name}: dropout probability p must be between 0 and 1. Received: p={p}")
         self.p = p
         self.inplace = _check_bool(name, "inplace", inplace)
+
+    output_shape = _same_shape          # any shape -> the same shape
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
@@ -61,6 +63,9 @@ class Dropout2d(_DropoutNd):
     and warns; convnp reads (C, H, W), the behaviour PyTorch announces.)
     """
 
-    def forward(self, input):
+    def _check(self, input) -> None:
         self.check_input(input, ndim=(3, 4), layout="(C, H, W) or (N, C, H, W)")
+
+    def forward(self, input):
+        self._check(input)
         return _layer_call(self, F.dropout2d, input, self.p, self.training, self.inplace)

@@ -9,8 +9,9 @@ import numbers
 
 import numpy as np
 
+from convnp.arraymath.conv_arithmetic import Window
 from convnp.nn import init
-from convnp.nn.module import LayerInputError, Module, Parameter
+from convnp.nn.module import LayerInputError, Module, Parameter, ShapeOnly, _shape_arg
 
 # --------------------------------------------------------------------------------------------
 def _factory_dtype(layer: str, device=None, dtype=None) -> np.dtype:
@@ -68,3 +69,31 @@ def _reset_fan_in_uniform(weight: Parameter, bias: Parameter | None, fan_in: int
     if bias is not None:
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
         init.uniform_(bias, -bound, bound)
+
+
+def _checked_shape(module: Module, input_shape) -> tuple[int, ...]:
+    """``input_shape`` as a tuple, after the layer's own input check (``module._check``)."""
+    shape = _shape_arg(module, input_shape)
+    module._check(ShapeOnly(shape))
+    return shape
+
+
+def _window_output(module: Module, shape: tuple[int, ...], window: Window) -> tuple[int, ...]:
+    """The spatial output size of ``window`` over the last axes of ``shape``; the layer's input
+    error when the window leaves no output position."""
+    spatial = window.output_size(shape[-len(window.kernel):])
+    if min(spatial) < 1:
+        module._input_error(f"the input is too small for the window (kernel {window.kernel}, stride {window.stride}, "
+                            f"padding {window.padding}, dilation {window.dilation}): the output size would be "
+                            f"{spatial}, expected at least 1 on every axis, received shape {shape}")
+    return spatial
+
+
+def _same_shape(module: Module, input_shape) -> tuple[int, ...]:
+    """``output_shape`` of a layer that keeps the shape (activations, dropout, normalisation), after
+    the layer's own input check when it has one (``module._check``)."""
+    shape = _shape_arg(module, input_shape)
+    check = getattr(module, "_check", None)
+    if check is not None:
+        check(ShapeOnly(shape))
+    return shape

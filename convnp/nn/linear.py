@@ -25,7 +25,7 @@ import numpy as np
 from convnp.autograd.tensor import Tensor
 from convnp.nn import functional as F
 from convnp.nn.layer_utils import _check_bool, _check_int, _factory_dtype, _layer_call, _reset_fan_in_uniform
-from convnp.nn.module import Module, Parameter
+from convnp.nn.module import Module, Parameter, _shape_arg
 
 __all__ = ["Linear", "Flatten", "Unflatten"]
 
@@ -66,10 +66,25 @@ class Linear(Module):
 
     def forward(self, input):
         shape = input.data.shape if type(input) is Tensor else tuple(np.shape(input))
+        self._check_shape(shape)
+        return _layer_call(self, F.linear, input, self.weight, self.bias)
+
+    def _check_shape(self, shape) -> None:
         if len(shape) == 0 or shape[-1] != self.in_features:
             self._input_error(f"expected input of shape (*, {self.in_features}) (in_features={self.in_features} "
                               f"in the last dimension), received shape {shape}")
-        return _layer_call(self, F.linear, input, self.weight, self.bias)
+
+    def output_shape(self, input_shape) -> tuple[int, ...]:
+        """(*, in_features) -> (*, out_features)."""
+        shape = _shape_arg(self, input_shape)
+        self._check_shape(shape)
+        return shape[:-1] + (self.out_features,)
+
+    def summary_counts(self, input_shapes, output_shape) -> dict:
+        """For cn.summary: MACs = out_elements * in_features; connections MACs + out_elements with a bias."""
+        out_el = math.prod(output_shape)
+        macs = out_el * self.in_features
+        return {"macs": macs, "connections": macs + out_el * (self.bias is not None)}
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
@@ -97,19 +112,32 @@ class Flatten(Module):
         self.start_dim = int(start_dim)
         self.end_dim = int(end_dim)
 
-    def forward(self, input):
-        x = _as_tensor(input)
-        rank = max(x.ndim, 1)
+    def _axes(self, shape: tuple) -> tuple[int, int]:
+        """The first and last axis merged, for an input of ``shape`` (the layer's error if out of range)."""
+        rank = max(len(shape), 1)
         for what, d in (("start_dim", self.start_dim), ("end_dim", self.end_dim)):
             if not -rank <= d < rank:
                 self._input_error(f"expected an input with more dimensions: {what}={d} is out of range for a "
-                                  f"{x.ndim}-D input (expected {-rank} <= {what} < {rank}), received shape "
-                                  f"{tuple(x.shape)}")
+                                  f"{len(shape)}-D input (expected {-rank} <= {what} < {rank}), received shape "
+                                  f"{shape}")
         s, e = self.start_dim % rank, self.end_dim % rank
         if s > e:
             self._input_error(f"expected start_dim to come before end_dim (start_dim={self.start_dim} is axis {s}, "
-                              f"end_dim={self.end_dim} is axis {e}), received shape {tuple(x.shape)}")
+                              f"end_dim={self.end_dim} is axis {e}), received shape {shape}")
+        return s, e
+
+    def forward(self, input):
+        x = _as_tensor(input)
+        s, e = self._axes(tuple(x.shape))
         return x.flatten(s, e)                                   # (N, C, H, W) -> (N, C*H*W)
+
+    def output_shape(self, input_shape) -> tuple[int, ...]:
+        """(N, C, H, W) -> (N, C*H*W) with the defaults: the axes start_dim..end_dim multiplied."""
+        shape = _shape_arg(self, input_shape)
+        s, e = self._axes(shape)
+        if not shape:
+            return (1,)                                          # a 0-D input flattens to one element
+        return shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:]
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
@@ -139,9 +167,13 @@ class Unflatten(Module):
 
     def forward(self, input):
         x = _as_tensor(input)
-        shape = tuple(x.shape)
-        rank = max(x.ndim, 1)
-        if not -rank <= self.dim < rank or x.ndim == 0:
+        return x.reshape(self.output_shape(tuple(x.shape)))     # (N, 400) -> (N, 16, 5, 5)
+
+    def output_shape(self, input_shape) -> tuple[int, ...]:
+        """Axis ``dim`` split into ``unflattened_size`` (a -1 entry takes what is left)."""
+        shape = _shape_arg(self, input_shape)
+        rank = max(len(shape), 1)
+        if not -rank <= self.dim < rank or len(shape) == 0:
             self._input_error(f"expected an input with dimension dim={self.dim} (at least "
                               f"{self.dim + 1 if self.dim >= 0 else -self.dim} dimensions), received shape {shape}")
         d = self.dim % rank
@@ -155,7 +187,7 @@ class Unflatten(Module):
         elif known != shape[d]:
             self._input_error(f"expected dimension {self.dim} of size {known} (the product of unflattened_size "
                               f"{tuple(self.unflattened_size)}), received shape {shape}")
-        return x.reshape(shape[:d] + sizes + shape[d + 1:])     # (N, 400) -> (N, 16, 5, 5)
+        return shape[:d] + sizes + shape[d + 1:]
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

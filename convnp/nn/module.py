@@ -175,6 +175,25 @@ def _as_buffer(name: str, value):
                     f"(NumPy array, Tensor or None required)")
 
 
+class ShapeOnly:
+    """Stands for an input of this shape in ``check_input`` (a layer's ``output_shape`` checks the
+    shape it is given as its forward checks the input)."""
+
+    __slots__ = ("shape",)
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.shape = shape
+
+
+def _shape_arg(module: "Module", input_shape) -> tuple[int, ...]:
+    """``input_shape`` as a tuple of ints (a TypeError naming the layer otherwise)."""
+    if isinstance(input_shape, (tuple, list)) and all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) and v >= 0 for v in input_shape):
+        return tuple(int(v) for v in input_shape)
+    raise TypeError(f"{type(module).__name__}.output_shape: expected the input's shape as a tuple of non-negative "
+                    f"ints, such as (1, 3, 32, 32). Received: input_shape={input_shape!r}")
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
@@ -256,6 +275,34 @@ class Module:
         handle = RemovableHandle(self._forward_hooks)
         self._forward_hooks[handle.id] = hook
         return handle
+
+    # --- geometry -----------------------------------------------------------------------------
+    def output_shape(self, input_shape) -> tuple[int, ...]:
+        """The shape of ``forward``'s output for an input of shape ``input_shape`` (batch axis
+        included, PyTorch's layout), with the layer's own ValueError for a shape it does not take.
+
+        Layers answer from their geometry without computing (Conv2d from its window, Sequential by
+        composing its layers). This default, for a module that only defines ``forward``, runs the
+        forward once on zeros in evaluation mode without gradients and leaves every flag as it was.
+
+        >>> from convnp.nn import Conv2d, MaxPool2d, Sequential
+        >>> Sequential(Conv2d(3, 8, 5, padding=2), MaxPool2d(2)).output_shape((1, 3, 32, 32))
+        (1, 8, 16, 16)
+        """
+        from convnp.autograd.grad_mode import no_grad
+        shape = _shape_arg(self, input_shape)
+        dtype = next((p.data.dtype for p in self.parameters() if is_float(p.data.dtype)), np.dtype(np.float32))
+        modes = [(m, m.training) for m in self.modules()]
+        self.eval()
+        try:
+            with no_grad():
+                out = self(Tensor(np.zeros(shape, dtype=dtype), _copy=False))
+        finally:
+            for m, mode in modes:
+                m.training = mode
+        if isinstance(out, tuple) and out and isinstance(out[0], Tensor):
+            out = out[0]
+        return tuple(out.shape)
 
     # --- input checks for layers -------------------------------------------------------------
     def _input_error(self, detail: str):

@@ -32,7 +32,7 @@ import numpy as np
 
 from convnp.nn import functional as F
 from convnp.nn import init
-from convnp.nn.layer_utils import _check_bool, _check_int, _check_real, _factory_dtype, _layer_call
+from convnp.nn.layer_utils import _check_bool, _check_int, _check_real, _factory_dtype, _layer_call, _same_shape
 from convnp.nn.module import Module, Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "LocalResponseNorm"]
@@ -103,6 +103,11 @@ class _BatchNorm(Module):
     def reset_parameters(self) -> None:
         self.reset_running_stats()
         _reset_affine(self)
+
+    output_shape = _same_shape          # (N, C, *) -> the same shape
+
+    def _check(self, input) -> None:          # (forward repeats this line, to stay one call lighter)
+        self.check_input(input, ndim=self._ndims, channels=self.num_features, layout=self._layout)
 
     def forward(self, input):
         self.check_input(input, ndim=self._ndims, channels=self.num_features, layout=self._layout)
@@ -191,13 +196,18 @@ class LayerNorm(Module):
     def reset_parameters(self) -> None:
         _reset_affine(self)
 
-    def forward(self, input):
+    output_shape = _same_shape          # (*, *normalized_shape) -> the same shape
+
+    def _check(self, input) -> None:
         shape = tuple(np.shape(input))
         k = len(self.normalized_shape)
         if shape[len(shape) - k:] != self.normalized_shape or len(shape) < k:
             dims = ", ".join(map(str, self.normalized_shape))
             self._input_error(f"expected input of shape (*, {dims}) (normalized_shape={self.normalized_shape} "
                               f"as the trailing dimensions), received shape {shape}")
+
+    def forward(self, input):
+        self._check(input)
         return _layer_call(self, F.layer_norm, input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
@@ -232,11 +242,16 @@ class GroupNorm(Module):
     def reset_parameters(self) -> None:
         _reset_affine(self)
 
-    def forward(self, input):
+    output_shape = _same_shape          # (N, C, *) -> the same shape
+
+    def _check(self, input) -> None:
         shape = tuple(np.shape(input))
         if len(shape) < 2:
             self._input_error(f"expected input of shape (N, C, *) with at least 2 dimensions, received shape {shape}")
         self.check_input(input, channels=self.num_channels)
+
+    def forward(self, input):
+        self._check(input)
         return _layer_call(self, F.group_norm, input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
@@ -261,10 +276,15 @@ class LocalResponseNorm(Module):
         self.beta = _check_real(name, "beta", beta)
         self.k = _check_real(name, "k", k)
 
-    def forward(self, input):
+    output_shape = _same_shape          # (N, C, *) -> the same shape
+
+    def _check(self, input) -> None:
         shape = tuple(np.shape(input))
         if len(shape) < 3:
             self._input_error(f"expected input of shape (N, C, *) with at least 3 dimensions, received shape {shape}")
+
+    def forward(self, input):
+        self._check(input)
         return _layer_call(self, F.local_response_norm, input, self.size, self.alpha, self.beta, self.k)
 
     def extra_repr(self) -> str:

@@ -22,10 +22,13 @@ given; AvgPool1d, MaxUnpool2d keep tuples, as torch does, so the reprs agree).
 
 from __future__ import annotations
 
-from convnp.arraymath.conv_arithmetic import check_at_least, ntuple
+import math
+
+from convnp.arraymath.conv_arithmetic import Window, check_at_least, ntuple
+from convnp.arraymath.receptive import adaptive_bins
 from convnp.nn import functional as F
-from convnp.nn.layer_utils import _check_bool, _layer_call
-from convnp.nn.module import Module
+from convnp.nn.layer_utils import _check_bool, _checked_shape, _layer_call, _window_output
+from convnp.nn.module import Module, ShapeOnly, _shape_arg
 from convnp.ops.pooling import window_args
 
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "MaxUnpool2d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
@@ -41,6 +44,15 @@ class _Pool(Module):
     def _check(self, input) -> None:
         nd = self._nd
         self.check_input(input, ndim=(nd + 1, nd + 2), layout=_LAYOUT[nd])
+
+    def output_shape(self, input_shape) -> tuple[int, ...]:
+        """(N, C, *spatial) -> (N, C, *window.output_size(spatial)); unbatched likewise."""
+        shape = _checked_shape(self, input_shape)
+        return shape[:-self._nd] + _window_output(self, shape, self.window)
+
+    def summary_counts(self, input_shapes, output_shape) -> dict:
+        """For cn.summary: no MACs; connections = out_elements * window size (LeCun et al.'s count)."""
+        return {"macs": 0, "connections": math.prod(output_shape) * math.prod(self.window.kernel)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -58,6 +70,12 @@ class _MaxPoolNd(_Pool):
         self.dilation = dilation
         self.return_indices = _check_bool(name, "return_indices", return_indices)
         self.ceil_mode = _check_bool(name, "ceil_mode", ceil_mode)
+
+    @property
+    def window(self) -> Window:
+        """kernel, stride (default: the kernel), padding as (before, after) pairs, dilation, ceil_mode."""
+        return Window.of(self._nd, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                         op=type(self).__name__)
 
     def forward(self, input):
         self._check(input)
@@ -118,6 +136,23 @@ class MaxUnpool2d(Module):
         check_at_least(pads, 0, "padding", name)
         self.kernel_size, self.stride, self.padding = kernel, strides, pads
 
+    transposed = True           # its window is the pooling's it undoes: it maps the window's outputs back to inputs
+
+    @property
+    def window(self) -> Window:
+        """The window of the max pooling it undoes."""
+        return Window.of(2, self.kernel_size, self.stride, self.padding, op=type(self).__name__)
+
+    def output_shape(self, input_shape) -> tuple[int, ...]:
+        """(N, C, H, W) -> (N, C, (H - 1)*stride - 2*padding + kernel_size, ...): the input size of
+        the max pooling it undoes (its window is that pooling's)."""
+        shape = _shape_arg(self, input_shape)
+        self.check_input(ShapeOnly(shape), ndim=(3, 4), layout=_LAYOUT[2])
+        spatial = self.window.transposed_output_size(shape[-2:])
+        if min(spatial) < 1:
+            self._input_error(f"the output size {spatial} is below 1, received shape {shape}")
+        return shape[:-2] + spatial
+
     def forward(self, input, indices, output_size=None):
         self.check_input(input, ndim=(3, 4), layout=_LAYOUT[2])
         return _layer_call(self, F.max_unpool2d, input, indices, self.kernel_size, self.stride, self.padding,
@@ -142,6 +177,12 @@ class _AvgPoolNd(_Pool):
                                 f"Received: divisor_override={divisor_override!r}")
             if divisor_override == 0:
                 raise ValueError(f"{name}: divisor_override must not be zero. Received: divisor_override=0")
+
+    @property
+    def window(self) -> Window:
+        """kernel, stride (default: the kernel), padding as (before, after) pairs, no dilation, ceil_mode."""
+        return Window.of(self._nd, self.kernel_size, self.stride, self.padding, 1, self.ceil_mode,
+                         op=type(self).__name__)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -209,6 +250,15 @@ class AvgPool3d(_AvgPool23):
 
     _nd = 3
 
+    def output_shape(self, input_shape) -> tuple[int, ...]:
+        """As every pooling; and, as PyTorch's avg_pool3d, the input at least as large as the kernel."""
+        shape = _checked_shape(self, input_shape)
+        if any(n < k for n, k in zip(shape[-3:], self.window.kernel)):
+            self._input_error(f"expected an input at least as large as the kernel {self.window.kernel} on every "
+                              f"spatial axis (PyTorch's avg_pool3d requires it, whatever the padding), received "
+                              f"shape {shape}")
+        return super().output_shape(shape)
+
 
 # --------------------------------------------------------------------------------------------
 # Adaptive pooling
@@ -228,7 +278,27 @@ def _check_output_size(name: str, output_size) -> None:
             raise ValueError(f"{name}: output_size must not be negative. Received: output_size={output_size!r}")
 
 
-class AdaptiveAvgPool2d(_Pool):
+class _AdaptivePool(_Pool):
+    """Adaptive pooling: ``output_size`` fixes the output, the bins follow from the input size."""
+
+    _nd = 2
+
+    def output_shape(self, input_shape) -> tuple[int, ...]:
+        """(N, C, H, W) -> (N, C, *output_size), None keeping that axis."""
+        shape = _checked_shape(self, input_shape)
+        out = self.output_size
+        out = (out, out) if not isinstance(out, (tuple, list)) else tuple(out)
+        return shape[:-2] + tuple(s if o is None else o for s, o in zip(shape[-2:], out))
+
+    def summary_counts(self, input_shapes, output_shape) -> dict:
+        """For cn.summary: no MACs; connections = the sizes of the exact bins, over every map."""
+        if not input_shapes or len(input_shapes[0]) < 3:
+            return {"macs": 0, "connections": 0}
+        per_map = math.prod(sum(adaptive_bins(i, o)) for i, o in zip(input_shapes[0][-2:], output_shape[-2:]))
+        return {"macs": 0, "connections": math.prod(output_shape[:-2]) * per_map}
+
+
+class AdaptiveAvgPool2d(_AdaptivePool):
     """Average over PyTorch's adaptive bins, which fit any input into ``output_size``.
 
     Bin i of Out over In pixels is [floor(i*In/Out), ceil((i+1)*In/Out)). ``output_size``: an int or
@@ -251,7 +321,7 @@ class AdaptiveAvgPool2d(_Pool):
         return f"output_size={self.output_size}"
 
 
-class AdaptiveMaxPool2d(_Pool):
+class AdaptiveMaxPool2d(_AdaptivePool):
     """Maximum over PyTorch's adaptive bins (see :class:`AdaptiveAvgPool2d`).
 
     Args: output_size, return_indices=False. E.g. AdaptiveMaxPool2d(3): (2, 3, 7, 5) -> (2, 3, 3, 3).
