@@ -22,6 +22,8 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from convnp.arraymath.conv_arithmetic import conv_output_size
+
 
 def pad_spatial(x: np.ndarray, pads, value: float = 0.0) -> np.ndarray:
     """Pad the spatial axes of (N, C, *spatial); ``pads`` is one (before, after) pair per axis."""
@@ -32,7 +34,7 @@ def pad_spatial(x: np.ndarray, pads, value: float = 0.0) -> np.ndarray:
 
 def window_counts(spatial, kernel, stride, dilation) -> tuple[int, ...]:
     """How many whole windows fit along each axis of an (already padded) input."""
-    return tuple((s - d * (k - 1) - 1) // st + 1 for s, k, st, d in zip(spatial, kernel, stride, dilation))
+    return tuple(conv_output_size(s, k, st, 0, 0, d) for s, k, st, d in zip(spatial, kernel, stride, dilation))
 
 
 def sliding_windows(x: np.ndarray, kernel, stride, dilation) -> np.ndarray:

@@ -50,8 +50,9 @@ import math
 
 import numpy as np
 
+from convnp.arraymath.conv_arithmetic import conv_output_size
 from convnp.arraymath.conv_config import ConvConfig, cut_or_extend
-from convnp.arraymath.im2col import sliding_windows
+from convnp.arraymath.im2col import sliding_windows, window_counts
 from convnp.arraymath.parallel import (  # noqa: F401  (blas_info: re-exported by convnp.ops)
     blas_info, blas_threads_for, gemm, has_strided_gemm, parallel_map, work_runs, workspace,
 )
@@ -144,7 +145,7 @@ class Geometry:
     def __init__(self, spatial, kernel, pads, stride, dilation):
         nd = len(kernel)
         self.spatial, self.kernel = tuple(spatial), tuple(kernel)
-        self.out = tuple((s + a + b - d * (k - 1) - 1) // st + 1
+        self.out = tuple(conv_output_size(s, k, st, a, b, d)
                          for s, (a, b), k, st, d in zip(spatial, pads, kernel, stride, dilation))
         taps = list(itertools.product(*(range(k) for k in kernel)))      # C order, as the weight flattens
         fits = [st == 1 and min(a, b) <= d * (k - 1) for st, (a, b), k, d in zip(stride, pads, kernel, dilation)]
@@ -446,7 +447,7 @@ class Blocked(Engine):
         (G, C_out/G, C_in/G*K) and the workspace key."""
         kernel = tuple(w.shape[2:])
         padded = tuple(s + a + b for s, (a, b) in zip(x.shape[2:], pads))
-        out = tuple((p - d * (k - 1) - 1) // st + 1 for p, k, st, d in zip(padded, kernel, stride, dilation))
+        out = window_counts(padded, kernel, stride, dilation)
         interior = tuple(slice(a, a + s) for s, (a, _) in zip(x.shape[2:], pads))
         length, ktaps = math.prod(out), math.prod(kernel)
         og, ck = w.shape[0] // groups, (x.shape[1] // groups) * ktaps
