@@ -33,6 +33,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "activation": ("bitmask",),
     "norm": ("blocked",),
     "loss": ("indexed",),
+    "linear": ("one_thread",),
 }
 COMMON = ("auto", "reference")
 

@@ -13,6 +13,9 @@ Derivatives at the kinks follow PyTorch, so gradients agree everywhere:
 
 ``inplace=True`` is accepted for PyTorch compatibility but the result is always computed out of
 place: the input's array is never modified (NumPy arrays captured by a backward must stay valid).
+
+relu runs the lecture Relu below under ``cn.set_engine("reference")``; otherwise its kernel (a
+one-byte mask, the worker threads): convnp/kernels/activation.py.
 """
 
 from __future__ import annotations
@@ -23,10 +26,10 @@ import warnings
 
 import numpy as np
 
-from convnp.arraymath.parallel import batch_slices, parallel_map, workspace
 from convnp.arraymath.special import erfc
 from convnp.autograd.function import Function
 from convnp.autograd.tensor import Tensor
+from convnp.kernels import activation as _kernels
 from convnp.ops.checks import float_tensor as _float_tensor
 
 
@@ -41,90 +44,28 @@ def _real(name: str, value, what: str) -> float:
 # ============================================================================================
 
 class Relu(Function):
-    """y = max(x, 0);  dy/dx = 1 where y > 0, else 0 (so relu'(0) = 0).
+    """y = max(0, x);  dL/dx = g where y > 0, else 0 (so relu'(0) = 0).
 
-    PyTorch's rules, bit for bit: relu(NaN) = NaN, relu(-0.0) = -0.0, and the backward is
-    threshold_backward(g, y, 0) = (y <= 0 ? 0 : g), so a NaN output passes its gradient and a
-    blocked position gives +0 even where g is inf or NaN (a product g * mask would give NaN there).
-
-    Fast path: y = np.maximum(zeros, x) with a small zero block broadcast over rows of x (NumPy's
-    SIMD loop wants both operands as arrays; with a scalar 0 it runs about twice as slow). While
-    y is still in cache the forward keeps the gradient mask as one byte per entry, -1 (all bits
-    set) where y != 0 and 0 elsewhere, so that the backward is a single pass: the bits of g ANDed
-    with the mask widened to g's width. (Rebuilding the mask from y in the backward would re-read
-    y from memory: 4 bytes per entry instead of 1, measured slower in a resnet20 step.) Arrays of
-    at least _PARALLEL_MIN entries are cut along axis 0, one slice per worker thread (a hand-off
-    costs ~0.1 ms).
+    PyTorch's rules, bit for bit: max(0, x) with the zero first keeps relu(-0.0) = -0.0 and
+    relu(NaN) = NaN, and the backward is threshold_backward(g, y, 0) = (y <= 0 ? 0 : g): the mask
+    is "not y <= 0", so a NaN output passes its gradient, and a blocked entry is 0 chosen by
+    np.where, never g * 0 (which is NaN where g is inf or NaN).
     """
 
     @staticmethod
     def forward(ctx, x):
-        y = np.empty_like(x, order="C")
-        if any(ctx.needs_input_grad) and y.itemsize in _INT:
-            ones = np.empty(y.shape, np.int8)
-            _split(_relu_forward, x, y, ones)
-            ctx.ones = ones
-        else:                                          # no backward to come (or long double: no mask)
-            _split(_relu_forward, x, y)
-            ctx.y = y
+        y = np.maximum(0, x)
+        ctx.mask = ~(y <= 0)                           # where the gradient passes
         return y
 
     @staticmethod
-    def pass_mask(ctx) -> np.ndarray:
-        """Where the gradient passes, not (y <= 0), as bools: the backward does not need it,
-        convnp.inspect's guided backprop does."""
-        ones = getattr(ctx, "ones", None)
-        return np.not_equal(ones, 0) if ones is not None else np.logical_not(np.less_equal(ctx.y, 0))
+    def backward(ctx, grad):
+        return np.where(ctx.mask, grad, 0)
 
     @staticmethod
-    def backward(ctx, grad):
-        g = grad if grad.flags.c_contiguous else grad.copy(order="C")
-        dx = np.empty(g.shape, g.dtype)
-        ones = getattr(ctx, "ones", None)
-        if ones is None:                               # no mask kept (long double, or a forward run by hand)
-            np.copyto(dx, np.where(np.less_equal(ctx.y, 0), 0, g))
-        else:
-            _split(_relu_backward, ones, g, dx)
-        return dx
-
-
-_PARALLEL_MIN = 1 << 20        # entries: below this one thread is faster than two
-_ROW = 1 << 16                 # the zero block of the forward: long rows, few iterator steps
-_INT = {2: np.int16, 4: np.int32, 8: np.int64}
-
-
-def _split(fn, *arrays) -> None:
-    """fn(*arrays) in place, over slices of axis 0 on the worker threads for large arrays."""
-    parts = batch_slices(arrays[0], _PARALLEL_MIN)
-    if len(parts) == 1:
-        fn(*arrays)
-    else:
-        parallel_map(lambda b: fn(*(a[b] for a in arrays)), parts)
-
-
-def _relu_forward(x: np.ndarray, y: np.ndarray, ones: np.ndarray | None = None) -> None:
-    """y = max(0, x) (zeros first: max(0, -0.0) = -0.0, as PyTorch); y C-contiguous. With ``ones``
-    (int8, y's shape), also the mask: -1 where not (y <= 0), that is y != 0 (NaN passes), else 0."""
-    zeros = workspace("relu.zeros", (_ROW,), x.dtype, zero=True)
-    if x.ndim == 0 or not x.flags.c_contiguous:
-        np.maximum(zeros[:1].reshape(()), x, out=y)
-    else:
-        xf, yf = x.reshape(-1), y.reshape(-1)
-        rows = xf.size // _ROW
-        if rows:                                               # (size,) -> (rows, _ROW) + tail
-            np.maximum(zeros, xf[:rows * _ROW].reshape(rows, _ROW), out=yf[:rows * _ROW].reshape(rows, _ROW))
-        tail = xf.size - rows * _ROW
-        if tail:
-            np.maximum(zeros[:tail], xf[rows * _ROW:], out=yf[rows * _ROW:])
-    if ones is not None:
-        np.not_equal(y, 0, out=ones.view(bool))                # -0.0 blocks, NaN passes
-        np.negative(ones, out=ones)                            # True -> -1: all bits set once widened
-
-
-def _relu_backward(ones: np.ndarray, g: np.ndarray, dx: np.ndarray) -> None:
-    """dx = g & mask, bit for bit: the int8 mask (0 / -1) widens to g's integer width, sign and all."""
-    itype = _INT[g.itemsize]
-    np.bitwise_and(g.view(itype), ones, out=dx.view(itype))
+    def pass_mask(ctx) -> np.ndarray:
+        """Where the gradient passes, as bools (convnp.inspect's guided backprop reads it)."""
+        return ctx.mask
 
 
 def relu(input, inplace: bool = False) -> Tensor:
@@ -133,10 +74,12 @@ def relu(input, inplace: bool = False) -> Tensor:
     Gradient 1 for x > 0 and 0 otherwise (0 at x = 0, as PyTorch). ``inplace`` is accepted and
     ignored: the result is a new tensor.
 
+    >>> from convnp import tensor
     >>> relu(tensor([-1.0, 0.0, 2.0]))      # (3,) -> (3,)
     tensor([0., 0., 2.])
     """
-    return Relu.apply(_float_tensor("relu", input))
+    x = _float_tensor("relu", input)
+    return (_kernels.select(x.data) or Relu).apply(x)
 
 
 class LeakyRelu(Function):
@@ -423,6 +366,7 @@ def softmax(input, dim: int | None = None) -> Tensor:
     input, dim 1 otherwise (so (N, C) and (N, C, H, W) are normalised over the classes C, while
     3-D input is taken as unbatched (C, H, W)).
 
+    >>> from convnp import tensor
     >>> softmax(tensor([[1.0, 1.0], [0.0, 1e4]]), dim=1)      # (N, C) -> (N, C)
     tensor([[0.5, 0.5],
             [0. , 1. ]])

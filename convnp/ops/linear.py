@@ -1,12 +1,14 @@
-"""The fully connected (linear, dense) layer: y = x W^T + b, forward beside its hand-written backward."""
+"""The fully connected (linear, dense) layer: y = x W^T + b, forward beside its hand-written backward.
+
+Small products run the same sums on a one-thread BLAS (``cn.set_engine(linear=...)``):
+convnp/kernels/linear.py.
+"""
 
 from __future__ import annotations
 
-import numpy as np
-
-from convnp.arraymath.parallel import blas_threads_for
 from convnp.autograd.function import Function
 from convnp.autograd.tensor import Tensor
+from convnp.kernels import linear as _kernels
 from convnp.ops.checks import float_tensor
 
 
@@ -22,11 +24,8 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, weight, bias):
         ctx.x, ctx.weight = x, weight
-        with blas_threads_for(2 * x.size * weight.shape[0]):
-            y = x @ weight.T                            # (*, in) @ (in, out) -> (*, out)
-        if bias is not None:
-            np.add(y, bias, out=y)                      # (*, out) + (out,) -> (*, out), into the fresh y
-        return y
+        y = x @ weight.T                                # (*, in) @ (in, out) -> (*, out)
+        return y if bias is None else y + bias          # (*, out) + (out,) -> (*, out)
 
     @staticmethod
     def backward(ctx, grad):
@@ -34,9 +33,8 @@ class Linear(Function):
         out_features, in_features = weight.shape
         needs = ctx.needs_input_grad
         g2 = grad.reshape(-1, out_features)             # (*, out) -> (M, out)
-        with blas_threads_for(2 * x.size * out_features):
-            dx = grad @ weight if needs[0] else None    # (*, out) @ (out, in) -> (*, in)
-            dw = g2.T @ x.reshape(-1, in_features) if needs[1] else None   # (out, M) @ (M, in) -> (out, in)
+        dx = grad @ weight if needs[0] else None        # (*, out) @ (out, in) -> (*, in)
+        dw = g2.T @ x.reshape(-1, in_features) if needs[1] else None       # (out, M) @ (M, in) -> (out, in)
         db = g2.sum(axis=0) if needs[2] else None       # (M, out) -> (out,)
         return dx, dw, db
 
@@ -71,4 +69,4 @@ def linear(input, weight, bias=None) -> Tensor:
     if xd.dtype != wd.dtype or (b is not None and b.data.dtype != xd.dtype):
         raise TypeError(f"linear: expected input, weight and bias of one dtype. Received: input {x.dtype}, "
                         f"weight {w.dtype}" + (f", bias {b.dtype}" if b is not None else ""))
-    return Linear.apply(x, w, b)
+    return (_kernels.select(xd, wd) or Linear).apply(x, w, b)

@@ -7,20 +7,29 @@ sees M = N * d1 * ... * dk rows of C scores. Probabilities come from a stable lo
     log p_c = (x_c - m) - log sum_j exp(x_j - m),   m = max_j x_j,
 
 so logits of +-1e4 never overflow. Reductions: 'none' (one value per row, shape (N, d1, ...)),
-'sum', and 'mean' (see each loss for its denominator; class weights follow PyTorch).
+'sum', and 'mean' (see each loss for its denominator; class weights follow PyTorch). The row
+layout (rows, unrows, the reductions) is convnp.arraymath.loss_config's, shared with the kernels.
+
+cross_entropy with class indices runs the lecture IndexCrossEntropy below under
+``cn.set_engine("reference")``; otherwise its kernel (no one-hot, exp(z) reused in the backward):
+convnp/kernels/loss.py.
 """
 
 from __future__ import annotations
 
+import functools
 import numbers
 import warnings
 
 import numpy as np
 
 from convnp.arraymath.broadcast import is_float, unbroadcast
-from convnp.arraymath.parallel import blas_threads
+from convnp.arraymath.loss_config import CrossEntropyConfig
+from convnp.arraymath.loss_config import index_shape as _index_shape, reduce_rows as _reduce_rows
+from convnp.arraymath.loss_config import row_grad as _row_grad, rows as _rows, unrows as _unrows
 from convnp.autograd.function import Function
 from convnp.autograd.tensor import Tensor
+from convnp.kernels import loss as _kernels
 from convnp.ops.checks import float_array
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -63,26 +72,6 @@ def _class_weight(op: str, weight, C: int, dtype) -> np.ndarray | None:
     return w.astype(dtype)
 
 
-def _index_shape(x: np.ndarray) -> tuple[int, ...]:
-    """The shape of class-index targets for input x: (N, d1, ...) for (N, C, d1, ...); () for (C,)."""
-    return x.shape[:1] + x.shape[2:] if x.ndim >= 2 else ()
-
-
-def _rows(x: np.ndarray) -> np.ndarray:
-    """Move the class axis last and flatten the rest: (N, C, d1, ...) -> (M, C); (C,) -> (1, C)."""
-    if x.ndim <= 2:                                       # (N, C) as it is; (C,) -> (1, C)
-        return x if x.ndim == 2 else x.reshape(1, -1)
-    return np.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
-
-
-def _unrows(rows: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Inverse of _rows: (M, C) -> (N, C, d1, ...)."""
-    if len(shape) <= 2:
-        return rows.reshape(shape)
-    moved = shape[:1] + shape[2:] + shape[1:2]
-    return np.moveaxis(rows.reshape(moved), -1, 1)
-
-
 def _log_softmax_rows(x2: np.ndarray) -> np.ndarray:
     """log softmax along axis 1 of (M, C), with the row maximum subtracted (no overflow)."""
     z = x2 - x2.max(axis=1, keepdims=True)
@@ -111,35 +100,6 @@ def _check_indices(op: str, x: np.ndarray, t: np.ndarray, ignore_index: int | No
         raise ValueError(f"{op}: target contains class index {value}, outside [0, {C}) for {C} classes{ign}. "
                          f"Received: target value {value}")
     return flat
-
-
-def _reduce_rows(loss_rows: np.ndarray, reduction: str, denominator, out_shape, dtype) -> np.ndarray:
-    """(M,) per-row losses -> 'none': out_shape; 'sum': sum; 'mean': sum / denominator."""
-    if reduction == "none":
-        return loss_rows.reshape(out_shape)
-    total = loss_rows.sum(dtype=dtype)
-    if reduction == "sum":
-        return np.asarray(total, dtype=dtype)
-    return np.asarray(_divide(total, denominator, dtype), dtype=dtype)
-
-
-def _divide(value, denominator, dtype):
-    """value / denominator for 'mean', in dtype. A row count (an int) divides plainly; a sum of
-    weights may be 0 when every row is ignored, and 0/0 = nan then, as PyTorch (no warning)."""
-    if type(denominator) is int and denominator > 0:
-        return value / dtype.type(denominator)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return value / np.asarray(denominator, dtype=dtype)
-
-
-def _row_grad(grad: np.ndarray, reduction: str, denominator, M: int, dtype) -> np.ndarray:
-    """dL/d(row loss) as (M, 1) from the upstream gradient of the reduced loss."""
-    if reduction == "none":
-        return grad.reshape(M, 1)
-    g = np.asarray(grad, dtype=dtype)
-    if reduction == "mean":
-        g = _divide(g, denominator, dtype)
-    return np.full((M, 1), g, dtype=dtype)
 
 
 # ============================================================================================
@@ -179,67 +139,38 @@ class SoftCrossEntropy(Function):
 
 
 class IndexCrossEntropy(Function):
-    """Cross-entropy with class-index targets y (the usual case), without building a one-hot q.
+    """Cross-entropy with class-index targets y. Per row, log p = log_softmax(x) (max subtracted),
+    eps the label smoothing, w the class weights (all 1 without), v = [y is not ignored]:
 
-    With z = x - max_c x (<= 0: no overflow), s = sum_c exp(z_c), log p_c = z_c - log s, eps the
-    smoothing, w the class weights (1 without weights, W = sum_c w_c) and v = [y is not ignored]:
+        l = v ((1 - eps) w_y (-log p_y) + (eps / C) sum_c w_c (-log p_c))
+        dl/dx = v (Q p - q),   q_c = (1 - eps) w_y [c = y] + (eps / C) w_c,   Q = sum_c q_c
 
-        l = v * ((1 - eps) w_y (log s - z_y) + (eps / C) (W log s - sum_c w_c z_c))
-        dl/dx_c = v * (Q p_c - q_c),  p = exp(z) / s,  Q = (1 - eps) w_y + (eps / C) W,
-                  q_c = (1 - eps) w_y [c = y] + (eps / C) w_c
-
-    so the forward is four passes over the (M, C) logits (max, subtract, exp, and the sum as a
-    matrix-vector product with ones) and the backward one (exp(z) times a per-row factor) plus
-    one scattered entry per row. (Smoothing takes the general form, with a dense q.)
+    so without weights and smoothing dl/dx = p - onehot(y): the softmax minus the target.
     """
 
     @staticmethod
-    def forward(ctx, x, *, index, valid, weight, smoothing, reduction, denominator):
-        x2 = _rows(x)                                     # (N, C, d1, ...) -> (M, C)
-        M, C = x2.shape
-        rows = np.arange(M)
-        z = x2 - x2.max(axis=1, keepdims=True)            # (M, C), <= 0
-        zy = z[rows, index]                               # (M,)
-        smooth = None
-        if smoothing:
-            smooth = -(z.sum(axis=1) if weight is None else z @ weight)     # -sum_c w_c z_c, (M,)
-        e = np.exp(z, out=z)                              # z is not needed any more
-        with blas_threads(1):                             # a small product: no thread hand-offs
-            s = e @ np.ones(C, e.dtype)                   # sum_c exp(z_c), (M,)
-        log_s = np.log(s)
-        wy = None if weight is None else weight[index]
-        loss = log_s - zy                                 # -log p_y
-        if wy is not None:
-            loss *= wy
-        if smoothing:
-            total_w = C if weight is None else weight.sum()
-            loss = (1 - smoothing) * loss + (smoothing / C) * (total_w * log_s + smooth)
-        if valid is not None:
-            loss = np.where(valid, loss, 0).astype(x.dtype, copy=False)        # an ignored row is 0 (even NaN)
-        ctx.shape, ctx.dtype, ctx.e, ctx.s = x.shape, x.dtype, e, s
-        ctx.index, ctx.valid, ctx.weight, ctx.wy, ctx.smoothing = index, valid, weight, wy, smoothing
-        ctx.reduction, ctx.denominator = reduction, denominator
-        return _reduce_rows(loss, reduction, denominator, _index_shape(x), x.dtype)
+    def forward(ctx, x, *, index, valid, weight, denominator, config):
+        logp = _log_softmax_rows(_rows(x))               # (N, C, d1, ...) -> (M, C)
+        M, C = logp.shape
+        w = np.ones(C, x.dtype) if weight is None else weight
+        eps = config.smoothing
+        loss = (1 - eps) * w[index] * -logp[np.arange(M), index]              # (M,)
+        if eps:
+            loss = loss + (eps / C) * -(logp @ w)
+        v = np.ones(M, bool) if valid is None else valid
+        loss = np.where(v, loss, 0).astype(x.dtype)     # an ignored row is 0 (even where x is NaN)
+        ctx.config, ctx.shape, ctx.p, ctx.index, ctx.v, ctx.w = config, x.shape, np.exp(logp), index, v, w
+        ctx.denominator = denominator
+        return _reduce_rows(loss, config.reduction, denominator, _index_shape(x), x.dtype)
 
     @staticmethod
     def backward(ctx, grad):
-        e, dtype, eps = ctx.e, ctx.dtype, ctx.smoothing
-        M, C = e.shape
-        g = _row_grad(grad, ctx.reduction, ctx.denominator, M, dtype).reshape(M).astype(dtype, copy=False)
-        if ctx.valid is not None:
-            g = np.where(ctx.valid, g, 0).astype(dtype, copy=False)
-        if not eps:                                       # dx = g w_y (p - onehot(y))
-            gw = g if ctx.wy is None else g * ctx.wy
-            dx = e * (gw / ctx.s)[:, None]                # (M, C)
-            dx[np.arange(M), ctx.index] -= gw
-        else:                                             # dx = g (Q p - q), q dense as in SoftCrossEntropy
-            q = np.empty((M, C), dtype)
-            q[...] = (eps / C) if ctx.weight is None else (eps / C) * ctx.weight
-            q[np.arange(M), ctx.index] += (1 - eps) * (1 if ctx.wy is None else ctx.wy)
-            if ctx.valid is not None:
-                q *= ctx.valid[:, None]
-            dx = g[:, None] * ((e / ctx.s[:, None]) * q.sum(axis=1, keepdims=True) - q)
-        return _unrows(dx.astype(dtype, copy=False), ctx.shape)
+        p, w, eps, index = ctx.p, ctx.w, ctx.config.smoothing, ctx.index
+        M, C = p.shape
+        g = np.where(ctx.v[:, None], _row_grad(grad, ctx.config.reduction, ctx.denominator, M, p.dtype), 0)
+        q = np.tile((eps / C) * w, (M, 1))              # the target distribution q, (M, C) ...
+        q[np.arange(M), index] += (1 - eps) * w[index]  # ... its one-hot part
+        return _unrows((g * (q.sum(axis=1, keepdims=True) * p - q)).astype(p.dtype, copy=False), ctx.shape)
 
 
 def _check_smoothing(op: str, label_smoothing) -> float:
@@ -288,8 +219,15 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         denominator = (flat.size if w is None else w[flat].sum(dtype=x.dtype))
     else:
         denominator = (valid if w is None else w[flat] * valid).sum(dtype=x.dtype)
-    return IndexCrossEntropy.apply(input, index=flat, valid=valid, weight=w, smoothing=eps,
-                                   reduction=reduction, denominator=denominator)
+    config = _cross_entropy_config(reduction, eps)
+    return (_kernels.select(x, config) or IndexCrossEntropy).apply(input, index=flat, valid=valid, weight=w,
+                                                                   denominator=denominator, config=config)
+
+
+@functools.lru_cache(maxsize=64)
+def _cross_entropy_config(reduction: str, smoothing: float) -> CrossEntropyConfig:
+    """One CrossEntropyConfig per setting (a frozen dataclass costs about 1 us to make; a lookup 0.1)."""
+    return CrossEntropyConfig(reduction, smoothing)
 
 
 def _index_targets(op: str, x: np.ndarray, t: np.ndarray, ignore_index) -> tuple[np.ndarray, np.ndarray | None]:
@@ -367,7 +305,7 @@ class MSELoss(Function):
     @staticmethod
     def forward(ctx, x, t, *, reduction, dtype):
         diff = (x - t).astype(dtype, copy=False)
-        ctx.diff, ctx.shapes, ctx.reduction = diff, (np.shape(x), np.shape(t)), reduction
+        ctx.diff, ctx.x_shape, ctx.t_shape, ctx.reduction = diff, np.shape(x), np.shape(t), reduction
         sq = diff * diff
         if reduction == "none":
             return sq
@@ -381,9 +319,8 @@ class MSELoss(Function):
         if ctx.reduction == "mean":
             scale = scale / diff.dtype.type(diff.size)
         d = scale * diff
-        sx, st = ctx.shapes
-        dx = unbroadcast(d, sx) if ctx.needs_input_grad[0] else None
-        dt = unbroadcast(-d, st) if ctx.needs_input_grad[1] else None
+        dx = unbroadcast(d, ctx.x_shape) if ctx.needs_input_grad[0] else None
+        dt = unbroadcast(-d, ctx.t_shape) if ctx.needs_input_grad[1] else None
         return dx, dt
 
 

@@ -19,6 +19,9 @@ activation by a power of the energy of its neighbouring channels:
     b_c = a_c / (k + alpha / size * sum_{j = c - size//2}^{c + (size-1)//2} a_j^2) ^ beta
 
 (channels outside [0, C) count as zero).
+
+batch_norm runs the lecture BatchNorm below under ``cn.set_engine("reference")``; otherwise its
+kernel (cache-sized blocks, BLAS sums, the worker threads): convnp/kernels/normalization.py.
 """
 
 from __future__ import annotations
@@ -29,9 +32,10 @@ import numbers
 import numpy as np
 
 from convnp.arraymath.broadcast import is_float
-from convnp.arraymath.parallel import batch_slices, blas_threads, parallel_map, workspace
+from convnp.arraymath.norm_config import BatchNormConfig
 from convnp.autograd.function import Function
 from convnp.autograd.tensor import Tensor
+from convnp.kernels import normalization as _kernels
 from convnp.ops.checks import checked_once, float_array
 
 
@@ -80,228 +84,63 @@ def _standardize_backward(dxhat: np.ndarray, xhat: np.ndarray, inv_std: np.ndarr
 # ============================================================================================
 
 class BatchNorm(Function):
-    """Batch normalization over every axis but the channel axis 1.
+    """Batch normalization over every axis but the channel axis 1: S = (N, *spatial), n = |S|.
 
-    Training: mu, sigma^2 are the batch mean and biased variance per channel (over N and space);
-    running_mean / running_var are updated in place:
+    Training: mu, sigma^2 = the mean and biased variance of each channel over S, and in place
         running_mean <- (1 - momentum) * running_mean + momentum * mu
-        running_var  <- (1 - momentum) * running_var  + momentum * sigma^2 * n / (n - 1)
-    (n = N * prod(spatial): the running variance is unbiased, as PyTorch).
-    Eval: mu, sigma^2 are the running statistics, constants, so dL/dx = dL/dy * w / sqrt(var + eps).
-
-    Fast path (see _BatchLayout): x is viewed as (N, C, L), L = prod(spatial), and walked in
-    cache-sized blocks of whole samples, on both cores for large inputs. Every per-channel sum is
-    BLAS (a matrix-vector product with ones per row, np.vecdot for products), the per-row results
-    added in float64. The statistics are taken about m, a per-channel mean estimate in x's dtype,
-    from d = x - m (exact for x near m), written into the output buffer: with S1 = sum d and
-    S2 = sum d^2 (the corrected two-pass algorithm; the sums are taken while the block is in
-    cache),
-
-        mu = m + S1 / n,   sigma^2 = S2 / n - (S1 / n)^2,
-
-    so a mean far from 0 costs no accuracy; then in place y = d * a + (b - (mu - m) * a),
-    a = w / sqrt(sigma^2 + eps). Eval is PyTorch's y = x * a + (b - mu * a). x_hat is never kept:
-    the backward rebuilds d. Passes over (N, C, L): training forward one read of x, one write of
-    d and two in-place passes (eval: one read, one write, one in-place pass); backward one read
-    of g and x and a write of d, then four block passes that end in dx.
+        running_var  <- (1 - momentum) * running_var  + momentum * sigma^2 * n / (n - 1)   (unbiased)
+    Eval: mu, sigma^2 = running_mean, running_var (constants). Then
+        x_hat = (x - mu) / sqrt(sigma^2 + eps),   y = w * x_hat + b.
     """
 
     @staticmethod
-    def forward(ctx, x, weight, bias, *, running_mean, running_var, training, momentum, eps):
-        lay = _BatchLayout(x)
-        dtype = x.dtype
-        out = np.empty(lay.shape3, dtype)
-        if training:
-            m = lay.mean_estimate()                      # (C,) in x's dtype, near mu
-            m_op = lay.channel_operand(m)
-
-            def moments(b):                              # out = d = x - m; [S1, S2] of the block, float64
-                d = out[b]
-                np.subtract(lay.view(lay.x3[b]), m_op, out=lay.view(d))
-                return np.concatenate([_row_sums(d).sum(axis=0, dtype=np.float64),
-                                       np.vecdot(d, d).sum(axis=0, dtype=np.float64)])
-
-            s12 = lay.block_sum(moments)
-            shift = s12[:lay.C] / lay.n                  # mu - m, float64
-            var = np.maximum(s12[lay.C:] / lay.n - shift * shift, 0.0)         # biased variance
-            mu = m + shift
+    def forward(ctx, x, weight, bias, *, running_mean, running_var, config):
+        axes = (0,) + tuple(range(2, x.ndim))           # S: every axis but the channels
+        col = (1, x.shape[1]) + (1,) * (x.ndim - 2)     # (C,) -> (1, C, 1, ...), broadcasts against x
+        n = x.size // x.shape[1]
+        if config.training:                             # statistics in float64: n may be 10^5 entries
+            mu = x.mean(axis=axes, dtype=np.float64)    # (N, C, *) -> (C,)
+            var = ((x - mu.reshape(col)) ** 2).mean(axis=axes)
+            m = config.momentum
             if running_mean is not None:
-                running_mean[...] = (1 - momentum) * running_mean + momentum * mu
+                running_mean[...] = (1 - m) * running_mean + m * mu
             if running_var is not None:
-                running_var[...] = (1 - momentum) * running_var + momentum * var * (lay.n / (lay.n - 1))
+                running_var[...] = (1 - m) * running_var + m * var * (n / (n - 1))
         else:
-            mu = running_mean.astype(np.float64)
-            var = running_var.astype(np.float64)
-            m = running_mean.astype(dtype)               # a copy: the buffer may change before backward
-            shift = mu - m                               # the rounding of the running mean to x's dtype
-        inv_std = 1.0 / np.sqrt(var + eps)               # (C,) float64
-        scale = inv_std if weight is None else inv_std * weight                # a = w / sqrt(var + eps)
-        about = shift if training else mu                # y = (x - m) * a + ... or x * a + ...
-        offset = -about * scale if bias is None else bias - about * scale
-        a_op = lay.channel_operand(scale.astype(dtype))
-        c_op = lay.channel_operand(offset.astype(dtype))
-
-        def affine(b):
-            y = lay.view(out[b])
-            np.multiply(y if training else lay.view(lay.x3[b]), a_op, out=y)
-            np.add(y, c_op, out=y)
-
-        lay.each_block(affine)
-        ctx.training, ctx.lay, ctx.m, ctx.shift, ctx.inv_std = training, lay, m, shift, inv_std
-        ctx.w = None if weight is None else weight.astype(np.float64)
-        return out.reshape(x.shape)
+            mu, var = running_mean, running_var
+        inv_std = 1 / np.sqrt(var + config.eps)         # (C,)
+        xhat = ((x - mu.reshape(col)) * inv_std.reshape(col)).astype(x.dtype)
+        w = None if weight is None else weight.astype(x.dtype).reshape(col)
+        y = xhat if w is None else xhat * w
+        if bias is not None:
+            y = y + bias.astype(x.dtype).reshape(col)
+        ctx.config, ctx.xhat, ctx.inv_std, ctx.w = config, xhat, inv_std.astype(x.dtype).reshape(col), w
+        return y
 
     @staticmethod
     def backward(ctx, grad):
-        """With S = (N, *spatial), n = |S|, sum_g = sum_S g and sum_gx = sum_S g * x_hat (= dL/db and dL/dw):
+        """With dx_hat = g * w and the sums over S:
 
-            dx = inv_std * w * (g - sum_g / n - x_hat * sum_gx / n)      (training)
-            dx = inv_std * w * g                                         (eval)
-
-        since mean_S(dx_hat) = w * sum_g / n and mean_S(dx_hat * x_hat) = w * sum_gx / n, the two
-        sums the weight and bias gradients need anyway. With d = x - m (m the rounded mean, as in
-        the forward), x_hat = (d - (mu - m)) * inv_std, so sum_gx = inv_std * (sum g d - (mu - m) sum_g)
-        and dx = g * a + d * k + c per channel: one pass over g and x after the one for the sums.
+            dx = (1/n) inv_std (n dx_hat - sum dx_hat - x_hat sum(dx_hat x_hat))     (training)
+            dx = inv_std dx_hat                                                     (eval)
+            dw = sum g x_hat,   db = sum g
         """
-        lay, m, shift, inv_std = ctx.lay, ctx.m, ctx.shift, ctx.inv_std
-        dtype = m.dtype
-        g3 = np.ascontiguousarray(grad).reshape(lay.shape3)                 # (N, C, *) -> (N, C, L)
-        scale = inv_std if ctx.w is None else inv_std * ctx.w               # (C,) float64
-        need_x, need_w, need_b = ctx.needs_input_grad
-        need_gx = need_w or (need_x and ctx.training)
-        m_op = lay.channel_operand(m)
-        sum_g = sum_gx = dx = None
-
-        if need_x:
-            dx = np.empty(lay.shape3, dtype)
-
-        def sums(b):                                     # [sum g, sum g * (x - m)] of the block, float64
-            gb = g3[b]
-            sg = _row_sums(gb).sum(axis=0, dtype=np.float64)
-            if not need_gx:
-                return sg
-            d = dx[b] if need_x else lay.scratch(b)      # d = x - m, kept in dx for the next pass
-            np.subtract(lay.view(lay.x3[b]), m_op, out=lay.view(d))
-            return np.concatenate([sg, np.vecdot(gb, d).sum(axis=0, dtype=np.float64)])
-
-        if need_gx or need_b:
-            s = lay.block_sum(sums)
-            sum_g = s[:lay.C]
-            if need_gx:
-                sum_gx = inv_std * (s[lay.C:] - shift * sum_g)                # sum g * x_hat
-        if need_x:
-            a_op = lay.channel_operand(scale.astype(dtype))
-            if ctx.training:
-                n = lay.n
-                k = -scale * inv_std * sum_gx / n        # dx = g * a + (x - mu) * k - a * sum_g / n
-                k_op = lay.channel_operand(k.astype(dtype))
-                c_op = lay.channel_operand((-scale * sum_g / n - shift * k).astype(dtype))
-
-                def input_grad(b):                       # dx = d * k + g * a + c, d = x - m in dx
-                    out, t = lay.view(dx[b]), lay.view(lay.scratch(b))
-                    np.multiply(out, k_op, out=out)
-                    np.multiply(lay.view(g3[b]), a_op, out=t)
-                    np.add(out, t, out=out)
-                    np.add(out, c_op, out=out)
+        xhat, inv_std = ctx.xhat, ctx.inv_std
+        axes = (0,) + tuple(range(2, grad.ndim))
+        dx = dw = db = None
+        if ctx.needs_input_grad[0]:
+            dxhat = grad if ctx.w is None else grad * ctx.w
+            if ctx.config.training:
+                n = grad.size // grad.shape[1]
+                dx = (inv_std / n) * (n * dxhat - dxhat.sum(axis=axes, keepdims=True)
+                                      - xhat * (dxhat * xhat).sum(axis=axes, keepdims=True))
             else:
-                def input_grad(b):
-                    np.multiply(lay.view(g3[b]), a_op, out=lay.view(dx[b]))
-
-            lay.each_block(input_grad)
-            dx = dx.reshape(grad.shape)
-        dw = sum_gx.astype(dtype) if need_w else None
-        db = sum_g.astype(dtype) if need_b else None
+                dx = dxhat * inv_std
+        if ctx.needs_input_grad[1]:
+            dw = (grad * xhat).sum(axis=axes)           # (N, C, *) -> (C,)
+        if ctx.needs_input_grad[2]:
+            db = grad.sum(axis=axes)
         return dx, dw, db
-
-
-def _row_sums(a3: np.ndarray) -> np.ndarray:
-    """(n, C, L) -> (n, C): the sum of each row of L, one matrix-vector product with ones (BLAS)."""
-    n, C, L = a3.shape
-    return (a3.reshape(n * C, L) @ np.ones(L, a3.dtype)).reshape(n, C)
-
-
-class _BatchLayout:
-    """x as (N, C, L) and how batch norm walks it: blocks of whole samples, about _BLOCK entries,
-    so that a block's scratch (x - m) is made and consumed while it sits in the core's cache,
-    and the blocks spread over the worker threads (one slice of the batch each) for inputs of
-    _PARALLEL_MIN entries or more (handing work to a thread costs about 0.1 ms).
-
-    Per-channel constants broadcast against a block in one of two ways: for short rows
-    (L < _ROWWISE_MAX_L) the block is viewed as (n, C * L) and each constant repeated into a
-    (C * L,) row, so that NumPy's inner loop runs over C * L contiguous entries instead of
-    restarting for each of the n * C rows of L (twice as fast for 32x32 images and below); long
-    rows keep (n, C, L) against a (C, 1) column.
-    """
-
-    def __init__(self, x: np.ndarray):
-        N, C = x.shape[:2]
-        self.x3 = np.ascontiguousarray(x.reshape(N, C, -1))                # (N, C, *) -> (N, C, L)
-        self.shape3 = self.x3.shape
-        self.N, self.C, self.L = self.shape3
-        self.n = self.N * self.L                         # entries per channel
-        self.rowwise = self.L < _ROWWISE_MAX_L and self.N > 1       # one sample: rows are already long
-        self.block = max(1, _BLOCK // max(self.C * self.L, 1))              # samples per block
-        self.parts = batch_slices(self.x3, _PARALLEL_MIN)
-
-    def view(self, a3: np.ndarray) -> np.ndarray:
-        """A block (n, C, L) as the operand of the elementwise passes: (n, C * L) or itself."""
-        return a3.reshape(a3.shape[0], -1) if self.rowwise else a3
-
-    def channel_operand(self, v: np.ndarray) -> np.ndarray:
-        """(C,) -> what broadcasts against view(block): a (C * L,) row or a (C, 1) column."""
-        return np.repeat(v, self.L) if self.rowwise else v[:, None]
-
-    def mean_estimate(self) -> np.ndarray:
-        """The per-channel mean of at most _SHIFT_SAMPLES samples spread over the batch, x's dtype.
-
-        The statistics are taken about it, so it only needs to be near mu: being the mean of
-        N / k groups of samples, (estimate - mu)^2 <= (N / k) sigma^2 whatever the data, which
-        bounds the cancellation in S2 / n - (S1 / n)^2 (relative error <= (1 + N / k) x that of
-        the float sums; in practice the estimate is within a fraction of sigma).
-        """
-        step = max(1, self.N // _SHIFT_SAMPLES)
-        some = self.x3[::step][:_SHIFT_SAMPLES]                             # (k, C, L), a view
-        with blas_threads(1):
-            sums = (some @ np.ones(self.L, some.dtype)).sum(axis=0, dtype=np.float64)   # (C,)
-        return (sums / (some.shape[0] * self.L)).astype(self.x3.dtype)
-
-    def scratch(self, b: slice) -> np.ndarray:
-        """This thread's block-sized scratch array, (n_b, C, L), contents undefined."""
-        n = b.stop - b.start
-        return workspace("batch_norm.block", (n * self.C * self.L,), self.x3.dtype).reshape(n, self.C, self.L)
-
-    def _blocks(self, part: slice) -> list[slice]:
-        start, stop, _ = part.indices(self.N)
-        return [slice(i, min(i + self.block, stop)) for i in range(start, stop, self.block)]
-
-    def each_block(self, fn) -> None:
-        """fn(b) for every block slice b, the worker slices in parallel."""
-        def run(part):
-            with blas_threads(1):                        # small BLAS calls: no thread hand-offs
-                for b in self._blocks(part):
-                    fn(b)
-        if len(self.parts) == 1:
-            run(self.parts[0])
-        else:
-            parallel_map(run, self.parts)
-
-    def block_sum(self, fn) -> np.ndarray:
-        """The sum over every block slice b of fn(b) (float64 arrays), the worker slices in parallel."""
-        def run(part):
-            total = 0.0
-            with blas_threads(1):
-                for b in self._blocks(part):
-                    total = total + fn(b)
-            return total
-        if len(self.parts) == 1:
-            return run(self.parts[0])
-        return sum(parallel_map(run, self.parts))
-
-
-_PARALLEL_MIN = 1 << 20        # entries of x from which the passes run on the worker threads
-_BLOCK = 1 << 19               # entries per block (2 MB in float32; smaller blocks measured slower on 2 threads)
-_SHIFT_SAMPLES = 8             # samples whose mean is the point the statistics are taken about
-_ROWWISE_MAX_L = 2048          # rows of L shorter than this broadcast the constants as (C * L,) rows
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
@@ -328,11 +167,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     for name, value in zip(_BATCH_NORM_PARAMS, params):
         _check_param_type(op, name, value)
     rm, rv, w, b = (None if v is None else _data(v) for v in params)
-    training, momentum, eps = _batch_norm_args(
+    config = _batch_norm_args(
         x.shape, *(None if a is None else a.shape for a in (rm, rv, w, b)),
         None if rm is None else rm.dtype, None if rv is None else rv.dtype, training, momentum, eps)
-    return BatchNorm.apply(input, weight, bias, running_mean=rm, running_var=rv, training=training,
-                           momentum=momentum, eps=eps)
+    return (_kernels.select(x, config) or BatchNorm).apply(input, weight, bias, running_mean=rm, running_var=rv,
+                                                           config=config)
 
 
 _BATCH_NORM_PARAMS = ("running_mean", "running_var", "weight", "bias")
@@ -340,7 +179,8 @@ _BATCH_NORM_PARAMS = ("running_mean", "running_var", "weight", "bias")
 
 @checked_once
 def _batch_norm_args(x_shape, rm_shape, rv_shape, w_shape, b_shape, rm_dtype, rv_dtype, training, momentum, eps):
-    """batch_norm's checks of everything but the types of its arrays; (training, momentum, eps)."""
+    """batch_norm's checks of everything but the types of its arrays; its BatchNormConfig (made once per
+    combination of arguments: checked_once remembers it)."""
     op = "batch_norm"
     C = x_shape[1]
     per = f"one per channel of input of shape {x_shape}"
@@ -361,7 +201,7 @@ def _batch_norm_args(x_shape, rm_shape, rv_shape, w_shape, b_shape, rm_dtype, rv
         missing = "running_mean" if rm_shape is None else "running_var"
         raise ValueError(f"{op}: {missing} must be given in evaluation mode (training=False); "
                          f"expected an array of shape ({C},). Received: {missing}=None")
-    return bool(training), float(momentum) if training else momentum, float(eps)
+    return BatchNormConfig(bool(training), float(momentum) if training else momentum, float(eps))
 
 
 # ============================================================================================

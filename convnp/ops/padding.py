@@ -34,6 +34,7 @@ are constants and receive nothing; cropped input pixels get zero).
 from __future__ import annotations
 
 import numbers
+from typing import NamedTuple
 
 import numpy as np
 
@@ -42,6 +43,15 @@ from convnp.autograd.tensor import Tensor
 from convnp.ops.checks import checked_once
 
 _MODES = ("constant", "reflect", "replicate", "circular")
+
+
+class AxisGather(NamedTuple):
+    """One padded axis of reflect / replicate / circular padding: output pixel j of ``axis`` reads
+    input pixel ``index[j]``; ``direct`` = (out_start, in_start, length), the run read one to one."""
+
+    axis: int
+    index: np.ndarray
+    direct: tuple[int, int, int]
 
 
 # ============================================================================================
@@ -127,7 +137,7 @@ class IndexPad(Function):
 
     @staticmethod
     def forward(ctx, x, plan):
-        # plan: tuple of (axis, idx, direct) for the padded axes
+        # plan: one AxisGather (axis, index, direct) per padded axis
         ctx.plan, ctx.shape = plan, x.shape
         out = x
         for axis, idx, _ in plan:
@@ -246,7 +256,7 @@ def _pad_plan(shape, pad, mode, value):
                 raise ValueError(f"pad: the output size along dimension {d} would be {n} + {b} + {a} = {n + b + a}, "
                                  f"it must be at least 0. {where}")
             if n + b + a == 0:                                      # an empty axis, as PyTorch allows
-                plan.append((d, np.zeros(0, dtype=np.intp), (0, 0, 0)))
+                plan.append(AxisGather(d, np.zeros(0, dtype=np.intp), (0, 0, 0)))
                 continue
             if m < 0:
                 raise ValueError(f"pad: negative padding crops {max(-b, 0) + max(-a, 0)} entries from dimension {d}, "
@@ -261,5 +271,5 @@ def _pad_plan(shape, pad, mode, value):
             continue
         idx, direct = _source_index(n, b, a, mode)
         idx.flags.writeable = False                                 # the plan is shared by later calls
-        plan.append((d, idx, direct))
+        plan.append(AxisGather(d, idx, direct))
     return "index", tuple(plan)

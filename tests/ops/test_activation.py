@@ -11,7 +11,7 @@ import torch.nn.functional as TF
 
 import convnp as cn
 import convnp.ops.activation as activation_module
-from convnp.arraymath.parallel import workers
+from convnp.kernels.activation import BitmaskRelu
 from convnp.ops.activation import elu, gelu, leaky_relu, log_softmax, prelu, relu, sigmoid, softmax, tanh
 from helpers import check_gradcheck, compare_with_torch
 
@@ -329,8 +329,8 @@ def test_softmax_dim_errors(name, fn):
 
 
 # ============================================================================================
-# relu's fast path: bit-exact PyTorch semantics on every path (small, large on the worker
-# threads, the row block and its tail, non-contiguous input)
+# relu: bit-exact PyTorch semantics on every path (small, large on the worker threads, the row
+# block and its tail, non-contiguous input; the kernel's thresholds: tests/kernels/test_activation.py)
 # ============================================================================================
 
 def _relu_inputs(rng, shape, dtype):
@@ -393,22 +393,6 @@ def test_relu_of_non_contiguous_input(dtype):
         _check_relu_exactly(x, rng.standard_normal(x.shape).astype(dtype))
 
 
-def test_relu_paths_with_small_thresholds(monkeypatch):
-    """The worker-thread split and the row blocks at small sizes (thresholds lowered)."""
-    monkeypatch.setattr(activation_module, "_PARALLEL_MIN", 64)
-    monkeypatch.setattr(activation_module, "_ROW", 16)
-    calls = []
-    real_map = activation_module.parallel_map
-    monkeypatch.setattr(activation_module, "parallel_map", lambda fn, items: calls.append(1) or real_map(fn, items))
-    rng = np.random.default_rng(11)
-    for shape in [(4, 3, 5, 7), (9, 17), (2, 8), (3, 1, 1, 5)]:
-        for dtype in DTYPES:
-            x = _relu_inputs(rng, shape, dtype)
-            _check_relu_exactly(x, rng.standard_normal(shape).astype(dtype))
-    if workers() > 1:
-        assert len(calls) == 2 * 2 * 2                   # forward and backward, two shapes >= 64, two dtypes
-
-
 def test_relu_keeps_float16():
     # NumPy's float16 maximum is not the SIMD loop: relu(-0.0) is +0.0 there (equal to torch's -0.0)
     x = np.array([-1.5, 0.0, -0.0, 2.5, np.nan], np.float16)
@@ -416,16 +400,19 @@ def test_relu_keeps_float16():
 
 
 def test_relu_context_offers_its_mask_for_guided_backprop():
-    # convnp.inspect's guided backprop multiplies by Relu.pass_mask of the recorded node (not (y <= 0))
+    # convnp.inspect's guided backprop multiplies by pass_mask of the recorded node (not (y <= 0)),
+    # the lecture Relu's or its kernel's (whichever the engine ran)
     x = np.array([-1.0, 0.0, -0.0, 2.0, np.nan])
     y = relu(cn.tensor(x, requires_grad=True))
-    mask = activation_module.Relu.pass_mask(y._node.ctx)
+    assert y._node.function is (activation_module.Relu if cn.get_engine("activation") == "reference"
+                                else BitmaskRelu)
+    mask = y._node.function.pass_mask(y._node.ctx)
     assert mask.dtype == np.bool_
     np.testing.assert_array_equal(mask, [False, False, False, True, True])
     np.testing.assert_array_equal(np.ones(5) * mask, [0.0, 0.0, 0.0, 1.0, 1.0])
 
 
-def test_relu_long_double_and_a_forward_without_gradient_use_the_output():
+def test_relu_long_double():
     x = np.array([-1.5, 0.0, -0.0, 2.5, np.nan, -np.inf], np.longdouble)
     g = np.array([1.0, np.inf, np.nan, 4.0, 5.0, np.nan], np.longdouble)
     cx = cn.tensor(x, requires_grad=True)
@@ -433,9 +420,12 @@ def test_relu_long_double_and_a_forward_without_gradient_use_the_output():
     assert y.dtype == np.longdouble
     y.backward(g)
     np.testing.assert_array_equal(cx.grad, [0.0, 0.0, 0.0, 4.0, 5.0, 0.0])
-    ctx = type("Ctx", (), {"needs_input_grad": (False,)})()     # no gradient to come: no mask kept
-    out = activation_module.Relu.forward(ctx, np.array([-1.0, 0.0, 2.0, np.nan]))
-    assert not hasattr(ctx, "ones")
-    np.testing.assert_array_equal(activation_module.Relu.backward(ctx, np.full(4, np.inf)), [0.0, 0.0, np.inf, np.inf])
-    np.testing.assert_array_equal(activation_module.Relu.pass_mask(ctx), [False, False, True, True])
-    assert np.isnan(out[3])
+
+
+def test_lecture_relu_saves_its_mask():
+    ctx = type("Ctx", (), {"needs_input_grad": (True,)})()
+    out = activation_module.Relu.forward(ctx, np.array([-1.0, 0.0, -0.0, 2.0, np.nan, -np.inf]))
+    np.testing.assert_array_equal(ctx.mask, [False, False, False, True, True, False])
+    np.testing.assert_array_equal(activation_module.Relu.backward(ctx, np.full(6, np.inf)),
+                                  [0.0, 0.0, 0.0, np.inf, np.inf, 0.0])
+    assert np.isnan(out[4]) and np.signbit(out[2]) and out[5] == 0.0

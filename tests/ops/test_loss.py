@@ -157,6 +157,24 @@ def test_cross_entropy_all_ignored_mean_is_nan_like_torch():
     assert cross_entropy(cn.tensor(x), t, reduction="sum").item() == 0.0
 
 
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_all_ignored_gradient_is_zero_like_torch(reduction, smoothing):
+    """Every row ignored: 'mean' is 0/0 = nan, yet every gradient is 0 (not nan), as torch's."""
+    x = np.random.default_rng(1).standard_normal((3, 4))
+    t = np.full(3, -100)
+    cx, tx = cn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours = cross_entropy(cx, t, reduction=reduction, label_smoothing=smoothing, weight=np.ones(4))
+        ours.backward(np.ones(ours.shape))
+    F.cross_entropy(tx, torch.tensor(t), reduction=reduction, label_smoothing=smoothing,
+                    weight=torch.ones(4, dtype=torch.float64)).backward(torch.ones(ours.shape, dtype=torch.float64))
+    np.testing.assert_array_equal(tx.grad.numpy(), 0.0)
+    np.testing.assert_array_equal(cx.grad, 0.0)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(128, 1000), (128, 10), (1, 7), (5, 3, 4)])
 @pytest.mark.parametrize("weight", [False, True])

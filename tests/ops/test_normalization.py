@@ -8,7 +8,6 @@ import torch
 import torch.nn.functional as F
 
 import convnp as cn
-from convnp.arraymath.parallel import workers
 from convnp.ops.normalization import batch_norm, group_norm, layer_norm, local_response_norm
 from helpers import TOL, assert_close, check_gradcheck, compare_with_torch
 
@@ -120,9 +119,9 @@ def test_batch_norm_updates_tensor_buffers_in_place_and_accepts_none():
     assert_close(out, expected, 1e-10, "batch_norm without running stats")
 
 
-# batch_norm's fast path: blocks of samples, the worker threads above _PARALLEL_MIN entries, rows
-# of C * L below _ROWWISE_MAX_L, statistics about a rounded mean estimate. Each path is run at
-# its real size once and, with the thresholds lowered, on small inputs of awkward shapes.
+# batch_norm at sizes where the kernel takes its paths (blocks of samples, the worker threads above
+# _PARALLEL_MIN entries, rows of C * L below _ROWWISE_MAX_L, statistics about a rounded mean
+# estimate), under either engine; the kernel's thresholds lowered: tests/kernels/test_normalization.py.
 
 BN_FAST_CASES = [  # shape, scale, shift
     ((5, 3, 257, 275), 1.0, 0.0),        # >= 2^20 entries: worker threads, several blocks, rows of C * L
@@ -176,43 +175,6 @@ def test_batch_norm_fast_path_against_float64_torch(case, training, dtype):
         assert_close(ours, theirs, tol, f"{name} gradient")
     assert_close(rm_c, rm_t, tol, "running_mean")
     assert_close(rv_c, rv_t, tol, "running_var")
-
-
-@pytest.fixture
-def small_bn_thresholds(monkeypatch):
-    """Thresholds lowered so that small inputs take every path; returns the list of parallel_map calls."""
-    import convnp.ops.normalization as normalization
-    monkeypatch.setattr(normalization, "_PARALLEL_MIN", 40)
-    monkeypatch.setattr(normalization, "_BLOCK", 24)
-    monkeypatch.setattr(normalization, "_ROWWISE_MAX_L", 6)
-    monkeypatch.setattr(normalization, "_SHIFT_SAMPLES", 2)
-    calls, real_map = [], normalization.parallel_map
-    monkeypatch.setattr(normalization, "parallel_map", lambda fn, items: calls.append(1) or real_map(fn, items))
-    return calls
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("training", [True, False])
-@pytest.mark.parametrize("shape", [(7, 3, 2, 2),      # blocks of 2 samples, threads, rows of C * L (L = 4 < 6)
-                                   (5, 2, 3, 4),      # L = 12: (C, 1) columns, one sample per block
-                                   (1, 3, 5, 7),      # batch of one, a sample larger than a block
-                                   (9, 1), (2, 4, 9)])  # (N, C) and an odd 3-D input
-def test_batch_norm_every_path_with_small_thresholds(small_bn_thresholds, shape, training, dtype):
-    rng = np.random.default_rng([*shape, int(training)])
-    C = shape[1]
-    x = _randn(rng, *shape, scale=2.0, shift=-3.0)
-    x[::3] += 4.0                                       # the mean estimate (every other sample) is off
-    w, b, g = _randn(rng, C), _randn(rng, C), _randn(rng, *shape)
-    rm, rv = _randn(rng, C), rng.uniform(0.5, 2.0, C)
-    (y, grads, rm_c, rv_c), (ty, tgrads, rm_t, rv_t) = _bn_both(x, w, b, rm, rv, training, g, dtype)
-    tol = TOL[np.dtype(dtype)]
-    assert_close(y, ty, tol, "output")
-    for name, ours, theirs in zip(("input", "weight", "bias"), grads, tgrads):
-        assert_close(ours, theirs, tol, f"{name} gradient")
-    assert_close(rm_c, rm_t, tol, "running_mean")
-    assert_close(rv_c, rv_t, tol, "running_var")
-    if workers() > 1:                                   # the worker threads ran when the batch could be cut
-        assert bool(small_bn_thresholds) == (np.prod(shape) >= 40 and shape[0] > 1)
 
 
 @pytest.mark.parametrize("training", [True, False])
