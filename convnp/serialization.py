@@ -45,6 +45,9 @@ STRUCTURE_KEY = "convnp.structure"
 VERSION_KEY = "convnp.format_version"
 FORMAT_VERSION = 1
 _CHUNK = 1 << 26                     # write 64 MiB at a time
+# ``load`` reads the whole file into memory: a larger file (a sparse file can claim terabytes) is
+# refused before it is read. Adjustable: convnp.serialization.MAX_LOAD_BYTES = ...
+MAX_LOAD_BYTES = 16 << 30
 
 _SUPPORTED_DTYPES = {np.dtype(t) for t in ("bool", "uint8", "int8", "int16", "int32", "int64", "uint16", "uint32",
                                            "uint64", "float16", "float32", "float64", "complex64")}
@@ -136,6 +139,11 @@ def _write_all(f, data: bytes) -> None:
         f.write(view[start:start + _CHUNK])
 
 
+def _naming(exc: OSError, op: str, path: str) -> OSError:
+    """The same kind of OSError, its message naming the file (a full disk says which write failed)."""
+    return type(exc)(exc.errno, f"{op}: cannot write '{path}': {exc.strerror or exc}")
+
+
 def atomic_write(path, data: bytes, op: str = "save") -> None:
     """Write ``data`` so that ``path`` holds either its old content or all of the new: a temporary
     file in the same directory, flush + fsync, then os.replace over ``path``. A crash midway leaves
@@ -145,18 +153,23 @@ def atomic_write(path, data: bytes, op: str = "save") -> None:
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"{op}: cannot write '{path}': the directory '{directory}' does not exist")
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    except OSError as exc:
+        raise _naming(exc, op, path) from exc
     try:
         with os.fdopen(fd, "wb") as f:
             _write_all(f, data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise _naming(exc, op, path) from exc
         raise
     try:                                                   # make the rename itself durable (POSIX)
         dir_fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -183,6 +196,13 @@ def load(path):
     path = _fspath(path, "load")
     if not os.path.exists(path):
         raise FileNotFoundError(f"load: no such file: '{path}'")
+    import stat
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):                         # /dev/zero, a FIFO, a directory: no end to read to
+        raise ValueError(f"load: '{path}' is not a regular file (it is a device, a pipe or a directory)")
+    if st.st_size > MAX_LOAD_BYTES:
+        raise ValueError(f"load: '{path}' is {st.st_size:,} bytes, more than the {MAX_LOAD_BYTES:,} convnp loads "
+                         f"(convnp.serialization.MAX_LOAD_BYTES)")
     with open(path, "rb") as f:
         data = f.read()
     header = _read_header(path, data)
@@ -208,7 +228,10 @@ def load(path):
     try:
         structure = json.loads(metadata[STRUCTURE_KEY])
         return _decode(structure, arrays)
-    except (ValueError, KeyError, TypeError, IndexError) as ex:
+    except RecursionError:
+        raise ValueError(f"load: '{path}' has a corrupt convnp structure in its metadata: it is nested too "
+                         f"deeply") from None
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as ex:
         raise ValueError(f"load: '{path}' has a corrupt convnp structure in its metadata: {ex}") from None
 
 
@@ -235,6 +258,8 @@ def _read_header(path: str, data: bytes) -> dict:
         for key, info in header.items():
             if key != "__metadata__":
                 end = max(end, int(info["data_offsets"][1]))
+    except RecursionError:
+        raise ValueError(f"load: '{path}' is not a safetensors file (its header is JSON nested too deeply)") from None
     except (ValueError, UnicodeDecodeError, KeyError, TypeError, IndexError) as ex:
         raise ValueError(f"load: '{path}' is not a safetensors file (its header is not valid: {ex})") from None
     if 8 + n + end > size:

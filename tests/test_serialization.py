@@ -309,3 +309,56 @@ def test_path_type_errors():
         save({}, 3)
     with pytest.raises(TypeError, match="load: path must be a str or os.PathLike. Received: NoneType"):
         load(None)
+
+
+# ----------------------------------------------------------------------------- hostile files (issue #20)
+
+def test_non_regular_files_are_refused_not_read(tmp_path):
+    if Path("/dev/zero").exists():
+        with pytest.raises(ValueError, match=r"^load: '/dev/zero' is not a regular file \(it is a device, a pipe or a "
+                                             r"directory\)$"):
+            load("/dev/zero")
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "pipe")
+        with pytest.raises(ValueError, match="is not a regular file"):
+            load(tmp_path / "pipe")
+
+
+def test_a_file_larger_than_the_cap_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    save({"w": np.zeros(1000, np.float32)}, tmp_path / "w.safetensors")
+    monkeypatch.setattr(serialization, "MAX_LOAD_BYTES", 1000)
+    with pytest.raises(ValueError, match=r"w\.safetensors' is 4,\d{3} bytes, more than the 1,000 convnp loads "
+                                         r"\(convnp\.serialization\.MAX_LOAD_BYTES\)"):
+        load(tmp_path / "w.safetensors")
+
+
+def test_deeply_nested_json_is_a_value_error_not_a_recursion_error(tmp_path):
+    import struct
+    deep_header = b"[" * 100_000 + b"]" * 100_000
+    (tmp_path / "a.safetensors").write_bytes(struct.pack("<Q", len(deep_header)) + deep_header)
+    with pytest.raises(ValueError, match=r"is not a safetensors file \(its header is JSON nested too deeply\)"):
+        load(tmp_path / "a.safetensors")
+    structure = "[" * 100_000 + "]" * 100_000
+    data = safetensors.numpy.save({"t": np.zeros(1)}, metadata={"convnp.format_version": "1",
+                                                                "convnp.structure": structure})
+    (tmp_path / "b.safetensors").write_bytes(data)
+    with pytest.raises(ValueError, match=r"has a corrupt convnp structure in its metadata: it is nested too deeply"):
+        load(tmp_path / "b.safetensors")
+    # nesting built from the structure's own tags ({"tuple": [{"tuple": ...}]}) too
+    structure = '{"tuple":[' * 50_000 + "1" + "]}" * 50_000
+    data = safetensors.numpy.save({"t": np.zeros(1)}, metadata={"convnp.format_version": "1",
+                                                                "convnp.structure": structure})
+    (tmp_path / "c.safetensors").write_bytes(data)
+    with pytest.raises(ValueError, match=r"has a corrupt convnp structure in its metadata"):
+        load(tmp_path / "c.safetensors")
+
+
+def test_a_failed_write_names_the_file(tmp_path, monkeypatch):
+    path = tmp_path / "ckpt.safetensors"
+
+    def full(f, data):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(serialization, "_write_all", full)
+    with pytest.raises(OSError, match=re.escape(f"[Errno 28] save: cannot write '{path}': No space left on device")):
+        save({"w": np.ones(3)}, path)
+    assert os.listdir(tmp_path) == []

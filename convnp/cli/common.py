@@ -96,6 +96,11 @@ def model_from_checkpoint(ckpt: dict, path) -> object:
     if name not in names:
         raise CLIError(f"'{path}' was saved by model '{name}', which this convnp does not have; available models: "
                        f"{', '.join(names)}")
+    from convnp.train.checkpoint import CheckpointError, check_finite_weights
+    try:
+        check_finite_weights(ckpt, path)
+    except CheckpointError as exc:
+        raise CLIError(one_line(exc)) from exc
     model = build_model(name, dict(info.get("args") or {}))
     try:
         model.load_state_dict(info["state"])

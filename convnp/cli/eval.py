@@ -62,6 +62,9 @@ def run(args) -> int:
     from convnp.cli.common import check_positive_int
     check_positive_int(args.batch_size, "--batch-size", "500")
     ckpt, model, data, name, dataset = checkpoint_and_data(args)
+    if len(dataset) == 0:
+        raise CLIError(f"the {args.split} split of {name} holds no image; there is nothing to evaluate "
+                       f"(give a data set with {args.split} images, or another --split)")
     _check_compatible(ckpt, args.checkpoint, dataset, name)
     classes = list(data.get("classes") or dataset.classes)
 
@@ -70,11 +73,19 @@ def run(args) -> int:
     from convnp.train.trainer import evaluate
     norm = transforms.Normalize(data.get("mean") or dataset.mean, data.get("std") or dataset.std)
     loader = DataLoader(dataset, args.batch_size, transform=norm, generator=np.random.default_rng(0), prefetch=True)
-    result = evaluate(model, loader, topk=5, confusion=True, num_classes=len(classes))
+    with np.errstate(over="ignore", invalid="ignore"):     # overflowing outputs are reported in one note below
+        result = evaluate(model, loader, topk=5, confusion=True, num_classes=len(classes))
     cm = result["confusion"]
+    if cm is None:                                        # every image's outputs were non-finite
+        cm = np.zeros((len(classes), len(classes)), dtype=np.int64)
+    if result["nonfinite"]:
+        print(f"note: the network's outputs are NaN or infinite for {result['nonfinite']:,} of {result['n']:,} "
+              f"images; they count as wrong and are left out of the per-class table and the confusion matrix",
+              file=sys.stderr)
     per_class = per_class_accuracy(cm)
     report = {"checkpoint": str(args.checkpoint), "model": ckpt["model"].get("name"), "epoch": ckpt.get("epoch"),
-              "dataset": name, "split": args.split, "n": result["n"], "loss": result["loss"],
+              "dataset": name, "split": args.split, "n": result["n"], "nonfinite": result["nonfinite"],
+              "loss": result["loss"],
               "accuracy": result["accuracy"], "top5": result["top5"],
               "per_class": {c: (None if np.isnan(a) else float(a)) for c, a in zip(classes, per_class)},
               "class_counts": {c: int(n) for c, n in zip(classes, cm.sum(axis=1))},

@@ -18,7 +18,11 @@ import json
 
 from convnp.cli.common import CLIError, one_line
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "run", "MAX_NUMBER"]
+
+# The largest number explain takes in any option (sizes, filters, units, rf, jump): the arithmetic
+# lists positions, so 10**9 would build a list of 10**9 elements. Adjustable here.
+MAX_NUMBER = 100_000
 
 _EXAMPLES = ("examples:\n"
              "  convnp explain conv --input 32x32x3 --filters 10 --kernel 5 --stride 1 --padding 2\n"
@@ -81,10 +85,26 @@ def _int_text(text):
     return int(text) if isinstance(text, str) and text.strip().isdigit() else text
 
 
+def _check_numbers(args) -> None:
+    """CLIError when any whole number in explain's options exceeds MAX_NUMBER."""
+    import re
+    for option in ("input", "kernel", "stride", "padding", "dilation", "rf", "jump", "filters", "units"):
+        value = getattr(args, option, None)
+        if value is None:
+            continue
+        for number in re.findall(r"\d+", str(value)):
+            if int(number) > MAX_NUMBER:
+                raise CLIError(f"explain {args.layer}: --{option} {value}: {int(number):,} is larger than the "
+                               f"{MAX_NUMBER:,} explain works with (convnp.cli.explain.MAX_NUMBER); give sizes of at "
+                               f"most {MAX_NUMBER:,}")
+
+
 def run(args) -> int:
     from convnp.explain import explain_conv, explain_fc, explain_pool
 
     layer = getattr(args, "layer", None)
+    if layer is not None:
+        _check_numbers(args)
     try:
         if layer == "conv":
             e = explain_conv(_int_text(args.input), filters=args.filters, kernel=_int_text(args.kernel),

@@ -5,6 +5,7 @@
 
 Each image is converted as the network's training data was: to grey (one channel) or RGB (three),
 resized to the training size (bilinear, stretching if the aspect ratio differs), scaled to [0, 1]
+(16-bit greyscale images from 0..65535)
 and normalised with the training set's mean and std recorded in the checkpoint. Transparent
 pixels are composited on white, as an image viewer shows them.
 
@@ -42,6 +43,8 @@ def load_images(paths: list[str], channels: int, size: tuple[int, int], invert: 
     """(N, C, H, W) float32 in [0, 1]: each file decoded with Pillow, converted to grey/RGB and resized.
     A file that is missing or not an image raises CLIError naming it."""
     from PIL import Image, UnidentifiedImageError
+
+    from convnp.data.imagefolder import check_image_size, to_8bit
     h, w = size
     out = np.empty((len(paths), channels, h, w), dtype=np.float32)
     for i, path in enumerate(paths):                    # one decode per file: Pillow works file by file
@@ -49,9 +52,16 @@ def load_images(paths: list[str], channels: int, size: tuple[int, int], invert: 
             raise CLIError(f"image '{path}' does not exist")
         if os.path.isdir(path):
             raise CLIError(f"'{path}' is a directory; give image files (PNG or JPEG)")
+        if not os.path.isfile(path):                    # a device or a pipe: no end to read to, or a reader blocked
+            raise CLIError(f"'{path}' is not a regular file (it is a device or a pipe); give image files (PNG or JPEG)")
         try:
             with Image.open(path) as img:
+                try:
+                    check_image_size(img, f"image '{path}'")
+                except ValueError as exc:
+                    raise CLIError(str(exc)) from None
                 img.load()
+                img = to_8bit(img)                               # 16-bit grey: scaled to 0..255, not clipped
                 if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
                     img = img.convert("RGBA")
                     bg = Image.new("RGBA", img.size, (255, 255, 255, 255))
@@ -62,7 +72,7 @@ def load_images(paths: list[str], channels: int, size: tuple[int, int], invert: 
                 arr = np.asarray(img, dtype=np.float32) / 255.0
         except UnidentifiedImageError:
             raise CLIError(f"'{path}' is not an image that Pillow can read; give PNG or JPEG files") from None
-        except (OSError, ValueError, SyntaxError) as exc:
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
             raise CLIError(f"'{path}' is a damaged or unsupported image ({one_line(exc)}); give PNG or JPEG files") \
                 from None
         out[i] = arr[None] if channels == 1 else arr.transpose(2, 0, 1)        # (H, W[, 3]) -> (C, H, W)

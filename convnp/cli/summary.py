@@ -18,7 +18,12 @@ import json
 
 from convnp.cli.common import CLIError, build_model, check_model_name, one_line
 
-__all__ = ["add_parser", "run", "default_input"]
+__all__ = ["add_parser", "run", "default_input", "MAX_INPUT_ELEMENTS", "MAX_NUM_CLASSES"]
+
+# The largest traced input, N*C*H*W values (the dry run still allocates the input: 2**26 float32 values
+# are 256 MiB; VGG16 at 3x224x224 is 150,528), and the largest --num-classes. Adjustable here.
+MAX_INPUT_ELEMENTS = 1 << 26
+MAX_NUM_CLASSES = 100_000
 
 
 def default_input(name: str) -> tuple[int, int, int]:
@@ -80,13 +85,20 @@ def run(args) -> int:
             raise CLIError(f"--batch-size must be a positive whole number, for example --batch-size 1; "
                            f"received {args.batch_size}")
         shape = (args.batch_size,) + shape
+    elements = 1
+    for v in shape:
+        elements *= v
+    if elements > MAX_INPUT_ELEMENTS:
+        raise CLIError(f"--input {','.join(map(str, shape[1:]))} with batch {shape[0]} is {elements:,} values, more "
+                       f"than the {MAX_INPUT_ELEMENTS:,} convnp summary traces (convnp.cli.summary.MAX_INPUT_ELEMENTS); "
+                       f"give a smaller --input or --batch-size")
     if args.depth is not None and args.depth < 1:
         raise CLIError(f"--depth must be a positive whole number, for example --depth 2; received {args.depth}")
     kwargs = {"in_channels": shape[1]}
     if args.num_classes is not None:
-        if args.num_classes < 1:
-            raise CLIError(f"--num-classes must be a positive whole number, for example --num-classes 10; "
-                           f"received {args.num_classes}")
+        if not 1 <= args.num_classes <= MAX_NUM_CLASSES:
+            raise CLIError(f"--num-classes must be a whole number from 1 to {MAX_NUM_CLASSES:,}, for example "
+                           f"--num-classes 10; received {args.num_classes}")
         kwargs["num_classes"] = args.num_classes
     if args.variant is not None:
         if name != "lenet5":

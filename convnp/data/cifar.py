@@ -47,8 +47,14 @@ ALLOWED_GLOBALS = {
 }
 
 
-class ForbiddenGlobalError(pickle.UnpicklingError):
-    """A pickle asked for a global outside :data:`ALLOWED_GLOBALS`; nothing was imported or called."""
+# The largest CIFAR file read (an official batch is 31 MB); a larger one is refused before it is read.
+# Adjustable: convnp.data.cifar.MAX_BATCH_BYTES = ...
+MAX_BATCH_BYTES = 256 << 20
+
+
+class ForbiddenGlobalError(pickle.UnpicklingError, ValueError):
+    """A pickle asked for a global outside :data:`ALLOWED_GLOBALS`; nothing was imported or called.
+    (A ValueError too: a bad input file, like the other errors of the readers.)"""
 
 
 class RestrictedUnpickler(pickle.Unpickler):
@@ -71,11 +77,20 @@ class RestrictedUnpickler(pickle.Unpickler):
 
 def restricted_load(path):
     """Unpickle a (Python 2) CIFAR file with :class:`RestrictedUnpickler`; keys stay bytes."""
+    import stat
+    st = Path(path).stat()
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError(f"load_cifar_batch: {path} is not a regular file (it is a device, a pipe or a directory); "
+                         f"give the CIFAR batch files")
+    if st.st_size > MAX_BATCH_BYTES:
+        raise ValueError(f"load_cifar_batch: {path} is {st.st_size:,} bytes, more than the {MAX_BATCH_BYTES:,} of a "
+                         f"CIFAR batch convnp reads (convnp.data.cifar.MAX_BATCH_BYTES); it is not an official batch. "
+                         f"Delete it and download the data again")
     data = Path(path).read_bytes()
     try:
         return RestrictedUnpickler(io.BytesIO(data), encoding="bytes").load()
-    except ForbiddenGlobalError:
-        raise
+    except ForbiddenGlobalError as exc:
+        raise ForbiddenGlobalError(f"{path}: {exc}") from None               # name the file
     except Exception as exc:  # truncated or garbage files
         raise ValueError(f"load_cifar_batch: {path} is not a readable CIFAR pickle ({type(exc).__name__}: {exc}). "
                          f"Delete it and download the data again. Received: a {len(data)}-byte file") from exc
@@ -96,7 +111,19 @@ def load_cifar_batch(path) -> tuple[np.ndarray, np.ndarray]:
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
         got = f"{data.dtype} array of shape {data.shape}" if isinstance(data, np.ndarray) else type(data).__name__
         raise ValueError(f"load_cifar_batch: {path}: 'data' must be a uint8 array of shape (N, 3072). Received: {got}")
-    labels = np.asarray(d["labels"])
+    labels = d["labels"]
+    # checked before NumPy sees it: a few kilobytes of pickle can hold nested lists that share
+    # references, which np.asarray would expand to gigabytes
+    if isinstance(labels, list):
+        if len(labels) != data.shape[0] or not all(type(v) is int for v in labels):
+            kinds = sorted({type(v).__name__ for v in labels[:1000]})
+            raise ValueError(f"load_cifar_batch: {path}: expected {data.shape[0]} integer labels, one per image (a flat "
+                             f"list of ints). Received: a list of {len(labels)} items of type "
+                             f"{', '.join(kinds) or 'none'}")
+        labels = np.array(labels, dtype=np.int64)
+    elif not isinstance(labels, np.ndarray):
+        raise ValueError(f"load_cifar_batch: {path}: expected {data.shape[0]} integer labels, one per image (a flat "
+                         f"list of ints). Received: {type(labels).__name__}")
     if labels.shape != (data.shape[0],) or not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(f"load_cifar_batch: {path}: expected {data.shape[0]} integer labels, one per image. "
                          f"Received: labels of shape {labels.shape} and dtype {labels.dtype}")

@@ -23,9 +23,11 @@ import contextlib
 import hashlib
 import io
 import os
+import stat
 import tempfile
 import warnings
 import zipfile
+import zlib
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
@@ -35,10 +37,17 @@ import numpy as np
 from convnp.data.dataset import ArrayDataset, channel_stats, stratified_split
 from convnp.data.download import _Progress, user_cache_dir
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2                 # 2: 16-bit greyscale images are scaled to 0..255, no longer clipped
 SPLIT_NAMES = {"train": ("train",), "test": ("test", "val", "valid", "validation")}
 _ALL_SPLIT_DIRS = {d for names in SPLIT_NAMES.values() for d in names}
 GREY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
+WIDE_GREY_MODES = {"I", "I;16", "I;16L", "I;16B", "I;16N"}     # 16-bit greyscale (PNG, TIFF) opens as one of these
+# Images larger than this many pixels are refused before they are decoded (an image file of a few
+# kilobytes can claim 30000x30000 pixels). Adjustable: convnp.data.imagefolder.MAX_IMAGE_PIXELS = ...
+MAX_IMAGE_PIXELS = 50_000_000
+# An image file (in a folder, or a zip member once decompressed) larger than this is refused before it is
+# read: a 1 MB zip can hold a 1 GiB member. Adjustable: convnp.data.imagefolder.MAX_IMAGE_FILE_BYTES = ...
+MAX_IMAGE_FILE_BYTES = 64 << 20
 
 
 # ----------------------------------------------------------------------------- sources
@@ -57,18 +66,27 @@ class _Source:
             self._files = None                                    # listed on demand: the cache key needs only stat
         elif path.is_dir():
             self._files = []
+            self._dirs = []
             for dirpath, dirnames, filenames in os.walk(path):
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
                 rel = Path(dirpath).relative_to(path)
                 self._files += [(rel / f).as_posix() for f in filenames]
+                self._dirs += [(rel / d).as_posix() for d in dirnames]
         else:
             raise FileNotFoundError(f"imagefolder: no such folder or zip file: {path}")
 
     def files(self) -> list[str]:
         if self._files is None:
-            with zipfile.ZipFile(self.path) if self._zip is None else contextlib.nullcontext(self._zip) as z:
-                self._files = [i.filename for i in z.infolist() if not i.is_dir()]
+            with self._open_zip() if self._zip is None else contextlib.nullcontext(self._zip) as z:
+                infos = z.infolist()
+                self._files = [i.filename for i in infos if not i.is_dir()]
+                self._dirs = [i.filename.rstrip("/") for i in infos if i.is_dir()]
         return self._files
+
+    def dirs(self) -> list[str]:
+        """The folders (relative POSIX paths), empty ones included (a zip lists those it records)."""
+        self.files()
+        return self._dirs
 
     def fingerprint(self) -> str:
         """Identity of the content: path + size + mtime (for a folder, of every file)."""
@@ -80,17 +98,51 @@ class _Source:
             for rel in sorted(self._files):
                 st = (self.path / rel).stat()
                 h.update(f"|{rel}|{st.st_size}|{st.st_mtime_ns}".encode())
+            for rel in sorted(self._dirs):                        # an empty class folder changes the data set
+                h.update(f"|{rel}/".encode())
         return h.hexdigest()
 
+    def _too_big(self, name: str, size: int) -> ValueError:
+        return ValueError(f"imagefolder: {name} is {size:,} bytes{' once decompressed' if self.is_zip else ''}, "
+                          f"more than the {MAX_IMAGE_FILE_BYTES:,} convnp reads for one image "
+                          f"(convnp.data.imagefolder.MAX_IMAGE_FILE_BYTES); remove it or give a smaller image")
+
     def read(self, rel: str) -> bytes:
-        """The bytes of one file; safe from several threads (ZipFile serialises its seeks and reads)."""
+        """The bytes of one file; safe from several threads (ZipFile serialises its seeks and reads).
+        A file larger than MAX_IMAGE_FILE_BYTES, a damaged or encrypted zip member: ValueError."""
         if not self.is_zip:
-            return (self.path / rel).read_bytes()
-        return self._zip.read(rel)
+            path = self.path / rel
+            st = path.stat()
+            if not stat.S_ISREG(st.st_mode):            # a device or a pipe in a class folder
+                raise ValueError(f"imagefolder: {path} is not a regular file (it is a device or a pipe); every file "
+                                 f"inside a class folder must be an image: remove it")
+            size = st.st_size
+            if size > MAX_IMAGE_FILE_BYTES:
+                raise self._too_big(str(path), size)
+            return path.read_bytes()
+        name = f"{self.path}:{rel}"
+        info = self._zip.getinfo(rel)
+        if info.file_size > MAX_IMAGE_FILE_BYTES:       # zipfile stops reading at file_size, so this bounds it
+            raise self._too_big(name, info.file_size)
+        if info.flag_bits & 0x1:
+            raise ValueError(f"imagefolder: {name} is encrypted; convnp reads zip archives without passwords: "
+                             f"give an archive whose members are not encrypted")
+        try:
+            return self._zip.read(rel)
+        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError, OSError, zlib.error) as exc:
+            raise ValueError(f"imagefolder: cannot read {name} ({type(exc).__name__}: {exc}); the zip archive "
+                             f"is damaged: download or create it again") from None
+
+    def _open_zip(self) -> zipfile.ZipFile:
+        try:
+            return zipfile.ZipFile(self.path)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+            raise ValueError(f"imagefolder: {self.path} is a damaged zip archive ({type(exc).__name__}: {exc}); "
+                             f"download or create it again") from None
 
     def __enter__(self):
         if self.is_zip:
-            self._zip = zipfile.ZipFile(self.path)         # the central directory is parsed once
+            self._zip = self._open_zip()                   # the central directory is parsed once
         return self
 
     def __exit__(self, *exc):
@@ -99,10 +151,15 @@ class _Source:
             self._zip = None
 
 
-def _layout(files: list[str], source: Path) -> tuple[dict[str, list[tuple[str, str]]], list[str]]:
-    """{split: [(relpath, class), ...]} and the sorted class names, from the relative paths."""
-    parts = [PurePosixPath(f).parts for f in files]
-    parts = [p for p in parts if not any(c.startswith(".") or c == "__MACOSX" for c in p)]
+def _visible(parts: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    return [p for p in parts if p and not any(c.startswith(".") or c == "__MACOSX" for c in p)]
+
+
+def _layout(files: list[str], source: Path, dirs: list[str] = ()) -> tuple[dict[str, list[tuple[str, str]]],
+                                                                           list[str]]:
+    """{split: [(relpath, class), ...]} and the sorted class names, from the relative paths. A class
+    folder (of ``dirs``) that holds no file is an error, as in torchvision's ImageFolder."""
+    parts = _visible([PurePosixPath(f).parts for f in files])
     prefix: tuple[str, ...] = ()
     # Strip wrapping folders ("cifar10/train/cat/1.jpg" -> "train/cat/1.jpg").
     while parts and all(len(p) >= 3 for p in parts) and len({p[0] for p in parts}) == 1 \
@@ -110,6 +167,8 @@ def _layout(files: list[str], source: Path) -> tuple[dict[str, list[tuple[str, s
         prefix += (parts[0][0],)
         parts = [p[1:] for p in parts]
     out: dict[str, list[tuple[str, str]]] = {}
+    folders = [d[len(prefix):] for d in _visible([PurePosixPath(d).parts for d in dirs]) if d[:len(prefix)] == prefix]
+    class_dirs: dict[str, list[tuple[str, ...]]] = {}           # split -> its class folders (relative to the split)
     if any(len(p) >= 3 and p[0].lower() in _ALL_SPLIT_DIRS for p in parts):
         groups: dict[str, list[tuple[str, str]]] = {}          # split folder -> [(relpath, class)]
         for p in parts:
@@ -119,8 +178,17 @@ def _layout(files: list[str], source: Path) -> tuple[dict[str, list[tuple[str, s
             found = [d for name in names for d in sorted(groups) if d.lower() == name]
             if found:
                 out[split] = groups[found[0]]
+                class_dirs[split] = [(found[0], d[1]) for d in folders if len(d) == 2 and d[0] == found[0]]
     else:
         out["train"] = [("/".join(prefix + p), p[0]) for p in parts if len(p) >= 2]
+        class_dirs["train"] = [d for d in folders if len(d) == 1]
+    empty = sorted("/".join(prefix + d) for split, ds in class_dirs.items() for d in ds
+                   if d[-1] not in {c for _, c in out.get(split, [])})
+    if empty:
+        shown = ", ".join(empty[:5]) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
+        raise ValueError(f"imagefolder: the class folder{'s' if len(empty) > 1 else ''} {shown} of {source} "
+                         f"hold{'' if len(empty) > 1 else 's'} no image; every class folder needs at least one "
+                         f"(put images in it or remove it)")
     out = {s: sorted(v, key=lambda e: (e[1], e[0])) for s, v in out.items() if v}
     if "train" not in out:
         raise ValueError(f"imagefolder: found no class folders in {source}; expected train/<class>/<image> "
@@ -136,21 +204,53 @@ def _layout(files: list[str], source: Path) -> tuple[dict[str, list[tuple[str, s
 
 # ----------------------------------------------------------------------------- decoding
 
+def to_8bit(im):
+    """A 16-bit greyscale Pillow image (mode I;16*, or I holding 16-bit values) as an 8-bit one (mode L),
+    scaled: value / 257, rounded (0 -> 0, 65535 -> 255), as Pillow scales 8-bit to 16-bit the other
+    way. (Pillow's own ``convert("L")`` clips instead: every value above 255 would become 255.)
+    Values of a mode I image outside 0..65535 are clipped to it first. Other images are returned as
+    they are. (H, W) 16-bit -> (H, W) uint8."""
+    if im.mode not in WIDE_GREY_MODES:
+        return im
+    from PIL import Image
+    wide = np.asarray(im).astype(np.float64)                     # (H, W), any byte order
+    return Image.fromarray(np.rint(np.clip(wide, 0, 65535) / 257.0).astype(np.uint8), mode="L")
+
+
+def check_image_size(im, name: str) -> None:
+    """ValueError when the image claims more than MAX_IMAGE_PIXELS pixels (checked before decoding)."""
+    w, h = im.size
+    if w * h > MAX_IMAGE_PIXELS:
+        raise ValueError(f"{name} is {w}x{h} pixels, more than the {MAX_IMAGE_PIXELS:,} convnp decodes "
+                         f"(convnp.data.imagefolder.MAX_IMAGE_PIXELS); give a smaller image")
+
+
 def _decode_image(data: bytes, name: str) -> np.ndarray:
     """Pillow decode: (H, W) uint8 for greyscale images, (H, W, 3) uint8 for everything else."""
     from PIL import Image, UnidentifiedImageError
     try:
         with Image.open(io.BytesIO(data)) as im:
-            if im.mode in GREY_MODES:
+            check_image_size(im, f"imagefolder: {name}")
+            if im.mode in WIDE_GREY_MODES:
+                im = to_8bit(im)
+            elif im.mode in GREY_MODES:
                 im = im.convert("L") if im.mode != "L" else im
             elif im.mode != "RGB":
                 im = im.convert("RGB")
             return np.asarray(im, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        head = data[:16]
-        raise ValueError(f"imagefolder: could not decode {name} as an image ({type(exc).__name__}: {exc}). Every "
-                         f"file inside a class folder must be an image: remove or replace this one. "
-                         f"Received: a {len(data)}-byte file starting with {head!r}") from exc
+    except ValueError as exc:
+        if str(exc).startswith("imagefolder: "):                 # check_image_size's
+            raise
+        raise _undecodable(name, data, exc) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise _undecodable(name, data, exc) from exc
+
+
+def _undecodable(name: str, data: bytes, exc: BaseException) -> ValueError:
+    head = data[:16]
+    return ValueError(f"imagefolder: could not decode {name} as an image ({type(exc).__name__}: {exc}). Every "
+                      f"file inside a class folder must be an image: remove or replace this one. "
+                      f"Received: a {len(data)}-byte file starting with {head!r}")
 
 
 def _resize(arr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -289,7 +389,7 @@ def load_image_arrays(path, image_size="most_common", resize: bool = True, cache
             return cached
     workers = num_workers if num_workers is not None else _default_workers()
     with source:
-        layout, classes = _layout(source.files(), source.path)
+        layout, classes = _layout(source.files(), source.path, source.dirs())
         arrays = _build(source, layout, classes, image_size, resize, workers, progress)
     if use_cache:
         try:

@@ -48,6 +48,15 @@ FASHION_MNIST_MEAN, FASHION_MNIST_STD = (0.2860,), (0.3530,)
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
+# The most data bytes an IDX file may declare (MNIST's largest file holds 47 MB). The header's sizes
+# are checked against this and against the file's own length before the array is allocated; for a
+# gzip file declaring more than COUNT_GZIP_ABOVE bytes, its decompressed length is counted first in a
+# streamed pass that keeps nothing (below that, the array is filled as the stream inflates and a
+# short stream is reported as truncated: untouched pages of the array cost no memory).
+# Adjustable: convnp.data.mnist.MAX_IDX_BYTES = ...
+MAX_IDX_BYTES = 1 << 30
+COUNT_GZIP_ABOVE = 64 << 20
+
 
 class _Reader:
     """Read a plain or gzip file, turning decompression failures into ValueErrors naming it."""
@@ -72,7 +81,27 @@ class _Reader:
         except (OSError, EOFError, zlib.error) as exc:
             self._fail(exc)
 
+    def remaining(self, limit: int) -> int:
+        """How many bytes are left from here, counting at most ``limit + 1`` of them (streamed in
+        1 MiB blocks, nothing kept); the position is restored."""
+        if not self.compressed:
+            return max(0, self.path.stat().st_size - self.raw.tell())
+        start = self.fh.tell()
+        count = 0
+        try:
+            while count <= limit:
+                block = self.fh.read(min(1 << 20, limit + 1 - count))
+                if not block:
+                    break
+                count += len(block)
+            self.fh.seek(start)
+        except (OSError, EOFError, zlib.error) as exc:
+            self._fail(exc)
+        return count
+
     def readinto(self, buf) -> int:
+        if not memoryview(buf).nbytes:                       # zero images: nothing to read
+            return 0
         view = memoryview(buf).cast("B")
         got = 0
         try:
@@ -129,11 +158,21 @@ def read_idx(path, expected_magic: int | None = None, op: str = "read_idx") -> n
                              f"download it again. Received: {4 + len(dims_bytes)} bytes in all")
         dims = tuple(int(v) for v in np.frombuffer(dims_bytes, dtype=">u4"))
         dtype = IDX_TYPES[type_code]
+        shape = " x ".join(str(d) for d in dims)
+        expected = dtype.itemsize * int(np.prod(dims, dtype=object))          # Python ints: no overflow
+        if expected > MAX_IDX_BYTES:
+            raise ValueError(f"{op}: {path} declares {shape} values of type {dtype.name} ({expected:,} bytes), more "
+                             f"than the {MAX_IDX_BYTES:,} convnp reads from an IDX file "
+                             f"(convnp.data.mnist.MAX_IDX_BYTES); it is damaged or not a data set file. "
+                             f"Delete it and download it again")
+        have = fh.remaining(expected) if not fh.compressed or expected > COUNT_GZIP_ABOVE else expected
+        if have < expected:
+            raise ValueError(f"{op}: {path} is truncated: its header declares {shape} values of type {dtype.name} "
+                             f"({expected} bytes) but only {have} bytes follow the header. Delete it and download it "
+                             f"again. Received: {have} of {expected} data bytes")
         out = np.empty(dims, dtype=dtype)
-        expected = out.nbytes
         got = fh.readinto(out)
         if got < expected:
-            shape = " x ".join(str(d) for d in dims)
             raise ValueError(f"{op}: {path} is truncated: its header declares {shape} values of type {dtype.name} "
                              f"({expected} bytes) but only {got} bytes follow the header. Delete it and download it "
                              f"again. Received: {got} of {expected} data bytes")

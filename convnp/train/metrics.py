@@ -55,6 +55,7 @@ def topk_correct(logits, targets, ks: Sequence[int] = (1,)) -> np.ndarray:
     in the target's favour, as ``argmax`` picks the first of tied maxima only for top-1):
     ``rank[n] = #{j : logits[n, j] > logits[n, y_n]}``; top-k correct iff ``rank < k``.
     For top-1 the rule is exactly ``argmax(logits) == y`` (the first maximum wins ties).
+    A row with a non-finite logit (NaN, +-inf: a diverged network) is never correct.
     (N, K) logits, (N,) targets -> (len(ks),) int64 counts.
     """
     logits, targets = _check_logits_targets(logits, targets, "topk_correct")
@@ -70,6 +71,9 @@ def topk_correct(logits, targets, ks: Sequence[int] = (1,)) -> np.ndarray:
     # classes tied with the target that come before it (argmax's first-maximum rule)
     tied_before = ((logits == target_score) & (np.arange(logits.shape[1])[None, :] < targets[:, None])).sum(axis=1)
     rank = higher + tied_before                                   # (N,) 0 = predicted class
+    # a row holding a NaN or an infinity is no prediction: every comparison with NaN is false, so
+    # without this a NaN row would rank its target first and count as correct
+    rank[~np.isfinite(logits).all(axis=1)] = logits.shape[1]
     return np.array([int((rank < k).sum()) for k in ks], dtype=np.int64)
 
 
@@ -118,7 +122,9 @@ def per_class_accuracy(confusion: np.ndarray) -> np.ndarray:
 
 class MetricAccumulator:
     """Running sums over the batches of an epoch: loss (weighted by batch size), top-k hits, and
-    optionally the confusion matrix. ``update`` takes the batch's mean loss, logits and targets."""
+    optionally the confusion matrix. ``update`` takes the batch's mean loss, logits and targets.
+    Rows with a non-finite logit count as wrong in the accuracy, are counted in ``nonfinite`` and
+    are left out of the confusion matrix (they predict no class)."""
 
     def __init__(self, num_classes: int | None = None, topk: Sequence[int] = (1, 5), confusion: bool = False):
         self.topk = tuple(int(k) for k in topk)
@@ -128,6 +134,7 @@ class MetricAccumulator:
 
     def reset(self) -> None:
         self.n = 0
+        self.nonfinite = 0              # rows whose logits hold NaN or infinity: never correct
         self.loss_sum = 0.0
         self.hits = np.zeros(len(self.topk), dtype=np.int64)
         self.confusion = None
@@ -140,8 +147,13 @@ class MetricAccumulator:
             self.loss_sum += float(loss) * b
         ks = [min(k, logits.shape[1]) for k in self.topk]            # top-5 of 3 classes = top-3
         self.hits += topk_correct(logits, targets, ks)
+        finite = np.isfinite(logits).all(axis=1)                       # (B,)
+        bad = int(b - finite.sum())
+        self.nonfinite += bad
         if self.want_confusion:
             k = self.num_classes or logits.shape[1]
+            if bad:                                                     # no prediction to place in a column
+                logits, targets = logits[finite], targets[finite]
             cm = confusion_matrix(logits.argmax(axis=1), targets, k)
             self.confusion = cm if self.confusion is None else self.confusion + cm
 

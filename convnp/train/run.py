@@ -22,6 +22,15 @@ any recorded setting given with another value, ``model_args``, a different ``epo
 schedule planned for the recorded number (onecycle, cosine), and a run that has completed all its
 epochs. A new run refuses an ``out`` folder that holds a run unless ``overwrite=True``.
 
+A crash between the files an epoch writes (best.safetensors, then last.safetensors, then the
+metrics files) leaves a run that ``resume`` repairs (:func:`repair_run`): last.safetensors is the
+truth. A best.safetensors one epoch ahead of it is left for the resumed epoch to rewrite; when last
+records its own epoch as the best and best.safetensors is missing or holds another epoch,
+best.safetensors is rewritten from it; when last holds every planned epoch but metrics.json
+does not say the run is complete (the crash came before the final evaluation), resuming runs the
+final evaluation and writes the metrics files without training. A run whose metrics.json says it
+is complete is "already completed".
+
 Settings that cannot work raise :class:`~convnp.train.setup.SetupError` (a ValueError;
 ``SetupFileNotFoundError``, also a FileNotFoundError, for a missing checkpoint) before anything is
 written; a loss that becomes NaN raises :class:`TrainingError`. The messages are those of
@@ -55,7 +64,8 @@ from convnp.train.setup import (
     open_dataset, parse_model_args, plural,
 )
 
-__all__ = ["TrainingRun", "RunPlan", "BuiltRun", "RunResult", "fit_run", "DEFAULT_MODEL", "DEFAULT_DATASET"]
+__all__ = ["TrainingRun", "RunPlan", "BuiltRun", "RunResult", "fit_run", "repair_run", "DEFAULT_MODEL",
+           "DEFAULT_DATASET"]
 
 DEFAULT_MODEL = "lenet5"
 DEFAULT_DATASET = "mnist-sample"
@@ -63,6 +73,8 @@ DEFAULT_DATASET = "mnist-sample"
 # settings recorded in the checkpoint's config that a resumed run takes from there
 RESUMED = ("optimizer", "lr", "momentum", "weight_decay", "scheduler", "augment", "batch_size", "seed",
            "val_split", "limit_train", "init_from", "freeze", "backbone_lr_scale")
+# the recorded settings a resumed run cannot do without (checked by type in checkpoint.check_metadata)
+_RESUME_NEEDS = ("epochs", "seed", "batch_size", "lr", "optimizer", "scheduler", "augment")
 # recipe entries a new run's settings override
 _RECIPE_KEYS = ("optimizer", "lr", "momentum", "weight_decay", "scheduler", "augment", "batch_size", "epochs")
 
@@ -150,6 +162,9 @@ class BuiltRun:
         plan, trainer, progress = self.plan, self.trainer, self.progress
         for line in self.describe():
             progress.message(line)
+        if plan.checkpoint is not None:
+            for line in repair_run(plan.out, plan.checkpoint, plan.epochs):
+                progress.message(line)
         start = time.perf_counter()
         try:
             trainer.fit(self.train_loader, self.eval_loader, epochs=plan.epochs, out_dir=plan.out,
@@ -283,7 +298,7 @@ class TrainingRun:
         check_positive(self.lr, "--lr", "0.05")
         check_positive_int(self.epochs, "--epochs", "10")
         check_positive_int(self.batch_size, "--batch-size", "128")
-        check_positive_int(self.limit_train, "--limit-train", "1000")
+        check_positive_int(self.limit_train, "--limit-train", "1000", minimum=2)   # a batch of one: no batch norm
         check_range(self.momentum, "--momentum", 0.0, 1.0, "0.9")
         if self.weight_decay is not None and not self.weight_decay >= 0:
             raise SetupError(f"--weight-decay must be zero or positive, for example --weight-decay 5e-4; "
@@ -314,7 +329,7 @@ class TrainingRun:
     def plan(self) -> RunPlan:
         """Check the settings and decide what the run is (nothing is read but a resumed checkpoint,
         nothing is written). Raises SetupError for settings that cannot work."""
-        from convnp.train.checkpoint import CheckpointError, load_checkpoint
+        from convnp.train.checkpoint import CheckpointError, check_finite_weights, load_checkpoint
         self._check()
         out = Path(self.out) if self.out is not None else None
         given = self._given()
@@ -337,10 +352,17 @@ class TrainingRun:
                     f"--out DIR or the file with --resume PATH/last.safetensors")
             try:
                 ckpt = load_checkpoint(resume_path)
+                check_finite_weights(ckpt, resume_path)
             except CheckpointError as exc:
                 raise SetupError(one_line(exc)) from exc
             out = out or resume_path.parent
         config = dict(ckpt.get("config") or {}) if ckpt else {}
+        if ckpt is not None:
+            lost = [f"config.{k}" for k in _RESUME_NEEDS if config.get(k) is None]
+            if lost:
+                raise SetupError(f"{resume_path} does not record {', '.join(lost)}, which resuming needs; it was "
+                                 f"damaged or not written by 'convnp train': start a new run from its weights with "
+                                 f"--init-from {resume_path}")
 
         if ckpt is not None:
             model_name = ckpt["model"].get("name")
@@ -388,7 +410,7 @@ class TrainingRun:
                 raise SetupError(f"--epochs {epochs}: the run was planned for {planned} epochs and its "
                                  f"{recipe['scheduler']} learning-rate schedule is fixed to that; resume without "
                                  f"--epochs")
-            if done >= epochs:
+            if done >= epochs and _completed(out, done):
                 raise SetupError(f"{resume_path} has already completed all {epochs} epochs; nothing to resume "
                                  f"(evaluate it with 'convnp eval {out / 'best.safetensors'}')")
         recipe["epochs"] = epochs
@@ -421,6 +443,7 @@ class TrainingRun:
         if recipe.get("limit_train") and recipe["limit_train"] < len(train_set):
             pick = np.sort(np.random.default_rng([seed, 2]).permutation(len(train_set))[:int(recipe["limit_train"])])
             train_set = train_set.subset(pick)
+        _check_sizes(plan.dataset, classes, train_set, eval_set, eval_name, test_set)
         channels, image_size = train_set.num_channels, list(train_set.image_size)
         batch_size = int(recipe["batch_size"])
         loader_gen = np.random.default_rng([seed, 1])
@@ -487,7 +510,7 @@ class TrainingRun:
                 trainer.load_checkpoint(ckpt)
             except (ValueError, RuntimeError, KeyError) as exc:
                 raise SetupError(f"cannot resume from {plan.resume_path}: {one_line(exc)}") from exc
-        plan.out.mkdir(parents=True, exist_ok=True)
+        _check_writable(plan.out)
         return BuiltRun(plan=plan, model=model, trainer=trainer, train_loader=train_loader, eval_loader=eval_loader,
                         test_loader=test_loader, eval_name=eval_name, train_size=len(train_set),
                         eval_size=len(eval_set), classes=classes, channels=channels, image_size=image_size,
@@ -501,6 +524,89 @@ def fit_run(model: str | None = None, dataset: str | None = None, **settings) ->
 
 
 # ----------------------------------------------------------------------------- helpers of build
+
+def _check_sizes(name: str, classes: list, train_set, eval_set, eval_name: str, test_set) -> None:
+    """SetupError for a data set a classifier cannot be trained or measured on: fewer than two classes
+    (every prediction would be right), fewer than two training images (a batch of one cannot be
+    normalised), an empty evaluation split (the accuracy would be 0/0)."""
+    if len(classes) < 2:
+        shown = f" ({classes[0]!r})" if classes else ""
+        raise SetupError(f"dataset '{name}' has {plural(len(classes), 'class')}{shown}; a classifier needs at least "
+                         f"two classes (for an image folder: one folder of images per class)")
+    if len(train_set) < 2:
+        raise SetupError(f"dataset '{name}' leaves {plural(len(train_set), 'training image')}; training needs at "
+                         f"least 2 (a batch of one cannot be normalised)")
+    for split, ds in ((eval_name, eval_set), ("test", test_set)):
+        if len(ds) == 0:
+            fix = ("give a larger --val-split" if split == "val" else
+                   "give the data set test images (for an image folder: a test/ folder, or class folders with "
+                   "enough images for its held-out share)")
+            raise SetupError(f"the {split} split of dataset '{name}' holds no image, so the training cannot be "
+                             f"measured; {fix}")
+
+
+def _check_writable(out: Path) -> None:
+    """Create the run folder and make sure files can be written in it, before the first epoch rather
+    than after it: SetupError naming --out otherwise."""
+    import tempfile
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out) as probe:
+            probe.write(b"0")
+            probe.flush()
+    except OSError as exc:
+        raise SetupError(f"--out {out}: cannot write there ({exc.strerror or one_line(exc)}); choose a folder you "
+                         f"can write to") from exc
+
+
+def _completed(out: Path, done: int) -> bool:
+    """Whether the run in ``out`` finished: metrics.json says complete, after ``done`` epochs."""
+    try:
+        metrics = json.loads((out / "metrics.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(metrics, dict) and metrics.get("complete") is True and metrics.get("epochs") == done
+
+
+def repair_run(out: Path, ckpt: dict, epochs: int) -> list[str]:
+    """Repair what a crash between an epoch's writes left in ``out`` before a resumed run continues
+    from ``ckpt`` (its last.safetensors); returns one line per repair (or note).
+
+    The rule: last.safetensors is the truth. A best.safetensors newer than it (a crash between
+    writing best and last, the order of the writes now) is left alone: the resumed epoch is trained
+    again bit-identically and rewrites it. Otherwise best.safetensors is rewritten from last when last
+    records its own epoch as the best and best.safetensors is missing, damaged or holds another epoch
+    (a crash after last and before best: the order of convnp before this rule). When the best is an earlier
+    epoch whose weights best.safetensors does not hold, they are gone: a note says so, and the next
+    improvement rewrites the file. Every planned epoch done and metrics.json not complete: the
+    resumed fit only runs the final evaluation and rewrites the metrics files (a note says so)."""
+    from convnp.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+    lines = []
+    done = int(ckpt["epoch"])
+    best = ckpt.get("best")
+    if best:
+        best_path = out / "best.safetensors"
+        try:
+            held = load_checkpoint(best_path)["epoch"] if best_path.exists() else None
+        except CheckpointError:
+            held = "damaged"
+        if isinstance(held, int) and held > done:
+            lines.append(f"  note: {best_path} holds epoch {held}, newer than last.safetensors (a crash came between "
+                         f"the two); the resumed epoch {done + 1} rewrites it")
+        elif held != best["epoch"]:
+            now = "is missing" if held is None else ("is damaged" if held == "damaged" else f"holds epoch {held}")
+            if best["epoch"] == done:
+                save_checkpoint(best_path, ckpt)
+                lines.append(f"  repaired: {best_path} {now}, but the run's best is epoch {done}; rewrote it from "
+                             f"last.safetensors")
+            else:
+                lines.append(f"  note: {best_path} {now}, but the run's best is epoch {best['epoch']}, whose weights "
+                             f"are no longer on disk; the next better epoch rewrites it")
+    if done >= epochs:
+        lines.append(f"  finishing: all {epochs} epochs are in last.safetensors but metrics.json is not complete; "
+                     f"running the final evaluation")
+    return lines
+
 
 def _preflight(model, model_name: str, dataset, dataset_name: str) -> None:
     """One forward pass on two training images (eval mode, no gradients) so that a model that cannot
@@ -539,6 +645,11 @@ def _init_from(model, path) -> tuple[str, list[str]]:
     except (ValueError, OSError) as exc:
         raise SetupError(f"--init-from: '{path}' is not a readable checkpoint ({one_line(exc)})") from exc
     state = model_state_of(obj) if isinstance(obj, dict) else {}
+    from convnp.train.checkpoint import nonfinite_tensors
+    bad = nonfinite_tensors(state)
+    if bad:
+        raise SetupError(f"--init-from: '{path}' holds non-finite weights (NaN or infinity in {bad[0]}); the run "
+                         f"that wrote it diverged: start from a checkpoint of a run that did not")
     report = load_matching(model, state)
     if not report.copied:
         src = obj.get("model", {}).get("name") if isinstance(obj, dict) and isinstance(obj.get("model"), dict) else None

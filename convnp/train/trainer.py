@@ -87,7 +87,7 @@ def evaluate(model, loader, loss_fn: Callable | None = None, topk: int = 5, conf
     eval mode without recording gradients. The model's training mode is restored afterwards.
 
     Returns ``{"loss", "accuracy", "top5" (key named after topk), "n", "confusion" (or None),
-    "seconds"}``.
+    "nonfinite" (images whose outputs hold NaN or infinity: counted wrong, not in the confusion), "seconds"}``.
     """
     loss_fn = loss_fn if loss_fn is not None else CrossEntropyLoss()
     was_training = model.training
@@ -103,7 +103,7 @@ def evaluate(model, loader, loss_fn: Callable | None = None, topk: int = 5, conf
     finally:
         model.train(was_training)
     return {"loss": acc.loss, "accuracy": acc.accuracy(1), f"top{topk}": acc.accuracy(topk), "n": acc.n,
-            "confusion": acc.confusion, "seconds": time.perf_counter() - start}
+            "confusion": acc.confusion, "nonfinite": acc.nonfinite, "seconds": time.perf_counter() - start}
 
 
 def _loader_generator(loader) -> np.random.Generator | None:
@@ -316,6 +316,7 @@ class Trainer:
                 epoch_start = time.perf_counter()
                 entry = {"epoch": epoch, "lr": lr}
                 entry.update(self._train_epoch(train_loader, epoch, epochs))
+                self._check_finite_weights(epoch)
                 if val_loader is not None:
                     ev = evaluate(self.model, val_loader, self.loss_fn, topk=self.topk)
                     entry[f"{eval_name}_loss"] = ev["loss"]
@@ -361,6 +362,18 @@ class Trainer:
             cb.on_fit_end(self)
         return self.history
 
+    def _check_finite_weights(self, epoch: int) -> None:
+        """TrainingError when the epoch left NaN or infinity in the weights (the last step can diverge
+        after a finite loss was seen): the epoch is not kept, so last.safetensors and best.safetensors
+        keep the previous, finite epoch (a NaN network would also score 100%: every comparison is false)."""
+        from convnp.train.checkpoint import nonfinite_tensors
+        bad = nonfinite_tensors(self.model.state_dict())
+        if bad:
+            lr = _current_lr(self.optimizer)
+            raise TrainingError(
+                f"the weights became non-finite (NaN or infinity in {bad[0]}) during epoch {epoch}: the learning "
+                f"rate ({lr:.4g}) is too high for this model; lower it (for example --lr {lr / 10:.3g})")
+
     def _final_evaluation(self, test_loader, eval_name: str) -> dict:
         """test_accuracy of the final model and best_test_accuracy (of the best-by-evaluation weights)."""
         if test_loader is None:
@@ -386,10 +399,12 @@ class Trainer:
     def _write_epoch_outputs(self, improved: bool) -> None:
         if self.out_dir is None:
             return
-        save_checkpoint(self.out_dir / "last.safetensors", self._snapshot)
-        self._saved_epoch = self.epoch
+        # best before last: a crash between the two leaves last.safetensors one epoch behind, and resuming
+        # from it redoes that epoch bit-identically (rewriting the same best); see run.repair_run
         if improved:
             save_checkpoint(self.out_dir / "best.safetensors", self._snapshot)
+        save_checkpoint(self.out_dir / "last.safetensors", self._snapshot)
+        self._saved_epoch = self.epoch
         self.write_metrics()
 
     def metrics(self) -> dict:

@@ -16,15 +16,17 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data"))
 
 import convnp as cn  # noqa: E402
 import convnp.models  # noqa: E402
 from convnp.cli import main  # noqa: E402
 from convnp.data import get_dataset  # noqa: E402
 from convnp.train import Callback, Trainer, load_checkpoint  # noqa: E402
+from data_helpers import MNIST_DIR, need  # noqa: E402
 from train_helpers import tinynet  # noqa: E402
 
-MNIST = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
+MNIST = MNIST_DIR          # the real MNIST files: $CONVNP_TEST_DATA/mnist (tests/data/data_helpers.py)
 QUICK = ["--limit-train", "300", "--epochs", "2", "--batch-size", "50", "--seed", "0", "--progress", "lines"]
 
 
@@ -109,6 +111,7 @@ def test_train_output_on_a_pipe_is_one_line_per_epoch(tmp_path, capsys):
     assert re.match(r"test accuracy \d+\.\d\d% \(best test \d+\.\d\d% at epoch [12]\); \d+\.\d s", lines[-2])
 
 
+@pytest.mark.slow
 def test_same_seed_gives_the_same_metrics(tmp_path, capsys):
     for name in ("a", "b"):
         assert run(capsys, "train", "tinynet", *QUICK, "--augment", "shift", "--out", tmp_path / name)[0] == 0
@@ -120,6 +123,7 @@ def test_same_seed_gives_the_same_metrics(tmp_path, capsys):
     assert a == b
 
 
+@pytest.mark.slow
 def test_default_out_folder_never_overwrites_a_run(tmp_path, capsys):
     args = ["train", "tinynet", "--limit-train", "100", "--epochs", "1", "--seed", "1"]
     assert run(capsys, *args)[0] == 0
@@ -135,6 +139,7 @@ class _InterruptAt(Callback):
             raise KeyboardInterrupt
 
 
+@pytest.mark.slow
 def test_ctrl_c_then_resume_ends_bit_identical_to_a_straight_run(tmp_path, capsys, monkeypatch):
     args = ["train", "tinynet", "--limit-train", "300", "--epochs", "4", "--batch-size", "50", "--seed", "5",
             "--augment", "shift", "--progress", "lines", "--model-arg", "dropout=0.3"]
@@ -180,6 +185,7 @@ def test_resume_by_out_folder_and_refusals(trained, capsys):
     assert status == 2 and "there is no checkpoint" in one_error_line(err)
 
 
+@pytest.mark.slow
 def test_init_from_freeze_and_backbone_lr_scale(trained, tmp_path, capsys):
     status, out, err = run(capsys, "train", "tinynet", "--init-from", trained / "best.safetensors", "--freeze",
                            "features", *QUICK, "--out", tmp_path / "ft")
@@ -338,7 +344,7 @@ def test_missing_data_files_say_where_to_put_them(tmp_path, capsys):
 def test_corrupt_data_file_is_named(tmp_path, capsys):
     data = tmp_path / "bad" / "mnist"
     data.mkdir(parents=True)
-    for f in MNIST.iterdir():
+    for f in need(MNIST).iterdir():
         shutil.copy(f, data / f.name)
     raw = gzip.decompress((MNIST / "train-labels-idx1-ubyte.gz").read_bytes())
     (data / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(raw[:-500]))      # truncated labels

@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))   # data_helpers.py, like tests/conftest.py does for helpers.py
 
-from data_helpers import CIFAR_ZIP, SMALL_CLASSES, SMALL_TEST, SMALL_TRAIN  # noqa: E402
+from data_helpers import CIFAR_ZIP, SMALL_CLASSES, SMALL_TEST, SMALL_TRAIN, need  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -61,6 +61,7 @@ def dead_url():
 @pytest.fixture(scope="session")
 def small_cifar_zip(tmp_path_factory):
     """A zip cut from the real CIFAR-10 JPEG zip: 3 classes, 40 train and 12 test images each."""
+    need(CIFAR_ZIP)
     path = tmp_path_factory.mktemp("cifar-small") / "cifar-small.zip"
     with zipfile.ZipFile(CIFAR_ZIP) as src, zipfile.ZipFile(path, "w") as out:
         for name in src.namelist():

@@ -1,6 +1,7 @@
 """Shared constants and writers of the data tests (a plain module: conftest files are not imported)."""
 
 import io
+import os
 import pickle
 import struct
 from pathlib import Path
@@ -9,9 +10,28 @@ import numpy as np
 
 from convnp.data.cifar import CIFAR10_CLASSES
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+# The real data sets some tests read: one setting names their folder (mnist/, cifar10/), by default
+# ../shared/data beside the checkout (a relative value is taken from the checkout's root). A test that
+# needs a file calls need(path): absent, it skips with a reason naming the setting, or fails under
+# CI=true (where the data must be there).
+DATA_SETTING = "CONVNP_TEST_DATA"
+CHECKOUT = Path(__file__).resolve().parents[2]
+SHARED = Path(os.path.normpath(CHECKOUT / os.environ.get(DATA_SETTING, "../shared/data")))
 MNIST_DIR = SHARED / "mnist"
 CIFAR_ZIP = SHARED / "cifar10" / "cifar10-jpg.zip"
+
+
+def need(path: Path) -> Path:
+    """``path`` if it exists; otherwise skip the test (fail it when $CI is 'true') with a reason naming
+    the setting ${DATA_SETTING}."""
+    if Path(path).exists():
+        return Path(path)
+    import pytest
+    reason = (f"needs the real data file {path}: set ${DATA_SETTING} to the folder holding mnist/ and cifar10/ "
+              f"(default ../shared/data beside the checkout, now {SHARED})")
+    if os.environ.get("CI", "").strip().lower() == "true":
+        pytest.fail(f"{reason}; CI=true requires the data", pytrace=False)
+    pytest.skip(reason)
 
 # The published MD5 of the four uncompressed MNIST files (../shared/data/README.md).
 MNIST_MD5_UNCOMPRESSED = {

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import convnp.data.download as download
-from data_helpers import MNIST_DIR, write_cifar
+from data_helpers import MNIST_DIR, need, write_cifar
 from convnp.data import ChecksumError, DownloadError, get_dataset
 from convnp.data.download import RemoteFile, download_file, ensure_dataset
 
@@ -24,6 +24,7 @@ def leftovers(folder):
 
 
 def test_download_mnist_from_a_local_mirror(serve, tmp_path):
+    need(MNIST_DIR)
     url = serve(MNIST_DIR)
     ds = get_dataset("mnist", data_dir=tmp_path / "data", split="test", mirror=url, progress=False)
     assert ds.images.shape == (10000, 1, 28, 28)
@@ -35,6 +36,7 @@ def test_download_mnist_from_a_local_mirror(serve, tmp_path):
 
 
 def test_mirror_from_the_environment_and_recompressed_files(serve, tmp_path, monkeypatch):
+    need(MNIST_DIR)
     # A mirror that re-gzipped the files: the .gz MD5 differs, the uncompressed MD5 (published) matches.
     mirror = tmp_path / "mirror"
     mirror.mkdir()
@@ -54,6 +56,7 @@ def test_mirror_from_the_environment_and_recompressed_files(serve, tmp_path, mon
 
 
 def test_checksum_mismatch_leaves_no_file(serve, tmp_path):
+    need(MNIST_DIR)
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     for name in MNIST_NAMES:               # valid gzip IDX files, but one byte differs from the published data
@@ -158,6 +161,7 @@ def test_cifar_published_checksum_rejects_other_archives(serve, tmp_path):
 
 
 def test_progress_bar_fallback_without_tqdm(serve, tmp_path, capsys, monkeypatch):
+    need(MNIST_DIR)
     import builtins
     real_import = builtins.__import__
 

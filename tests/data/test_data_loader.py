@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import convnp
-from data_helpers import MNIST_DIR
+from data_helpers import MNIST_DIR, need
 from convnp.data import ArrayDataset, DataLoader, channel_stats, get_dataset, list_datasets, stratified_split
 from convnp.data import transforms as T
 
@@ -173,6 +173,7 @@ def test_registry_names_and_errors():
 
 
 def test_data_dir_resolution(monkeypatch, tmp_path):
+    need(MNIST_DIR)
     from convnp.data.download import default_data_dir, user_cache_dir
     monkeypatch.setenv("CONVNP_DATA", str(MNIST_DIR.parent))
     assert len(get_dataset("mnist", split="test", download=False)) == 10000             # $CONVNP_DATA

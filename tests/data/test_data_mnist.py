@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from data_helpers import MNIST_DIR, MNIST_MD5_UNCOMPRESSED
+from data_helpers import MNIST_DIR, MNIST_MD5_UNCOMPRESSED, need
 from convnp.data import get_dataset, load_mnist, read_idx, read_idx_images, read_idx_labels, write_idx
 from convnp.data.dataset import channel_stats
 from convnp.data.mnist import MNIST_MEAN, MNIST_STD
@@ -25,14 +25,15 @@ def idx_bytes(array: np.ndarray, magic: int) -> bytes:
 
 @pytest.fixture(scope="module")
 def mnist_train():
-    return load_mnist(MNIST_DIR, "train")
+    return load_mnist(need(MNIST_DIR), "train")
 
 
 @pytest.fixture(scope="module")
 def mnist_test():
-    return load_mnist(MNIST_DIR, "test")
+    return load_mnist(need(MNIST_DIR), "test")
 
 
+@pytest.mark.slow
 def test_real_mnist_counts_and_published_checksums(mnist_train, mnist_test):
     for ds, n, stem_img, stem_lab in ((mnist_train, 60000, "train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
                                       (mnist_test, 10000, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")):
@@ -45,6 +46,7 @@ def test_real_mnist_counts_and_published_checksums(mnist_train, mnist_test):
     assert mnist_train.class_counts().tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 
 
+@pytest.mark.slow
 def test_mnist_normalisation_constants_match_the_data(mnist_train):
     mean, std = channel_stats(mnist_train.images)
     assert abs(mean[0] - MNIST_MEAN[0]) < 1e-4 and abs(std[0] - MNIST_STD[0]) < 1e-4
@@ -60,6 +62,7 @@ def test_get_dataset_reads_the_shared_layout(mnist_test):
 
 
 def test_plain_and_gzip_files_parse_the_same(tmp_path):
+    need(MNIST_DIR)
     raw = gzip.decompress((MNIST_DIR / "t10k-labels-idx1-ubyte.gz").read_bytes())
     (tmp_path / "labels").write_bytes(raw)
     assert np.array_equal(read_idx_labels(tmp_path / "labels"), read_idx_labels(MNIST_DIR / "t10k-labels-idx1-ubyte.gz"))
@@ -180,6 +183,7 @@ def test_mnist_sample_loads_offline(monkeypatch, tmp_path):
     assert not (tmp_path / "empty").exists()
 
 
+@pytest.mark.slow
 def test_mnist_sample_is_a_reproducible_subset_of_real_mnist(mnist_train, mnist_test, tmp_path):
     script = _load_script()
     for split, full in (("train", mnist_train), ("test", mnist_test)):
