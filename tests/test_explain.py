@@ -261,6 +261,7 @@ def test_cli_errors():
         _run(["fc", "--input", "a", "--units", "3"])
 
 
+@pytest.mark.slow
 def test_python_m_convnp_explain():
     done = subprocess.run([sys.executable, "-m", "convnp", "explain", "conv", "--input", "7", "--kernel", "3",
                            "--stride", "3", "--debug"], capture_output=True, text=True, timeout=120)

@@ -22,8 +22,11 @@ def _make(data, dtype, requires_grad) -> Tensor:
 
 
 def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    """>>> zeros(2, 3).shape
-    (2, 3)"""
+    """A tensor of zeros (float32 unless ``dtype=``), like torch.zeros.
+
+    >>> zeros(2, 3).shape
+    (2, 3)
+    """
     return _make(np.zeros(_shape(size)), dtype, requires_grad)
 
 

@@ -22,6 +22,11 @@ Keyword arguments are configuration (stride, padding, ...), never differentiated
 
 ``forward`` may return a tuple: the first array is the differentiable result, the others
 (max pooling's argmax indices, say) come back as tensors without gradient.
+
+Imports flow one way: tensor.py (the Tensor, whose methods call the operations) imports
+tensor_ops.py (the operations, Functions), which imports this file. So this file cannot import the
+Tensor class that ``apply`` reads and makes: tensor.py hands it down with ``@tensor_class`` on its
+definition, once, when convnp.autograd is imported.
 """
 
 from __future__ import annotations
@@ -29,7 +34,15 @@ from __future__ import annotations
 import numpy as np
 
 from convnp.autograd import grad_mode
-from convnp.autograd.tensor import Tensor, _wrap
+
+Tensor = None    # the class convnp.autograd.tensor.Tensor, set by @tensor_class (see the module docstring)
+
+
+def tensor_class(cls: type) -> type:
+    """Class decorator: ``cls`` is the tensor that ``Function.apply`` unwraps and makes (tensor.py's Tensor)."""
+    global Tensor
+    Tensor = cls
+    return cls
 
 
 class Context:
@@ -107,6 +120,22 @@ class Node:
 
     def __repr__(self):
         return f"<{self.function.__name__}Backward>"
+
+
+_new = object.__new__
+
+
+def _wrap(data: np.ndarray, requires_grad: bool = False):
+    """``Tensor(data, requires_grad=requires_grad, _copy=False)`` for a NumPy array, without the
+    constructor's checks: the caller guarantees an ndarray, and a float one if ``requires_grad``
+    (apply wraps every result this way)."""
+    t = _new(Tensor)
+    t.data = data
+    t.grad = None
+    t._node = None
+    t._retains_grad = False
+    t.requires_grad = requires_grad
+    return t
 
 
 def as_array(x) -> np.ndarray:

@@ -5,6 +5,10 @@ its inputs). ``loss.backward()`` walks those nodes from the loss back to the lea
 topological order, calling each Function's backward once with the sum of the gradients that
 reached its output, so a tensor used twice (a residual connection, a shared weight) gets both
 contributions. Leaves that require grad accumulate the result in ``.grad`` (a NumPy array).
+
+The methods (``+``, ``@``, ``.sum()``, ``.reshape()``, ...) call the functions of tensor_ops.py, where
+the operations are written as Functions. Imports flow one way, tensor -> tensor_ops -> function:
+``@tensor_class`` tells Function.apply which class to make, so function.py needs no import of this file.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from convnp.arraymath.broadcast import is_float
+from convnp.autograd import tensor_ops as _ops
+from convnp.autograd.function import tensor_class
 
 
 def _to_array(data, dtype=None) -> np.ndarray:
@@ -33,6 +39,7 @@ def _to_array(data, dtype=None) -> np.ndarray:
     return arr
 
 
+@tensor_class
 class Tensor:
     __array_priority__ = 1000          # ndarray <op> Tensor defers to Tensor's reflected operators
 
@@ -101,12 +108,10 @@ class Tensor:
         return Tensor(self.data, _copy=False)
 
     def clone(self) -> "Tensor":
-        from convnp.autograd import tensor_ops
-        return tensor_ops.Clone.apply(self)
+        return _ops.Clone.apply(self)
 
     def astype(self, dtype) -> "Tensor":
-        from convnp.autograd import tensor_ops
-        return tensor_ops.Cast.apply(self, dtype=np.dtype(dtype))
+        return _ops.Cast.apply(self, dtype=np.dtype(dtype))
 
     def float(self) -> "Tensor":
         return self.astype(np.float32)
@@ -359,22 +364,6 @@ def _raw(x):
     return x.data if isinstance(x, Tensor) else x
 
 
-_new = object.__new__
-
-
-def _wrap(data: np.ndarray, requires_grad: bool = False) -> Tensor:
-    """``Tensor(data, requires_grad=requires_grad, _copy=False)`` for a NumPy array, without the
-    constructor's checks: the caller guarantees an ndarray, and a float one if ``requires_grad``
-    (Function.apply wraps every result this way)."""
-    t = _new(Tensor)
-    t.data = data
-    t.grad = None
-    t._node = None
-    t._retains_grad = False
-    t.requires_grad = requires_grad
-    return t
-
-
 def _axis(axis, dim):
     return dim if dim is not None else axis
 
@@ -393,6 +382,3 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
     ((1, 2), dtype('float32'))
     """
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
-
-
-from convnp.autograd import tensor_ops as _ops  # noqa: E402  (the operations need Tensor defined)

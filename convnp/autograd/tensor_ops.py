@@ -3,6 +3,9 @@
 Families, one banner each: elementwise (with broadcasting), reductions, movement (shape and
 indexing), matrix product. The network operations (convolution, pooling, ...) live in
 convnp/ops/, one file per family, built the same way.
+
+tensor.py imports this file (the Tensor methods call its functions), so this file does not import
+tensor.py: it reads the Tensor class where tensor.py registers it, ``function.Tensor``.
 """
 
 from __future__ import annotations
@@ -13,13 +16,13 @@ import math
 import numpy as np
 
 from convnp.arraymath.broadcast import is_float, result_float_dtype, unbroadcast
+from convnp.autograd import function as _function
 from convnp.autograd.function import Function
-from convnp.autograd.tensor import Tensor
 
 
 def _operand(x):
     """Tensors pass through; arrays, lists and numbers stay raw (Python numbers stay weakly typed)."""
-    if isinstance(x, (Tensor, np.ndarray, int, float, bool)):
+    if isinstance(x, (_function.Tensor, np.ndarray, int, float, bool)):
         return x
     if isinstance(x, np.generic):
         return x.item()
@@ -430,7 +433,7 @@ def matmul(a, b):
 
 
 def pow(x, exponent):
-    if isinstance(exponent, Tensor) or np.ndim(exponent) != 0:
+    if isinstance(exponent, _function.Tensor) or np.ndim(exponent) != 0:
         raise TypeError(f"pow: the exponent must be a Python number. Received {type(exponent).__name__}")
     return Pow.apply(x, exponent)
 
@@ -494,10 +497,10 @@ def permute(x, axes):
 
 
 def getitem(x, index):
-    if isinstance(index, Tensor):
+    if isinstance(index, _function.Tensor):
         index = index.data
     elif isinstance(index, tuple):
-        index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        index = tuple(i.data if isinstance(i, _function.Tensor) else i for i in index)
     elif isinstance(index, list):
         index = np.asarray(index)
     return GetItem.apply(x, index)
@@ -517,9 +520,10 @@ def stack(tensors, axis: int = 0, *, dim: int | None = None):
 
 def where(condition, a, b):
     """Elementwise choice: a where condition is true, else b (gradients flow to the chosen one)."""
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = condition.data if isinstance(condition, _function.Tensor) else np.asarray(condition)
     return Where.apply(cond, _operand(a), _operand(b))
 
 
-def _as_tensor(x) -> Tensor:
+def _as_tensor(x):
+    Tensor = _function.Tensor
     return x if isinstance(x, Tensor) else Tensor(x)

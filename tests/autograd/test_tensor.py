@@ -308,3 +308,14 @@ def test_gradcheck_wants_float64():
 def test_assert_close_can_fail():
     with pytest.raises(AssertionError):
         assert_close(np.array([1.0, 2.0]), np.array([1.0, 2.001]), 1e-10, "self-test")
+
+
+def test_apply_makes_the_tensor_class_that_tensor_py_registers():
+    """function.py does not import tensor.py (tensor.py imports it, through tensor_ops): @tensor_class hands
+    the class down, so every operation's result is a cn.Tensor."""
+    from convnp.autograd import function, tensor_ops
+    from convnp.autograd.tensor import Tensor
+    assert function.Tensor is Tensor is cn.Tensor
+    x = cn.tensor([1.0, 2.0], requires_grad=True)
+    for result in (x + 1.0, x.clone(), x.astype(np.float64), tensor_ops.exp([0.0]), cn.where([True, False], x, 0.0)):
+        assert type(result) is cn.Tensor

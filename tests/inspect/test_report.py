@@ -46,6 +46,7 @@ def _tiny_data(n=40, seed=0):
     return ArrayDataset(images, rng.integers(0, 4, n), classes=["cat", "dog", "owl", "eel"])
 
 
+@pytest.mark.slow
 def test_report_writes_one_self_contained_file(tmp_path):
     model = randomize(Sequential(Conv2d(3, 4, 3, padding=1), ReLU(), MaxPool2d(2), Conv2d(4, 5, 3), ReLU(),
                                  Flatten(), Linear(5 * 4 * 4, 4)), seed=1)
@@ -97,6 +98,7 @@ def checkpoint(tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_inspect_command(checkpoint, tmp_path, capsys):
     out = tmp_path / "inspect"
     assert main(["inspect", str(checkpoint), "--limit", "300", "--out", str(out), "--k", "4"]) == 0

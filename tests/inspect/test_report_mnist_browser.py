@@ -50,6 +50,7 @@ def mnist_report(tmp_path_factory):
     return out, seconds
 
 
+@pytest.mark.slow
 def test_lenet5_on_the_mnist_test_set_in_under_a_minute(mnist_report, capsys):
     out, seconds = mnist_report
     print(f"convnp inspect on 10,000 MNIST test images: {seconds:.1f} s")
@@ -64,6 +65,7 @@ def test_lenet5_on_the_mnist_test_set_in_under_a_minute(mnist_report, capsys):
         assert (out / f"{name}.png").stat().st_size > 1000, name
 
 
+@pytest.mark.slow
 def test_report_opens_in_headless_chromium(mnist_report):
     try:
         from playwright.sync_api import sync_playwright

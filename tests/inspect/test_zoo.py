@@ -59,6 +59,7 @@ def models():
     return get
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, kwargs, shape, layers", ZOO, ids=[f"{z[0]}-{i}" for i, z in enumerate(ZOO)])
 def test_every_inspection_function(models, name, kwargs, shape, layers):
     model = models(name, kwargs)

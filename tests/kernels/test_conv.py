@@ -263,6 +263,7 @@ def chunking(request, monkeypatch):
     return request.param
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize("kind,seed", CONFIGS, ids=[f"{k}-{s}" for k, s in CONFIGS])
 def test_engine_equals_the_sliding_dot_product(kind, seed, dtype, chunking):
@@ -458,6 +459,7 @@ def engine(request):
     return request.param
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize("parity,functions,sample", [(CONV_PARITY, CONV, CONV_SAMPLE),
                                                      (CONVT_PARITY, CONVT, CONVT_SAMPLE)],

@@ -402,21 +402,25 @@ def _compare(name, size, cn_kwargs=None, t_kwargs=None, grads=False, batch=2, se
 # --------------------------------------------------------------------------------------------
 # Done means 2: same weights, same outputs (train and eval)
 # --------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_alexnet_matches_torch():
     _compare("alexnet", 63, cn_kwargs={"dropout": 0.0}, t_kwargs={"dropout": 0.0}, dtype=np.float32)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["vgg11_bn"])      # (vgg11: the same code without the BatchNorms)
 def test_vgg_matches_torch(name):
     _compare(name, 32, cn_kwargs={"dropout": 0.0, "init_weights": False}, t_kwargs={"dropout": 0.0},
              dtype=np.float32)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,size", [("resnet18", 40), ("resnet50", 64)])
 def test_resnet_matches_torch(name, size):
     _compare(name, size, grads=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("aux", [True, False])
 def test_googlenet_matches_torch(aux):
     kwargs = {"aux_logits": aux, "dropout": 0.0, "dropout_aux": 0.0}
@@ -444,6 +448,7 @@ PUBLISHED = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,kwargs,count", PUBLISHED, ids=[p[0] for p in PUBLISHED])
 def test_parameter_counts_and_torchvision_state_dicts(name, kwargs, count):
     model = models.get_model(name, **kwargs)
@@ -460,6 +465,7 @@ def test_parameter_counts_and_torchvision_state_dicts(name, kwargs, count):
     assert all(not np.any(p.data) for p in model.parameters())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg19_bn", "resnet101"])
 def test_other_torchvision_trees_match(name):
     kwargs = {"init_weights": False} if name.startswith("vgg") else {}

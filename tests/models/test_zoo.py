@@ -236,6 +236,7 @@ def test_lenet5_errors():
 # --------------------------------------------------------------------------------------------
 # ZFNet and TinyVGG
 # --------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_zfnet_sizes_are_the_papers():
     s = summary(models.zfnet(), (1, 3, 224, 224), compute=False)
     f = [r for r in s.rows if r.name.startswith("features.")]
@@ -268,6 +269,7 @@ class TZFNet(tnn.Module):
         return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
 
 
+@pytest.mark.slow
 def test_zfnet_matches_torch():
     tmodel = TZFNet(5).eval()
     cmodel = models.zfnet(num_classes=5).eval()
@@ -429,6 +431,7 @@ def test_pad_shortcut():
 SMOKE_SIDE = {"lenet5": 28, "tinyvgg": 32, "alexnet": 63, "zfnet": 63, "googlenet": 32}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ALL)
 def test_every_model_trains_one_step(name):
     """Built with num_classes=3 and in_channels=2 (every constructor takes both), one SGD step on a

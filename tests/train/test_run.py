@@ -93,6 +93,7 @@ def test_settings_left_out_come_from_the_recipe_or_the_recorded_run(tmp_path):
     assert plan.config["limit_train"] == 150 and plan.config["seed"] == 4 and plan.config["scheduler"] == "step"
 
 
+@pytest.mark.slow
 def test_ctrl_c_returns_and_resume_ends_bit_identical(tmp_path):
     class InterruptAt(Callback):
         def on_batch_end(self, trainer, epoch, logs):
@@ -147,6 +148,7 @@ def test_refusals_of_a_recorded_run(tmp_path, capsys):
     assert {p.name: p.read_bytes() for p in Path("r").iterdir()} == before
 
 
+@pytest.mark.slow
 def test_python_values_are_accepted(tmp_path):
     """Paths for files, a string for one frozen prefix, a dict of model arguments; the record holds strings."""
     first = fit_run("tinynet", out=tmp_path / "a", **QUICK)

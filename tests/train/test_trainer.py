@@ -60,6 +60,7 @@ def test_same_seed_same_run_different_seed_different_run():
     assert without_times(hc) != without_times(ha)
 
 
+@pytest.mark.slow
 def test_resume_after_epoch_two_is_bit_identical_to_a_straight_run(tmp_path):
     straight, tl, vl = make_trainer(seed=1, epochs=4)
     h_straight = straight.fit(tl, vl, epochs=4, out_dir=tmp_path / "straight")
@@ -88,6 +89,7 @@ def test_resume_after_epoch_two_is_bit_identical_to_a_straight_run(tmp_path):
     assert [h["epoch"] for h in saved["history"]] == [1, 2, 3, 4]
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_the_last_completed_epoch_and_resumes_exactly(tmp_path, capsys):
     straight, tl, vl = make_trainer(seed=2, epochs=4)
     straight.fit(tl, vl, epochs=4)
