@@ -345,7 +345,7 @@ class _Rows:
         self.activation_ids: set[int] = set()
         self.activation_bytes = 0
         self.param_counts = {}
-        for name, m in model.named_modules():
+        for _, m in model.named_modules():
             ps = list(m.parameters())
             self.param_counts[id(m)] = (sum(p.size for p in ps), sum(p.size for p in ps if p.requires_grad))
 

@@ -78,6 +78,19 @@ def test_kernels_never_import_the_lecture_tier():
     assert not problems, "\n".join(problems)
 
 
+def test_the_lecture_tier_has_no_threads_workspaces_or_allocator():
+    """convnp/ops is read as the lectures write it: threads (arraymath.parallel: worker pools, BLAS
+    thread control, workspaces, raw gemm) and the allocator belong to convnp/kernels."""
+    banned = ("convnp.arraymath.parallel", "convnp.arraymath.allocator", "threading", "concurrent", "ctypes")
+    problems = []
+    for path in (PACKAGE / "ops").rglob("*.py"):
+        for node in _imports(path):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            problems += [f"ops/{path.name} imports {n}" for n in names if n.startswith(banned)]
+    assert not problems, "\n".join(problems)
+
+
 def test_every_package_module_is_in_a_layer():
     unknown = sorted({p.relative_to(PACKAGE).parts[0].removesuffix(".py") for p in PACKAGE.rglob("*.py")}
                      - set(LAYERS) - {"__init__", "__main__"})

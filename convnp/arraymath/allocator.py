@@ -38,7 +38,7 @@ def _mallopt():
         return None
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.gnu_get_libc_version                 # glibc only (musl has mallopt as a stub)
+        _ = libc.gnu_get_libc_version             # glibc only (musl has mallopt as a stub)
         fn = libc.mallopt
     except (OSError, AttributeError):
         return None

@@ -165,6 +165,6 @@ def avg_pool_forward(x, kernel, stride, padding=0, ceil_mode=False, count_includ
                 lo, hi = [0] * nd, [size + 2 * p for size, p in zip(x.shape[2:], padding)]
             else:
                 lo, hi = list(padding), [size + p for size, p in zip(x.shape[2:], padding)]
-            divisor = math.prod(max(0, min(a + k, h) - max(a, l)) for a, k, l, h in zip(starts, kernel, lo, hi))
+            divisor = math.prod(max(0, min(a + k, h) - max(a, low)) for a, k, low, h in zip(starts, kernel, lo, hi))
         y[(slice(None), slice(None)) + i] = np.sum(patch, axis=axes) / divisor
     return y

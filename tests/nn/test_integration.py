@@ -61,7 +61,7 @@ def test_lenet_trains_on_a_fixed_batch_and_round_trips_through_disk(tmp_path):
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max_steps)
     criterion = nn.CrossEntropyLoss()
     losses = []
-    for step in range(max_steps):
+    for _ in range(max_steps):
         loss = criterion(model(x), y)
         losses.append(loss.item())
         if loss.item() < 0.01 * losses[0]:

@@ -59,7 +59,7 @@ CASES = [
 def _random_cases(n=6, seed=77):
     r = np.random.default_rng(seed)
     out = []
-    for i in range(n):
+    for _ in range(n):
         name = str(r.choice(["MaxPool2d", "AvgPool2d"]))
         k = tuple(int(v) for v in r.integers(1, 5, size=2))
         stride = tuple(int(v) for v in r.integers(1, 4, size=2))

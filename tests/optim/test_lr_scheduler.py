@@ -194,7 +194,9 @@ def test_reduce_lr_on_plateau_equals_torch(name, restore, tmp_path):
     metrics = plateau_metrics(len(name))
     if kwargs.get("mode") == "max":
         metrics = [-m for m in metrics]
-    make = (lambda m, o: m.ReduceLROnPlateau(o, **kwargs))
+    def make(m, o):
+        return m.ReduceLROnPlateau(o, **kwargs)
+
     theirs, theirs_last = run_torch(make, "SGD", metrics=metrics)
     ours, ours_last, _ = run_cn(make, "SGD", metrics=metrics, restore_at=HALF if restore else None,
                                 tmp_path=tmp_path if restore else None)
