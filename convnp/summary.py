@@ -347,7 +347,7 @@ class _Rows:
         self.param_counts = {}
         for _, m in model.named_modules():
             ps = list(m.parameters())
-            self.param_counts[id(m)] = (sum(p.size for p in ps), sum(p.size for p in ps if p.requires_grad))
+            self.param_counts[id(m)] = (sum(p.numel() for p in ps), sum(p.numel() for p in ps if p.requires_grad))
 
     def replay(self, calls: list[LayerCall]) -> None:
         events = sorted([(c.start, c, True) for c in calls] + [(c.end, c, False) for c in calls],
@@ -519,6 +519,6 @@ def summary(model: Module, input_size, dtype=None, *, compute: bool = True, trai
         if r.parent is not None:
             rows[r.parent].macs += r.macs
             rows[r.parent].connections += r.connections
-    total = sum(p.size for p in model.parameters())
-    trainable = sum(p.size for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     return ModelSummary(type(model).__name__, rows, total, trainable, rows_of.activation_bytes, shape, dt, depth)

@@ -152,7 +152,7 @@ def test_to_dict_has_exactly_the_documented_keys():
     d = s.to_dict()
     assert set(d) == {"layers", "total_params", "trainable_params", "total_macs", "activation_bytes"}
     assert all(set(layer) == LAYER_KEYS for layer in d["layers"])
-    assert d["total_params"] == d["trainable_params"] == sum(p.size for p in models.resnet20().parameters())
+    assert d["total_params"] == d["trainable_params"] == sum(p.numel() for p in models.resnet20().parameters())
     assert json.loads(json.dumps(d)) == d            # plain JSON types
     assert isinstance(s, ModelSummary) and len(s) == len(d["layers"])
 

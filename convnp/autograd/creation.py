@@ -8,7 +8,12 @@ from convnp.arraymath import random as _random
 from convnp.autograd.tensor import Tensor
 
 
-def _shape(size) -> tuple[int, ...]:
+def _shape(size, keyword=None) -> tuple[int, ...]:
+    if keyword is not None:                     # torch's size= keyword: cn.randn(size=(2, 3))
+        if size:
+            raise TypeError(f"the size is given twice, as arguments and as size=. "
+                            f"Received: {size} and size={keyword}")
+        size = tuple(keyword) if isinstance(keyword, (tuple, list)) else (keyword,)
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     if not all(isinstance(s, (int, np.integer)) and s >= 0 for s in size):
@@ -21,17 +26,17 @@ def _make(data, dtype, requires_grad) -> Tensor:
                   _copy=False)
 
 
-def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def zeros(*shape, size=None, dtype=None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros (float32 unless ``dtype=``), like torch.zeros.
 
     >>> zeros(2, 3).shape
     (2, 3)
     """
-    return _make(np.zeros(_shape(size)), dtype, requires_grad)
+    return _make(np.zeros(_shape(shape, size)), dtype, requires_grad)
 
 
-def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _make(np.ones(_shape(size)), dtype, requires_grad)
+def ones(*shape, size=None, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _make(np.ones(_shape(shape, size)), dtype, requires_grad)
 
 
 def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -46,16 +51,16 @@ def ones_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
     return _make(np.ones(np.shape(t)), dtype or np.asarray(t).dtype, requires_grad)
 
 
-def randn(*size, dtype=None, requires_grad: bool = False, generator=None) -> Tensor:
+def randn(*shape, size=None, dtype=None, requires_grad: bool = False, generator=None) -> Tensor:
     """Standard normal samples from convnp's generator (see cn.manual_seed)."""
     rng = _random.resolve(generator)
-    return _make(rng.standard_normal(_shape(size)), dtype, requires_grad)
+    return _make(rng.standard_normal(_shape(shape, size)), dtype, requires_grad)
 
 
-def rand(*size, dtype=None, requires_grad: bool = False, generator=None) -> Tensor:
+def rand(*shape, size=None, dtype=None, requires_grad: bool = False, generator=None) -> Tensor:
     """Uniform samples on [0, 1) from convnp's generator."""
     rng = _random.resolve(generator)
-    return _make(rng.random(_shape(size)), dtype, requires_grad)
+    return _make(rng.random(_shape(shape, size)), dtype, requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -66,6 +71,10 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> 
     if dtype is None:
         dtype = np.int64 if data.dtype.kind in "iu" else np.float32
     return Tensor(data.astype(dtype), requires_grad=requires_grad, _copy=False)
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:

@@ -9,6 +9,12 @@ contributions. Leaves that require grad accumulate the result in ``.grad`` (a Nu
 The methods (``+``, ``@``, ``.sum()``, ``.reshape()``, ...) call the functions of tensor_ops.py, where
 the operations are written as Functions. Imports flow one way, tensor -> tensor_ops -> function:
 ``@tensor_class`` tells Function.apply which class to make, so function.py needs no import of this file.
+
+The methods take PyTorch's names, arguments and results, so tutorial code runs as written:
+``x.size(0)`` is an int and ``x.size()`` a ``Size`` (a tuple); reductions take ``dim`` (an int or a
+tuple) and ``keepdim`` (NumPy's ``axis``/``keepdims`` mean the same); ``out.max(1)`` is the named tuple
+``(values, indices)`` (``amax`` is the maximum alone); ``.to(...)``, ``.long()``, ``.device`` and the
+rest behave as in PyTorch on its CPU.
 """
 
 from __future__ import annotations
@@ -39,6 +45,80 @@ def _to_array(data, dtype=None) -> np.ndarray:
     return arr
 
 
+class Size(tuple):
+    """A tensor's shape as ``t.size()`` gives it: a tuple (as torch.Size), with ``numel()``.
+
+    >>> Size((2, 3)), Size((2, 3)) == (2, 3), Size((2, 3)).numel()
+    (convnp.Size([2, 3]), True, 6)
+    """
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __repr__(self) -> str:
+        return f"convnp.Size({list(self)})"
+
+
+class device:
+    """Where a tensor lives: always the CPU (convnp computes with NumPy), as ``cn.device("cpu")``.
+
+    >>> device("cpu"), device("cpu") == "cpu"
+    (device(type='cpu'), True)
+    """
+
+    __slots__ = ("type",)
+
+    def __init__(self, type="cpu", index=None):
+        name = type.type if isinstance(type, device) else type
+        if name != "cpu" or index not in (None, 0):
+            raise ValueError("device: convnp computes on the CPU only (NumPy), so the one device is 'cpu'. "
+                             f"Received: {name!r}" + ("" if index is None else f", index={index!r}"))
+        self.type = "cpu"
+
+    @property
+    def index(self):
+        return None
+
+    def __eq__(self, other):
+        return isinstance(other, (device, str)) and str(other) == "cpu"
+
+    def __hash__(self):
+        return hash("cpu")
+
+    def __str__(self) -> str:
+        return "cpu"
+
+    def __repr__(self) -> str:
+        return "device(type='cpu')"
+
+
+_CPU = device("cpu")
+_DEVICE_NAMES = ("cpu", "cuda", "mps", "xpu", "meta", "hip", "xla", "ipu", "hpu", "privateuseone")
+_DeviceType = device         # the class, where a method's argument is called device
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor", "int64": "LongTensor",
+               "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor",
+               "bool": "BoolTensor"}
+
+
+def _to_dtype(op: str, dtype) -> np.dtype:
+    """A NumPy dtype from a dtype, a type or a name like "float32" or "convnp.LongTensor"."""
+    if isinstance(dtype, str):
+        short = dtype.rsplit(".", 1)[-1]
+        for name, tensor_name in _TYPE_NAMES.items():
+            if short == tensor_name:
+                dtype = name
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{op}: expected a dtype (cn.float32, cn.long, ...). Received: {dtype!r}") from None
+    if dt.kind not in "biuf":
+        raise TypeError(f"{op}: expected a numeric dtype (bool, integer or float). Received: {dt}")
+    return dt
+
+
 @tensor_class
 class Tensor:
     __array_priority__ = 1000          # ndarray <op> Tensor defers to Tensor's reflected operators
@@ -67,9 +147,26 @@ class Tensor:
     def ndim(self) -> int:
         return self.data.ndim
 
+    def size(self, dim: int | None = None):
+        """The shape as a ``cn.Size`` (a tuple), or the length of one dimension: ``x.size(0)``.
+
+        >>> t = tensor([[1.0, 2.0, 3.0]])
+        >>> t.size(), t.size(-1), t.numel()
+        (convnp.Size([1, 3]), 3, 3)
+        """
+        if dim is None:
+            return Size(self.data.shape)
+        if self.data.ndim == 0:
+            raise IndexError(f"size: a 0-d tensor has no dimensions. Received: dim={dim!r}")
+        return self.data.shape[_ops._dim("size", dim, self.data.ndim)]
+
     @property
-    def size(self) -> int:
-        return self.data.size
+    def device(self) -> device:
+        return _CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
 
     def numel(self) -> int:
         return self.data.size
@@ -111,13 +208,59 @@ class Tensor:
         return _ops.Clone.apply(self)
 
     def astype(self, dtype) -> "Tensor":
-        return _ops.Cast.apply(self, dtype=np.dtype(dtype))
+        dtype = np.dtype(dtype)
+        if not is_float(dtype):                 # an integer or bool result carries no gradient
+            return Tensor(self.data.astype(dtype), _copy=False)
+        return _ops.Cast.apply(self, dtype=dtype)
 
     def float(self) -> "Tensor":
         return self.astype(np.float32)
 
     def double(self) -> "Tensor":
         return self.astype(np.float64)
+
+    def half(self) -> Tensor:
+        return self.astype(np.float16)
+
+    def long(self) -> Tensor:
+        return self.astype(np.int64)
+
+    def int(self) -> Tensor:
+        return self.astype(np.int32)
+
+    def bool(self) -> Tensor:
+        return self.astype(np.bool_)
+
+    def type(self, dtype=None):
+        """Without an argument the type's name ("convnp.FloatTensor"); with a dtype, the tensor cast to it."""
+        if dtype is None:
+            return "convnp." + _TYPE_NAMES.get(self.data.dtype.name, self.data.dtype.name)
+        dt = _to_dtype("type", dtype)
+        return self if dt == self.data.dtype else self.astype(dt)
+
+    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
+        """``t.to(cn.float64)``, ``t.to("cpu")``, ``t.to(device, dtype)``, ``t.to(other)`` (other's dtype).
+
+        The device must be the CPU; the tensor itself comes back when nothing changes (as in PyTorch).
+        """
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.data.dtype
+            elif isinstance(a, _DeviceType) or (isinstance(a, str) and a.split(":")[0] in _DEVICE_NAMES):
+                device = a
+            else:
+                dtype = a
+        if device is not None:
+            _DeviceType(device)                 # "cpu" or a clear error
+        dtype = None if dtype is None else _to_dtype("to", dtype)
+        out = self if dtype is None or dtype == self.data.dtype else self.astype(dtype)
+        return out.clone() if copy and out is self else out
+
+    def cpu(self) -> Tensor:
+        return self
+
+    def contiguous(self) -> Tensor:
+        return self
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         if requires_grad and not is_float(self.data.dtype):
@@ -152,6 +295,30 @@ class Tensor:
         if self.data.size != 1:
             raise ValueError(f"The truth value of a tensor with {self.data.size} elements is ambiguous")
         return bool(self.data)
+
+    def _number(self, what: str):
+        if self.data.size != 1:
+            raise ValueError(f"{what}: only a tensor with one element can be converted to a Python number. "
+                             f"Received: shape {self.shape}")
+        return self.data.item()
+
+    def __int__(self) -> int:
+        return int(self._number("int"))
+
+    def __float__(self) -> float:
+        return float(self._number("float"))
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError("__index__: only an integer tensor with one element can be used as an index. "
+                            f"Received: dtype {self.dtype}, shape {self.shape}")
+        return int(self.data.item())
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats a one-element tensor as its number; other tensors take no spec."""
+        if self.data.size == 1 and self.data.ndim == 0:
+            return format(self.data.item(), spec)
+        return format(str(self), spec)
 
     # --- backpropagation -------------------------------------------------------------------
     def backward(self, grad=None) -> None:
@@ -287,6 +454,40 @@ class Tensor:
     def __ge__(self, other):
         return Tensor(self.data >= _raw(other), _copy=False)
 
+    def eq(self, other):
+        return self.__eq__(other)
+
+    def ne(self, other):
+        return self.__ne__(other)
+
+    def lt(self, other):
+        return self.__lt__(other)
+
+    def le(self, other):
+        return self.__le__(other)
+
+    def gt(self, other):
+        return self.__gt__(other)
+
+    def ge(self, other):
+        return self.__ge__(other)
+
+    def pow(self, exponent):
+        return _ops.pow(self, exponent)
+
+    def masked_fill(self, mask, value):
+        """``value`` where ``mask`` is true, self elsewhere (the gradient flows where the mask is false)."""
+        mask = np.asarray(_raw(mask))
+        if mask.dtype != np.bool_:
+            raise TypeError(f"masked_fill: the mask must be a bool tensor. Received: dtype {mask.dtype}")
+        value = _raw(value)
+        if np.ndim(value) != 0:
+            raise ValueError(f"masked_fill: the value must be a number or a 0-d tensor. Received: shape "
+                             f"{np.shape(value)}")
+        fill = np.asarray(value, dtype=self.data.dtype)
+        return _ops.where(np.broadcast_to(mask, self.shape), fill, self) if mask.shape != self.shape else \
+            _ops.where(mask, fill, self)
+
     def exp(self):
         return _ops.exp(self)
 
@@ -304,23 +505,60 @@ class Tensor:
 
     clamp = clip
 
-    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        return _ops.sum(self, _axis(axis, dim), _keep(keepdims, keepdim))
+    # reductions take PyTorch's dim= and keepdim= (an int or a tuple of ints; None: all of them), and
+    # NumPy's axis= and keepdims= as the same thing
+    def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None):
+        x = self if dtype is None else self.to(dtype)
+        return _ops.sum(x, _axis(dim, axis), _keep(keepdim, keepdims))
 
-    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        return _ops.mean(self, _axis(axis, dim), _keep(keepdims, keepdim))
+    def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None):
+        x = self if dtype is None else self.to(dtype)
+        return _ops.mean(x, _axis(dim, axis), _keep(keepdim, keepdims))
 
-    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        return _ops.max(self, _axis(axis, dim), _keep(keepdims, keepdim))
+    def prod(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _ops.prod(self, _axis(dim, axis), _keep(keepdim, keepdims))
 
-    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        return _ops.min(self, _axis(axis, dim), _keep(keepdims, keepdim))
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None):
+        """Variance, dividing by n - correction (1 unless ``correction=`` or ``unbiased=False`` says 0)."""
+        if isinstance(dim, bool):               # t.var(False): PyTorch's var(unbiased) overload
+            dim, unbiased = None, dim
+        return _ops.var(self, _axis(dim, axis), _keep(keepdim, keepdims), _correction(unbiased, correction))
 
-    def argmax(self, axis=None, keepdims=False):
-        return Tensor(np.argmax(self.data, axis=axis, keepdims=keepdims), _copy=False)
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None):
+        return _ops.sqrt(self.var(dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims))
 
-    def argmin(self, axis=None, keepdims=False):
-        return Tensor(np.argmin(self.data, axis=axis, keepdims=keepdims), _copy=False)
+    def all(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _logical(np.all, self, _axis(dim, axis), _keep(keepdim, keepdims))
+
+    def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _logical(np.any, self, _axis(dim, axis), _keep(keepdim, keepdims))
+
+    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """Without dim the largest element (a 0-d tensor; tied maxima share the gradient); with dim the
+        named tuple ``(values, indices)``, as PyTorch: ``_, pred = out.max(1)``."""
+        return _ops.max(self, _axis(dim, axis), _keep(keepdim, keepdims))
+
+    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _ops.min(self, _axis(dim, axis), _keep(keepdim, keepdims))
+
+    def amax(self, dim=None, keepdim=False):
+        """Largest elements over dim (an int or a tuple; None: all); tied maxima share the gradient."""
+        return _ops.Max.apply(self, axis=dim, keepdims=keepdim)
+
+    def amin(self, dim=None, keepdim=False):
+        return _ops.Min.apply(self, axis=dim, keepdims=keepdim)
+
+    def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _ops.argmax(self, _axis(dim, axis), _keep(keepdim, keepdims))
+
+    def argmin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _ops.argmin(self, _axis(dim, axis), _keep(keepdim, keepdims))
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        return _ops.topk(self, k, dim, largest, sorted)
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        return _ops.sort(self, dim, descending, stable)
 
     # --- movement ---------------------------------------------------------------------------
     def reshape(self, *shape):
@@ -329,6 +567,48 @@ class Tensor:
         return _ops.reshape(self, shape)
 
     view = reshape
+
+    def view_as(self, other):
+        return _ops.reshape(self, other.shape)
+
+    def expand(self, *sizes):
+        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+            sizes = tuple(sizes[0])
+        return _ops.expand(self, sizes)
+
+    def expand_as(self, other):
+        return _ops.expand(self, other.shape)
+
+    def repeat(self, *repeats):
+        if len(repeats) == 1 and isinstance(repeats[0], (tuple, list)):
+            repeats = tuple(repeats[0])
+        return _ops.repeat(self, repeats)
+
+    def gather(self, dim, index):
+        return _ops.gather(self, dim, index)
+
+    def split(self, split_size_or_sections, dim=0):
+        """Pieces of ``split_size`` along dim (the last may be shorter), or of the listed sizes."""
+        axis = _ops._dim("split", dim, self.ndim)
+        n = self.shape[axis]
+        sizes = split_size_or_sections
+        if isinstance(sizes, (int, np.integer)) and not isinstance(sizes, bool):
+            if sizes <= 0 and n:
+                raise ValueError(f"split: the split size must be positive. Received: {sizes}")
+            sizes = [min(sizes, n - start) for start in range(0, n, sizes)] if n else [0]
+        elif sum(sizes) != n or any(s < 0 for s in sizes):
+            raise ValueError(f"split: the sizes must be non-negative and add up to {n} (the size of dim {dim}). "
+                             f"Received: {list(sizes)}")
+        bounds = np.cumsum([0, *sizes])
+        lead = (slice(None),) * axis
+        return tuple(self[lead + (slice(int(a), int(b)),)] for a, b in zip(bounds[:-1], bounds[1:]))
+
+    def chunk(self, chunks: int, dim=0):
+        """At most ``chunks`` pieces of ceil(n / chunks) along dim (fewer when they run out, as PyTorch)."""
+        if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks < 1:
+            raise ValueError(f"chunk: chunks must be a positive int. Received: {chunks!r}")
+        n = self.shape[_ops._dim("chunk", dim, self.ndim)]
+        return self.split(max(-(-n // chunks), 1), dim)
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1):
         return _ops.flatten(self, start_dim, end_dim)
@@ -364,12 +644,26 @@ def _raw(x):
     return x.data if isinstance(x, Tensor) else x
 
 
-def _axis(axis, dim):
+def _axis(dim, axis):
     return dim if dim is not None else axis
 
 
-def _keep(keepdims, keepdim):
-    return keepdim if keepdim is not None else keepdims
+def _keep(keepdim, keepdims):
+    return keepdims if keepdims is not None else keepdim
+
+
+def _correction(unbiased, correction):
+    if correction is not None:
+        if unbiased is not None:
+            raise ValueError("var/std: give correction= or unbiased=, not both. "
+                             f"Received: unbiased={unbiased}, correction={correction}")
+        return correction
+    return 0 if unbiased is False else 1
+
+
+def _logical(reduce, x, dim, keepdim):
+    axes = None if dim is None else _ops._axes(dim, x.ndim)
+    return Tensor(np.asarray(reduce(x.data, axis=axes, keepdims=keepdim)), _copy=False)
 
 
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import builtins
 import math
+from collections import namedtuple
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -287,9 +289,98 @@ class Min(Max):
     reduce = staticmethod(np.min)
 
 
+class Prod(Function):
+    """Product over axes: d/dx_i = prod_{j != i} x_j, as the product of everything before i times
+    everything after it (exact where x has zeros, unlike prod / x_i)."""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        ctx.x, ctx.axes, ctx.keepdims = x, _axes(axis, x.ndim), keepdims
+        return np.asarray(np.prod(x, axis=ctx.axes, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, axes = ctx.x, ctx.axes
+        rest = [a for a in range(x.ndim) if a not in axes]
+        moved = np.transpose(x, rest + list(axes))                     # reduced axes last
+        flat = moved.reshape(moved.shape[:len(rest)] + (-1,))          # (..., K)
+        ones = np.ones(flat.shape[:-1] + (1,), x.dtype)
+        before = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+        after = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+        others = (before * after).reshape(moved.shape)                 # prod of all but x_i
+        others = np.transpose(others, np.argsort(rest + list(axes)))
+        return _expand(grad, axes, ctx.keepdims) * others
+
+
+class Var(Function):
+    """Variance over axes: sum((x - mean)^2) / (n - correction); d/dx = 2 (x - mean) / (n - correction)."""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False, correction=1):
+        ctx.axes, ctx.keepdims = _axes(axis, x.ndim), keepdims
+        n = int(np.prod([x.shape[a] for a in ctx.axes]))
+        ctx.denominator = x.dtype.type(builtins.max(n - correction, 0))
+        ctx.centred = x - np.mean(x, axis=ctx.axes, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray(np.sum(ctx.centred ** 2, axis=ctx.axes, keepdims=keepdims) / ctx.denominator)
+
+    @staticmethod
+    def backward(ctx, grad):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _expand(grad, ctx.axes, ctx.keepdims) * (2 * ctx.centred / ctx.denominator)
+
+
+class Gather(Function):
+    """out[..., i, ...] = x[..., index[..., i, ...], ...] along ``axis`` (torch.gather); the gradient
+    is added back at the gathered positions (an index taken twice gets both)."""
+
+    @staticmethod
+    def forward(ctx, x, index, axis=0):
+        ctx.shape, ctx.index, ctx.axis = x.shape, index, axis
+        return np.take_along_axis(x, index, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        dx = np.zeros(ctx.shape, grad.dtype)
+        where = list(np.ogrid[tuple(slice(n) for n in ctx.index.shape)])  # open grids, one per axis
+        where[ctx.axis] = ctx.index
+        np.add.at(dx, tuple(where), grad)
+        return dx, None
+
+
 # ============================================================================================
 # Movement: shape and indexing
 # ============================================================================================
+
+
+class Expand(Function):
+    """Broadcast to a larger shape without copying (torch.expand); the gradient sums back."""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return unbroadcast(grad, ctx.shape), None
+
+
+class Repeat(Function):
+    """Tile the tensor ``repeats[i]`` times along axis i (torch.repeat); the gradient sums the tiles."""
+
+    @staticmethod
+    def forward(ctx, x, repeats):
+        ctx.original = x.shape
+        x = x.reshape((1,) * (len(repeats) - x.ndim) + x.shape)        # new leading axes of length 1
+        ctx.shape, ctx.repeats = x.shape, repeats
+        return np.tile(x, repeats)
+
+    @staticmethod
+    def backward(ctx, grad):
+        split = [n for pair in zip(ctx.repeats, ctx.shape) for n in pair]   # (r0, s0, r1, s1, ...)
+        dx = grad.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
+        return dx.reshape(ctx.original), None
 
 class Reshape(Function):
     @staticmethod
@@ -462,20 +553,48 @@ def clip(x, min=None, max=None):
     return Clip.apply(_as_tensor(x), min, max)
 
 
-def sum(x, axis=None, keepdims=False):
-    return Sum.apply(_as_tensor(x), axis=axis, keepdims=keepdims)
+clamp = clip
 
 
-def mean(x, axis=None, keepdims=False):
-    return Mean.apply(_as_tensor(x), axis=axis, keepdims=keepdims)
+def sum(input, dim=None, keepdim=False):
+    """torch.sum: over dim (an int or a tuple of ints; None: everything)."""
+    return Sum.apply(_as_tensor(input), axis=dim, keepdims=keepdim)
 
 
-def max(x, axis=None, keepdims=False):
-    return Max.apply(_as_tensor(x), axis=axis, keepdims=keepdims)
+def mean(input, dim=None, keepdim=False):
+    return Mean.apply(_as_tensor(input), axis=dim, keepdims=keepdim)
 
 
-def min(x, axis=None, keepdims=False):
-    return Min.apply(_as_tensor(x), axis=axis, keepdims=keepdims)
+def max(input, dim=None, keepdim=False):
+    """torch.max: without dim the largest element (a 0-d tensor; tied maxima share the gradient), with dim
+    the named tuple ``(values, indices)``: ``_, predicted = cn.max(outputs, 1)``."""
+    if dim is None:
+        return Max.apply(_as_tensor(input))
+    return max_dim(input, dim, keepdim, "max")
+
+
+def min(input, dim=None, keepdim=False):
+    if dim is None:
+        return Min.apply(_as_tensor(input))
+    return max_dim(input, dim, keepdim, "min")
+
+
+def _arg(pick, x, dim, keepdim):
+    """Index of the extreme (the first among ties); over the flattened tensor without dim."""
+    x = _as_tensor(x)
+    if dim is None:
+        out = pick(x.data.reshape(-1)).reshape((1,) * x.ndim if keepdim else ())
+    else:
+        out = pick(x.data, axis=_dim(pick.__name__, dim, x.ndim), keepdims=keepdim)
+    return _function.Tensor(np.asarray(out, dtype=np.int64), _copy=False)
+
+
+def argmax(input, dim=None, keepdim=False):
+    return _arg(np.argmax, input, dim, keepdim)
+
+
+def argmin(input, dim=None, keepdim=False):
+    return _arg(np.argmin, input, dim, keepdim)
 
 
 def reshape(x, shape):
@@ -522,6 +641,109 @@ def where(condition, a, b):
     """Elementwise choice: a where condition is true, else b (gradients flow to the chosen one)."""
     cond = condition.data if isinstance(condition, _function.Tensor) else np.asarray(condition)
     return Where.apply(cond, _operand(a), _operand(b))
+
+
+# named results, as torch.return_types: values, indices = t.max(1); t.max(1).indices
+return_types = SimpleNamespace(**{name: namedtuple(name, ["values", "indices"])
+                                  for name in ("max", "min", "topk", "sort")})
+
+
+def _dim(op: str, dim, ndim: int) -> int:
+    """One axis, checked, as a non-negative int (a 0-d tensor has the axes 0 and -1, as in PyTorch)."""
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{op}: dim must be an int. Received: dim={dim!r}")
+    span = builtins.max(ndim, 1)
+    if not -span <= dim < span:
+        raise IndexError(f"{op}: dim out of range (expected to be in [{-span}, {span - 1}]). Received: dim={dim}")
+    return int(dim) % span
+
+
+def max_dim(x, dim, keepdim=False, op="max"):
+    """(values, indices) of the maxima (minima for op="min") along dim; the gradient goes to the
+    index returned (the first extreme, as PyTorch on the CPU)."""
+    x = _as_tensor(x)
+    axis = _dim(op, dim, x.ndim)
+    if x.ndim == 0:
+        return getattr(return_types, op)(x.clone(), _function.Tensor(np.zeros((), np.int64), _copy=False))
+    if x.shape[axis] == 0:
+        raise IndexError(f"{op}: cannot reduce an empty dimension. Received: shape {x.shape}, dim={dim}")
+    pick = np.argmax if op == "max" else np.argmin
+    index = pick(x.data, axis=axis, keepdims=True)                 # (..., 1, ...)
+    values = Gather.apply(x, index, axis=axis)
+    if not keepdim:
+        values, index = reshape(values, np.squeeze(index, axis).shape), np.squeeze(index, axis)
+    return getattr(return_types, op)(values, _function.Tensor(index, _copy=False))
+
+
+def sort(x, dim=-1, descending=False, stable=False):
+    """(values, indices) sorted along dim (stable order among ties)."""
+    x = _as_tensor(x)
+    axis = _dim("sort", dim, x.ndim)
+    if x.ndim == 0:
+        return return_types.sort(x.clone(), _function.Tensor(np.zeros((), np.int64), _copy=False))
+    data = x.data
+    key = data if not descending else (-data if data.dtype.kind in "fi" else ~data)   # ~: bool, unsigned
+    index = np.argsort(key, axis=axis, kind="stable")
+    return return_types.sort(Gather.apply(x, index, axis=axis), _function.Tensor(index, _copy=False))
+
+
+def topk(x, k, dim=-1, largest=True, sorted=True):
+    """(values, indices) of the k largest (smallest) entries along dim."""
+    x = _as_tensor(x)
+    axis = _dim("topk", dim, x.ndim)
+    n = x.shape[axis] if x.ndim else 1
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k <= n:
+        raise ValueError(f"topk: k must be an int from 0 to {n} (the size of dim {dim}). Received: k={k!r}")
+    values, index = sort(x, dim=axis, descending=largest)
+    if x.ndim == 0:
+        return return_types.topk(values, index)
+    take = (slice(None),) * axis + (slice(0, int(k)),)
+    return return_types.topk(values[take], _function.Tensor(index.data[take], _copy=False))
+
+
+def gather(x, dim, index):
+    x = _as_tensor(x)
+    axis = _dim("gather", dim, x.ndim)
+    index = np.asarray(index.data if isinstance(index, _function.Tensor) else index)
+    if index.dtype.kind not in "iu" or index.ndim != x.ndim:
+        raise ValueError(f"gather: index must be an integer tensor with as many dimensions as the input "
+                         f"({x.ndim}). Received: index of dtype {index.dtype} and shape {index.shape}")
+    return Gather.apply(x, index, axis=axis)
+
+
+def prod(x, axis=None, keepdims=False):
+    return Prod.apply(_as_tensor(x), axis=axis, keepdims=keepdims)
+
+
+def var(x, axis=None, keepdims=False, correction=1):
+    return Var.apply(_as_tensor(x), axis=axis, keepdims=keepdims, correction=correction)
+
+
+def expand(x, shape):
+    x = _as_tensor(x)
+    shape = tuple(shape)
+    lead = len(shape) - x.ndim
+    if lead < 0:
+        raise ValueError(f"expand: the shape must have at least {x.ndim} dimensions. Received: shape {shape}")
+    want = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(shape))
+    try:
+        np.broadcast_shapes(x.shape, want)
+        bad = any(s < 0 for s in want) or np.broadcast_shapes(x.shape, want) != want
+    except ValueError:
+        bad = True
+    if bad:
+        raise ValueError(f"expand: cannot expand a tensor of shape {x.shape} to {shape} (only axes of length 1 "
+                         f"can grow, -1 keeps an axis). Received: shape {shape}")
+    return Expand.apply(x, want)
+
+
+def repeat(x, repeats):
+    x = _as_tensor(x)
+    repeats = tuple(int(r) for r in repeats)
+    if len(repeats) < x.ndim or any(r < 0 for r in repeats):
+        raise ValueError(f"repeat: expected at least {x.ndim} non-negative repeats (one per dimension). "
+                         f"Received: {repeats}")
+    return Repeat.apply(x, repeats)
 
 
 def _as_tensor(x):

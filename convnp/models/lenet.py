@@ -32,7 +32,7 @@ Both accept 32x32 input, or 28x28 input which ``forward`` zero-pads by 2 pixels 
 >>> net = lenet5(variant="original")
 >>> net(cn.randn(2, 1, 28, 28)).shape
 (2, 10)
->>> sum(p.size for p in net.c3.parameters())
+>>> sum(p.numel() for p in net.c3.parameters())
 1516
 """
 
@@ -270,7 +270,7 @@ def _uniform_scaled_(param: Parameter, bound) -> None:
 def lenet5(num_classes: int = 10, in_channels: int = 1, variant: str = "modern") -> LeNet5:
     """LeNet-5 (LeCun et al. 1998): ``variant="original"`` as published, ``"modern"`` with ReLU and max pooling.
 
-    >>> sum(p.size for p in lenet5(variant="original").parameters())   # the paper's "60,000", with a linear output
+    >>> sum(p.numel() for p in lenet5(variant="original").parameters())   # the paper's "60,000", with a linear output
     60850
     """
     return LeNet5(num_classes=num_classes, in_channels=in_channels, variant=variant)

@@ -30,7 +30,7 @@ extra channels, no parameters (Table 6)::
 >>> import convnp as cn
 >>> resnet18(num_classes=10).eval()(cn.randn(1, 3, 32, 32)).shape
 (1, 10)
->>> sum(p.size for p in resnet20().parameters())
+>>> sum(p.numel() for p in resnet20().parameters())
 269722
 """
 

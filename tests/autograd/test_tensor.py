@@ -179,7 +179,7 @@ CASES = [
     ("sum_axis_keep", lambda a: a.sum(axis=(0, 2), keepdims=True), lambda a: a.sum(dim=(0, 2), keepdim=True),
      [_any(2, 3, 4)]),
     ("mean_axis", lambda a: a.mean(axis=-1), lambda a: a.mean(dim=-1), [_any(2, 3, 4)]),
-    ("max_axis", lambda a: a.max(axis=1), lambda a: a.amax(dim=1), [_any(3, 5, 2)]),
+    ("amax_axis", lambda a: a.amax(1), lambda a: a.amax(dim=1), [_any(3, 5, 2)]),
     ("min_all", lambda a: a.min(), lambda a: a.amin(), [_any(3, 4)]),
     ("reshape", lambda a: a.reshape(4, 6), lambda a: a.reshape(4, 6), [_any(2, 3, 4)]),
     ("flatten", lambda a: a.flatten(1), lambda a: a.flatten(1), [_any(2, 3, 4, 2)]),
@@ -257,7 +257,8 @@ def test_binary_ops_layouts_dtypes_and_single_gradients(op):
 
 def test_max_shares_gradient_among_ties_like_amax():
     a = np.array([[1.0, 3.0, 3.0], [2.0, 0.0, 2.0]])
-    compare_with_torch(lambda t: t.max(axis=1), lambda t: t.amax(dim=1), [a], what="tied max")
+    compare_with_torch(lambda t: t.amax(1), lambda t: t.amax(dim=1), [a], what="tied amax")
+    compare_with_torch(lambda t: t.max(), lambda t: t.max(), [a], what="tied max over everything")
 
 
 def test_comparisons_give_bool_tensors_without_grad():

@@ -452,7 +452,7 @@ PUBLISHED = [
 @pytest.mark.parametrize("name,kwargs,count", PUBLISHED, ids=[p[0] for p in PUBLISHED])
 def test_parameter_counts_and_torchvision_state_dicts(name, kwargs, count):
     model = models.get_model(name, **kwargs)
-    assert sum(p.size for p in model.parameters()) == count
+    assert sum(p.numel() for p in model.parameters()) == count
     with torch.device("meta"):          # shapes only: no memory, no initialisation
         t_kwargs = {"aux_logits": False} if name == "googlenet" else {}
         twin = TORCH_TWINS[name](1000, **t_kwargs)
@@ -480,7 +480,7 @@ def test_googlenet_with_aux_heads_tree_and_count():
     with torch.device("meta"):
         twin = TGoogLeNet(1000, aux_logits=True)
     _assert_same_tree(model, twin)
-    assert sum(p.size for p in model.parameters()) == sum(p.numel() for p in twin.parameters()) == 13_004_888
+    assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in twin.parameters()) == 13_004_888
 
 
 def test_strict_loading_reports_a_foreign_state_dict():

@@ -67,7 +67,7 @@ def test_c3_connection_table_is_table_one():
 
 def test_original_lenet5_layer_parameters():
     net = models.lenet5(variant="original")
-    counts = {name: sum(p.size for p in getattr(net, name).parameters())
+    counts = {name: sum(p.numel() for p in getattr(net, name).parameters())
               for name in ("c1", "s2", "c3", "s4", "c5", "f6", "output")}
     assert counts == {"c1": 156, "s2": 12, "c3": 1516, "s4": 32, "c5": 48120, "f6": 10164, "output": 850}
     assert isinstance(net.s2, Subsampling) and isinstance(net.c3, ConnectionTableConv2d)
@@ -319,7 +319,7 @@ def test_tinyvgg_is_cnn_explainers():
                                             ("resnet56", "0.85"), ("resnet110", "1.7")])
 def test_cifar_resnet_parameter_counts_are_table_6(name, published):
     m = models.get_model(name)
-    n = sum(p.size for p in m.parameters())
+    n = sum(p.numel() for p in m.parameters())
     assert f"{n / 1e6:.2g}" == published
     depth = int(name[len("resnet"):])
     convs = [mod for mod in m.modules() if isinstance(mod, cn.nn.Conv2d)]
@@ -338,7 +338,7 @@ def test_cifar_resnet_stages():
 def test_cifar_resnet_option_b_has_projections():
     m = models.resnet20(shortcut="B")
     assert isinstance(m.layer2[0].downsample[0], cn.nn.Conv2d)
-    assert sum(p.size for p in m.parameters()) > sum(p.size for p in models.resnet20().parameters())
+    assert sum(p.numel() for p in m.parameters()) > sum(p.numel() for p in models.resnet20().parameters())
     with pytest.raises(ValueError, match="CifarResNet: shortcut must be 'A' \\(zero-padding identity\\) or 'B' "
                                          "\\(projection\\). Received: shortcut='C'"):
         models.resnet20(shortcut="C")
@@ -447,7 +447,7 @@ def test_every_model_trains_one_step(name):
     assert [m for m in model.modules() if isinstance(m, cn.nn.Linear)][-1].out_features == 3
     params = list(model.parameters())
     rng = np.random.default_rng(0)              # watch up to 256 entries of each parameter (VGG's are 100 M)
-    watch = [rng.integers(0, p.size, size=min(p.size, 256)) for p in params]
+    watch = [rng.integers(0, p.numel(), size=min(p.numel(), 256)) for p in params]
     before = [p.data.reshape(-1)[w].copy() for p, w in zip(params, watch)]
     x = cn.randn(2, 2, side, side)
     target = cn.tensor(np.array([0, 2]))

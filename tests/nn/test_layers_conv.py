@@ -292,7 +292,7 @@ def test_default_init_matches_torch_distribution(cn_cls, t_cls, args, fan_in):
     # biases are short: draw several layers' worth
     cn.manual_seed(8)
     torch.manual_seed(8)
-    repeats = max(1, 4000 // ours.bias.size)
+    repeats = max(1, 4000 // ours.bias.numel())
     biases = np.concatenate([cn_cls(*args).bias.data for _ in range(repeats)])
     t_biases = np.concatenate([t_cls(*args).bias.detach().numpy() for _ in range(repeats)])
     _check_uniform(biases, bound, t_biases, "bias")
