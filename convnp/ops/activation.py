@@ -154,10 +154,10 @@ def prelu(input, weight) -> Tensor:
         raise ValueError(f"prelu: expected weight to be a scalar or a 1-D tensor. "
                          f"Received: weight of shape {w.shape}")
     channels = x.shape[1] if x.ndim >= 2 else 1
-    if w.size not in (1, channels):
+    if w.numel() not in (1, channels):
         raise ValueError(f"prelu: expected weight with 1 element or C = input.shape[1] = {channels} elements "
                          f"(inputs with fewer than 2 dimensions have C = 1). "
-                         f"Received: weight with {w.size} elements for input of shape {x.shape}")
+                         f"Received: weight with {w.numel()} elements for input of shape {x.shape}")
     if w.dtype != x.dtype:
         raise TypeError(f"prelu: expected weight to have the input's dtype {x.dtype}. "
                         f"Received: weight of dtype {w.dtype}")
