@@ -186,13 +186,38 @@ def atomic_write(path, data: bytes, op: str = "save") -> None:
 # --------------------------------------------------------------------------------------------
 # load
 # --------------------------------------------------------------------------------------------
-def load(path):
+def load(path, map_location=None, *, weights_only=True):
     """Read a file written by ``save`` (or any safetensors file) back into the saved object.
 
     A file without convnp's structure (written by another tool) loads as a dict of its tensors,
     in the order of their data. A missing file raises FileNotFoundError; a truncated or
     non-safetensors file raises ValueError; both name the file.
+
+    ``map_location`` and ``weights_only`` are accepted so that ``torch.load(path, map_location="cpu",
+    weights_only=True)`` reads the same in convnp: the one device is the CPU, so ``map_location`` may
+    be None, ``"cpu"`` or ``cn.device("cpu")`` (anything else is a ValueError); and convnp never
+    unpickles (the format is safetensors plus JSON), so it only ever loads weights: ``weights_only=True``
+    (or None, PyTorch's default, meaning True); ``weights_only=False`` is refused with a ValueError.
+
+    >>> import os, tempfile, numpy as np
+    >>> path = os.path.join(tempfile.mkdtemp(), "w.safetensors")
+    >>> save({"w": np.ones(2)}, path)
+    >>> load(path, map_location="cpu", weights_only=True)
+    {'w': array([1., 1.])}
     """
+    from convnp.autograd.tensor import device as _device
+    if not (map_location is None or isinstance(map_location, _device)
+            or (isinstance(map_location, str) and map_location == "cpu")):
+        raise ValueError("load: convnp computes on the CPU only, so map_location must be None, 'cpu' or "
+                         "cn.device('cpu') (a dict or function of devices is not supported). "
+                         f"Received: map_location={map_location!r}")
+    if weights_only is False:
+        raise ValueError("load: weights_only=False asks for unpickling arbitrary objects, which convnp never does "
+                         "(its files are safetensors with a JSON structure, read safely); drop the argument or pass "
+                         "weights_only=True. Received: weights_only=False")
+    if weights_only is not True and weights_only is not None:
+        raise ValueError("load: weights_only must be True (or None, meaning True). "
+                         f"Received: weights_only={weights_only!r}")
     path = _fspath(path, "load")
     if not os.path.exists(path):
         raise FileNotFoundError(f"load: no such file: '{path}'")

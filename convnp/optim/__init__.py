@@ -12,9 +12,14 @@
 
 from convnp.optim import lr_scheduler
 from convnp.optim.adadelta import Adadelta
+from convnp.optim.adagrad import Adagrad
 from convnp.optim.adam import Adam, AdamW
+from convnp.optim.adamax import Adamax
+from convnp.optim.nadam import NAdam
 from convnp.optim.optimizer import Optimizer
+from convnp.optim.radam import RAdam
 from convnp.optim.rmsprop import RMSprop
 from convnp.optim.sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adadelta", "RMSprop", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adadelta", "RMSprop", "Adagrad", "Adamax", "NAdam", "RAdam",
+           "lr_scheduler"]

@@ -123,6 +123,34 @@ SCHEDULERS = {
     "LambdaLR": (lambda m, o: m.LambdaLR(o, lr_lambda=lambda e: 1.0 / (1 + e) ** 0.5), "SGD"),
     "LambdaLR-per-group": (lambda m, o: m.LambdaLR(o, lr_lambda=[lambda e: 0.95 ** e, lambda e: min(1.0, (e + 1) / 5)]),
                            "SGD"),
+    "CosineAnnealingWarmRestarts": (lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=7, eta_min=1e-3), "SGD"),
+    "CosineAnnealingWarmRestarts-mult": (lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2), "Adam"),
+    "CyclicLR-triangular": (lambda m, o: m.CyclicLR(o, base_lr=[0.01, 0.002], max_lr=[0.1, 0.05], step_size_up=5,
+                                                     step_size_down=3), "SGD"),
+    "CyclicLR-triangular2-Adam": (lambda m, o: m.CyclicLR(o, base_lr=0.001, max_lr=0.01, step_size_up=4,
+                                                           mode="triangular2", base_momentum=0.85,
+                                                           max_momentum=[0.95, 0.9]), "Adam"),
+    "CyclicLR-exp_range": (lambda m, o: m.CyclicLR(o, base_lr=0.01, max_lr=0.2, step_size_up=3, mode="exp_range",
+                                                    gamma=0.97), "SGD"),
+    "CyclicLR-scale_fn-iterations": (lambda m, o: m.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=6,
+                                                              scale_fn=lambda x: 1 / (1 + 0.1 * x),
+                                                              scale_mode="iterations", cycle_momentum=False),
+                                     "Adadelta"),
+    "CyclicLR-scale_fn-cycle": (lambda m, o: m.CyclicLR(o, base_lr=0.02, max_lr=0.3, step_size_up=2,
+                                                         step_size_down=7, scale_fn=lambda x: 0.8 ** x), "RMSprop"),
+    "PolynomialLR": (lambda m, o: m.PolynomialLR(o, total_iters=25, power=2.0), "SGD"),
+    "PolynomialLR-default": (lambda m, o: m.PolynomialLR(o), "Adam"),
+    "PolynomialLR-sqrt": (lambda m, o: m.PolynomialLR(o, total_iters=13, power=0.5), "SGD"),
+    "MultiplicativeLR": (lambda m, o: m.MultiplicativeLR(o, lr_lambda=lambda e: 0.95), "SGD"),
+    "MultiplicativeLR-per-group": (lambda m, o: m.MultiplicativeLR(o, lr_lambda=[lambda e: 0.9 if e % 3 else 1.1,
+                                                                                 lambda e: 1.0 / (1 + 0.01 * e)]),
+                                   "Adam"),
+    "ChainedScheduler": (lambda m, o: m.ChainedScheduler([m.ConstantLR(o, factor=0.5, total_iters=4),
+                                                          m.ExponentialLR(o, gamma=0.9)]), "SGD"),
+    "ChainedScheduler-3": (lambda m, o: m.ChainedScheduler([m.LinearLR(o, start_factor=0.2, total_iters=5),
+                                                            m.CosineAnnealingLR(o, T_max=15, eta_min=1e-4),
+                                                            m.MultiplicativeLR(o, lr_lambda=lambda e: 0.99)],
+                                                           optimizer=o), "AdamW"),
 }
 
 
@@ -155,7 +183,7 @@ def test_state_dict_round_trip_halfway(name, through_file, tmp_path):
 
 def test_state_dict_keys_like_torch():
     for name, (make, kind) in SCHEDULERS.items():
-        if name.startswith(("LambdaLR", "SequentialLR")):
+        if name.startswith(("LambdaLR", "SequentialLR", "ChainedScheduler")):
             continue
         topt, opt = make_torch_opt(kind), make_cn_opt(kind)
         theirs, ours = make(torch.optim.lr_scheduler, topt).state_dict(), make(ls, opt).state_dict()
@@ -218,7 +246,7 @@ def test_reduce_lr_on_plateau_accepts_tensors_and_arrays():
 # closed forms, warnings, errors
 # --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR",
-                                  "ConstantLR"])
+                                  "ConstantLR", "PolynomialLR"])
 def test_step_with_epoch_uses_closed_form_like_torch(name):
     make, kind = SCHEDULERS[name]
     topt, opt = make_torch_opt(kind), make_cn_opt(kind)
@@ -287,6 +315,23 @@ def test_resuming_with_last_epoch_needs_initial_lr():
     lambda m, o: m.SequentialLR(o, [], milestones=[]),
     lambda m, o: m.SequentialLR(o, [m.ReduceLROnPlateau(o)], milestones=[]),
     lambda m, o: m.LambdaLR(o, lr_lambda=[lambda e: 1.0]),
+    lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=0),
+    lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=2.5),
+    lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=0),
+    lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=1.5),
+    lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=3, eta_min="0"),
+    lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=3).step(-1),
+    lambda m, o: m.CyclicLR("not an optimizer", base_lr=0.1, max_lr=1.0),
+    lambda m, o: m.CyclicLR(o, base_lr=0.1, max_lr=1.0, mode="sawtooth"),
+    lambda m, o: m.CyclicLR(o, base_lr=[0.1, 0.2, 0.3], max_lr=1.0),
+    lambda m, o: m.CyclicLR(o, base_lr=0.1, max_lr=[1.0]),
+    lambda m, o: m.CyclicLR(o, base_lr=0.1, max_lr=1.0, base_momentum=[0.8]),
+    lambda m, o: m.MultiplicativeLR(o, lr_lambda=0.9),
+    lambda m, o: m.MultiplicativeLR(o, lr_lambda=[lambda e: 1.0, "x"]),
+    lambda m, o: m.MultiplicativeLR(o, lr_lambda=[lambda e: 1.0]),
+    lambda m, o: m.ChainedScheduler([]),
+    lambda m, o: m.ChainedScheduler([m.ReduceLROnPlateau(o)]),
+    lambda m, o: m.ChainedScheduler([m.StepLR(o, 2), "not a scheduler"]),
 ])
 def test_errors_match_torch(make):
     with pytest.raises((ValueError, TypeError)) as theirs:
@@ -309,3 +354,66 @@ def test_sequential_lr_rejects_foreign_optimizer():
     opt, other = make_cn_opt(), make_cn_opt()
     with pytest.raises(ValueError, match="SequentialLR expects all schedulers to belong to the same optimizer"):
         ls.SequentialLR(opt, [ls.StepLR(opt, 2), ls.StepLR(other, 2)], milestones=[3])
+
+
+def test_cyclic_lr_needs_momentum_or_betas():
+    class NoMomentum(optim.Optimizer):
+        def __init__(self, params):
+            super().__init__(params, dict(lr=0.1))
+
+    with pytest.raises(ValueError, match="optimizer must support momentum or beta1 with `cycle_momentum` option"):
+        ls.CyclicLR(NoMomentum([Parameter(np.ones(1))]), base_lr=0.01, max_lr=0.1)
+    sched = ls.CyclicLR(NoMomentum([Parameter(np.ones(1))]), base_lr=0.01, max_lr=0.1, cycle_momentum=False)
+    assert sched.get_last_lr() == [0.01]
+
+
+def test_chained_scheduler_rejects_foreign_optimizer():
+    opt, other = make_cn_opt(), make_cn_opt()
+    with pytest.raises(ValueError, match="ChainedScheduler expects all schedulers to belong to the same optimizer"):
+        ls.ChainedScheduler([ls.StepLR(opt, 2), ls.StepLR(other, 2)])
+
+
+@pytest.mark.parametrize("T_mult", [1, 2, 3])
+def test_cosine_warm_restarts_fractional_epochs_like_torch(T_mult):
+    """step(epoch) per batch with a float epoch (epoch + i / iters), jumps back and forward included."""
+    topt, opt = make_torch_opt(), make_cn_opt()
+    tsched = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(topt, T_0=3, T_mult=T_mult, eta_min=0.001)
+    sched = ls.CosineAnnealingWarmRestarts(opt, T_0=3, T_mult=T_mult, eta_min=0.001)
+    epochs = [e + i / 7 for e in range(12) for i in range(7)] + [2.5, 0, 30.25, 5, 9.999]
+    for epoch in epochs:
+        topt.step()
+        opt.step()
+        tsched.step(epoch)
+        sched.step(epoch)
+        assert_same([group_values(opt)], [group_values(topt)], f"epoch {epoch}")
+        assert sched.last_epoch == tsched.last_epoch and sched.T_cur == tsched.T_cur and sched.T_i == tsched.T_i
+    sched.step()                                           # and back to plain steps
+    tsched.step()
+    assert_same([group_values(opt)], [group_values(topt)], "step() after step(epoch)")
+
+
+def test_cyclic_lr_callable_object_scale_fn_state_round_trip():
+    """A callable object's attributes are saved (a plain function is not), as PyTorch."""
+    class Decay:
+        def __init__(self, rate):
+            self.rate = rate
+
+        def __call__(self, x):
+            return self.rate ** x
+
+    opt = make_cn_opt()
+    sched = ls.CyclicLR(opt, base_lr=0.01, max_lr=0.1, step_size_up=2, scale_fn=Decay(0.5))
+    for _ in range(5):
+        opt.step()
+        sched.step()
+    state = sched.state_dict()
+    assert state["_scale_fn_custom"] == {"rate": 0.5} and "_scale_fn_ref" not in state
+    opt2 = make_cn_opt()
+    sched2 = ls.CyclicLR(opt2, base_lr=0.01, max_lr=0.1, step_size_up=2, scale_fn=Decay(0.9))
+    opt2.load_state_dict(opt.state_dict())
+    sched2.load_state_dict(state)
+    assert sched2._scale_fn_custom.rate == 0.5
+    for s, o in ((sched, opt), (sched2, opt2)):
+        o.step()
+        s.step()
+    assert sched2.get_last_lr() == sched.get_last_lr()

@@ -42,12 +42,26 @@ CONFIGS = [
     ("RMSprop", dict(lr=0.01, alpha=0.9, momentum=0.9)),
     ("RMSprop", dict(lr=0.01, centered=True, weight_decay=0.1)),
     ("RMSprop", dict(lr=0.005, centered=True, momentum=0.5, eps=1e-4, maximize=True)),
+    ("Adagrad", dict()),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.05, weight_decay=0.1, initial_accumulator_value=0.3, eps=1e-6)),
+    ("Adagrad", dict(lr=0.05, lr_decay=0.01, maximize=True)),
+    ("Adamax", dict()),
+    ("Adamax", dict(lr=0.01, betas=(0.8, 0.99), eps=1e-4, weight_decay=0.1)),
+    ("Adamax", dict(lr=0.02, weight_decay=0.05, maximize=True)),
+    ("NAdam", dict()),
+    ("NAdam", dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1, momentum_decay=0.01)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.2, decoupled_weight_decay=True, maximize=True)),
+    ("RAdam", dict()),
+    ("RAdam", dict(lr=0.01, betas=(0.8, 0.9), eps=1e-6, weight_decay=0.1)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.2, decoupled_weight_decay=True, maximize=True)),
 ]
 
 # the second param group's own options (every optimiser also gets a different lr)
 GROUP2 = {"SGD": dict(lr=0.02, momentum=0.5), "Adam": dict(lr=0.003, betas=(0.7, 0.95)),
           "AdamW": dict(lr=0.003, weight_decay=0.0), "Adadelta": dict(lr=0.2, rho=0.95),
-          "RMSprop": dict(lr=0.002, alpha=0.95)}
+          "RMSprop": dict(lr=0.002, alpha=0.95), "Adagrad": dict(lr=0.03, lr_decay=0.1),
+          "Adamax": dict(lr=0.004, betas=(0.7, 0.95)), "NAdam": dict(lr=0.004, momentum_decay=0.02, weight_decay=0.0),
+          "RAdam": dict(lr=0.004, betas=(0.7, 0.8), weight_decay=0.0)}
 
 
 def _ids(c):
@@ -318,6 +332,14 @@ def _torch_message(fn):
     ("Adadelta", dict(weight_decay=-1.0)),
     ("RMSprop", dict(lr=-0.1)), ("RMSprop", dict(alpha=-0.5)), ("RMSprop", dict(eps=-1.0)),
     ("RMSprop", dict(momentum=-0.1)), ("RMSprop", dict(weight_decay=-1.0)),
+    ("Adagrad", dict(lr=-0.1)), ("Adagrad", dict(lr_decay=-0.1)), ("Adagrad", dict(weight_decay=-1.0)),
+    ("Adagrad", dict(initial_accumulator_value=-1.0)), ("Adagrad", dict(eps=-1.0)),
+    ("Adamax", dict(lr=-0.1)), ("Adamax", dict(eps=-1.0)), ("Adamax", dict(betas=(1.0, 0.9))),
+    ("Adamax", dict(betas=(0.9, 1.0))), ("Adamax", dict(weight_decay=-1.0)),
+    ("NAdam", dict(lr=-0.1)), ("NAdam", dict(eps=-1.0)), ("NAdam", dict(betas=(1.0, 0.9))),
+    ("NAdam", dict(betas=(0.9, 1.0))), ("NAdam", dict(weight_decay=-1.0)), ("NAdam", dict(momentum_decay=-1.0)),
+    ("RAdam", dict(lr=-0.1)), ("RAdam", dict(eps=-1.0)), ("RAdam", dict(betas=(1.0, 0.9))),
+    ("RAdam", dict(betas=(0.9, 1.0))), ("RAdam", dict(weight_decay=-1.0)),
 ])
 def test_option_errors_match_torch(name, kwargs):
     theirs = _torch_message(lambda: getattr(torch.optim, name)([torch.nn.Parameter(torch.ones(1))], **kwargs))
@@ -352,3 +374,32 @@ def test_repr_like_torch():
     ours = repr(optim.SGD([Parameter(np.ones(1))], lr=0.1, momentum=0.9))
     assert ours.startswith("SGD (\nParameter Group 0\n    dampening: 0\n    lr: 0.1\n    maximize: False\n"
                            "    momentum: 0.9\n    nesterov: False\n    weight_decay: 0\n)")
+
+
+def test_adagrad_state_exists_from_construction_like_torch():
+    """PyTorch's Adagrad creates ``step`` and ``sum`` (at initial_accumulator_value) in its constructor."""
+    weights = start_weights(9)
+    params = [Parameter(w.copy()) for w in weights]
+    tparams = [torch.tensor(w, requires_grad=True) for w in weights]
+    opt = optim.Adagrad(params, initial_accumulator_value=0.25)
+    topt = torch.optim.Adagrad(tparams, initial_accumulator_value=0.25)
+    assert_state_close(opt.state_dict(), topt.state_dict(), 0.0)
+    assert float(opt.state[params[0]]["sum"][0, 0]) == 0.25
+    extra, textra = Parameter(np.ones(2)), torch.ones(2, dtype=torch.float64, requires_grad=True)
+    opt.add_param_group({"params": [extra], "lr": 0.5})         # a later group gets its state at its first step
+    topt.add_param_group({"params": [textra], "lr": 0.5})
+    extra.grad, textra.grad = np.full(2, 0.5), torch.full((2,), 0.5, dtype=torch.float64)
+    opt.step()
+    topt.step()
+    assert_params_close([extra.data], [textra.detach().numpy()], TOL64)
+
+
+def test_nadam_mu_product_stays_float32_through_load():
+    p = Parameter(np.ones(3))
+    opt = optim.NAdam([p])
+    p.grad = np.ones(3)
+    opt.step()
+    opt2 = optim.NAdam([Parameter(np.ones(3))])
+    opt2.load_state_dict(opt.state_dict())
+    mu = next(iter(opt2.state.values()))["mu_product"]
+    assert mu.dtype == np.float32 and mu.shape == () and float(mu) == float(opt.state[p]["mu_product"])
