@@ -20,7 +20,7 @@ from convnp.nn import functional as F
 from convnp.nn.layer_utils import _check_bool, _layer_call, _same_shape
 from convnp.nn.module import Module
 
-__all__ = ["Dropout", "Dropout2d"]
+__all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"]
 
 
 class _DropoutNd(Module):
@@ -69,3 +69,43 @@ class Dropout2d(_DropoutNd):
     def forward(self, input):
         self._check(input)
         return _layer_call(self, F.dropout2d, input, self.p, self.training, self.inplace)
+
+
+class Dropout1d(_DropoutNd):
+    """Zero whole 1-D channels x[n, c, :] with probability p in training, scale the rest by 1/(1-p).
+
+    Shape: (N, C, L) or (C, L) -> same.
+    """
+
+    def _check(self, input) -> None:
+        self.check_input(input, ndim=(2, 3), layout="(C, L) or (N, C, L)")
+
+    def forward(self, input):
+        self._check(input)
+        return _layer_call(self, F.dropout1d, input, self.p, self.training, self.inplace)
+
+
+class Dropout3d(_DropoutNd):
+    """Zero whole 3-D channels x[n, c] with probability p in training, scale the rest by 1/(1-p).
+
+    Shape: (N, C, D, H, W) or (C, D, H, W) -> same.
+    """
+
+    def _check(self, input) -> None:
+        self.check_input(input, ndim=(4, 5), layout="(C, D, H, W) or (N, C, D, H, W)")
+
+    def forward(self, input):
+        self._check(input)
+        return _layer_call(self, F.dropout3d, input, self.p, self.training, self.inplace)
+
+
+class AlphaDropout(_DropoutNd):
+    """Alpha dropout for SELU networks (Klambauer et al. 2017): keeps zero mean and unit variance.
+
+        y = a (x m - alpha' (1 - m)) + b,   a = ((1 - p)(1 + p alpha'^2))^(-1/2),  b = a alpha' p   (training)
+
+    Args: p=0.5, inplace=False. Shape: any -> same. The identity in evaluation mode.
+    """
+
+    def forward(self, input):
+        return _layer_call(self, F.alpha_dropout, input, self.p, self.training, self.inplace)

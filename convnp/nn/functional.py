@@ -9,9 +9,10 @@ from convnp.ops.locally_connected import locally_connected2d
 from convnp.ops.padding import pad
 from convnp.ops.pooling import max_pool1d, max_pool2d, max_pool3d, max_unpool2d, avg_pool1d, avg_pool2d, avg_pool3d, adaptive_avg_pool2d, adaptive_max_pool2d
 from convnp.ops.linear import linear
-from convnp.ops.dropout import dropout, dropout2d
+from convnp.ops.dropout import dropout, dropout2d, dropout1d, dropout3d, alpha_dropout
+from convnp.ops.resampling import interpolate, pixel_shuffle, pixel_unshuffle
 from convnp.ops.activation import relu, leaky_relu, prelu, elu, gelu, sigmoid, tanh, softmax, log_softmax
-from convnp.ops.normalization import batch_norm, layer_norm, group_norm, local_response_norm
+from convnp.ops.normalization import batch_norm, layer_norm, group_norm, local_response_norm, instance_norm
 from convnp.ops.loss import cross_entropy, nll_loss, mse_loss, binary_cross_entropy_with_logits, focal_loss
 
 __all__ = [
@@ -37,6 +38,12 @@ __all__ = [
     "linear",
     "dropout",
     "dropout2d",
+    "dropout1d",
+    "dropout3d",
+    "alpha_dropout",
+    "interpolate",
+    "pixel_shuffle",
+    "pixel_unshuffle",
     "relu",
     "leaky_relu",
     "prelu",
@@ -50,6 +57,7 @@ __all__ = [
     "layer_norm",
     "group_norm",
     "local_response_norm",
+    "instance_norm",
     "cross_entropy",
     "nll_loss",
     "mse_loss",

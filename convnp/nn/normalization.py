@@ -35,7 +35,8 @@ from convnp.nn import init
 from convnp.nn.layer_utils import _check_bool, _check_int, _check_real, _factory_dtype, _layer_call, _same_shape
 from convnp.nn.module import Module, Parameter
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "LocalResponseNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "LocalResponseNorm", "InstanceNorm1d",
+           "InstanceNorm2d", "InstanceNorm3d"]
 
 
 def _check_eps(name: str, eps) -> float:
@@ -289,3 +290,59 @@ class LocalResponseNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+# --------------------------------------------------------------------------------------------
+# Instance normalization
+# --------------------------------------------------------------------------------------------
+class _InstanceNorm(_BatchNorm):
+    """PyTorch's _InstanceNorm: _BatchNorm's parameters, buffers and repr; statistics per (sample, channel)."""
+
+    _nd = 0
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = False,
+                 track_running_stats: bool = False, device=None, dtype=None, *, bias: bool = True) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
+
+    def _check(self, input) -> None:
+        nd = self._nd
+        self.check_input(input, ndim=(nd + 1, nd + 2), layout=self._layout)
+        if self.affine or self.track_running_stats:              # the per-channel arrays need C = num_features
+            self.check_input(input, channels=self.num_features, channel_axis=-nd - 1)
+
+    def forward(self, input):
+        """F.instance_norm with the instance statistics in training (and always without running stats),
+        the running ones in evaluation; unbatched input runs as a batch of one."""
+        self._check(input)
+        batched = input.ndim == self._nd + 2
+        x = input if batched else input.unsqueeze(0)
+        use_input_stats = self.training or not self.track_running_stats
+        momentum = 0.0 if self.momentum is None else self.momentum
+        y = _layer_call(self, F.instance_norm, x, self.running_mean, self.running_var, self.weight, self.bias,
+                        use_input_stats, momentum, self.eps)
+        return y if batched else y.squeeze(0)
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalization (Ulyanov et al. 2016) of (N, C, L) or (C, L): each x[n, c] over L.
+
+    Args (PyTorch's): num_features (C), eps=1e-5, momentum=0.1, affine=False, track_running_stats=False,
+    device, dtype, keyword bias=True. Shape: same as the input.
+    """
+
+    _nd = 1
+    _layout = "(C, L) or (N, C, L)"
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalization of (N, C, H, W) or (C, H, W): each x[n, c] over H and W. Args as InstanceNorm1d."""
+
+    _nd = 2
+    _layout = "(C, H, W) or (N, C, H, W)"
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalization of (N, C, D, H, W) or (C, D, H, W): each x[n, c] over D, H, W. Args as InstanceNorm1d."""
+
+    _nd = 3
+    _layout = "(C, D, H, W) or (N, C, D, H, W)"

@@ -99,3 +99,72 @@ def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
         return x
     mask_shape = x.shape[:-2] + (1, 1)                  # (N, C, H, W) -> (N, C, 1, 1)
     return _apply(x, p, mask_shape, generator)
+
+
+def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = False, generator=None) -> Tensor:
+    """Channel-wise dropout of 1-D feature maps: zero whole x[n, c, :] with probability p, scale the rest by 1/(1-p).
+
+    Input (N, C, L), mask (N, C, 1); or unbatched (C, L), mask (C, 1). As :func:`dropout2d` otherwise.
+    """
+    x, p = _check("dropout1d", input, p, training, generator)
+    if x.ndim not in (2, 3):
+        raise ValueError(f"dropout1d: expected input of shape (N, C, L) or (C, L). Received: input of shape {x.shape}")
+    if not training or p == 0.0:
+        return x
+    return _apply(x, p, x.shape[:-1] + (1,), generator)
+
+
+def dropout3d(input, p: float = 0.5, training: bool = True, inplace: bool = False, generator=None) -> Tensor:
+    """Channel-wise dropout of 3-D feature maps: zero whole x[n, c] with probability p, scale the rest by 1/(1-p).
+
+    Input (N, C, D, H, W), mask (N, C, 1, 1, 1); or unbatched (C, D, H, W). As :func:`dropout2d` otherwise.
+    """
+    x, p = _check("dropout3d", input, p, training, generator)
+    if x.ndim not in (4, 5):
+        raise ValueError(f"dropout3d: expected input of shape (N, C, D, H, W) or (C, D, H, W). "
+                         f"Received: input of shape {x.shape}")
+    if not training or p == 0.0:
+        return x
+    return _apply(x, p, x.shape[:-3] + (1, 1, 1), generator)
+
+
+# SELU's constants (Klambauer et al. 2017): alpha' = -lambda * alpha, the value SELU tends to at -infinity
+SELU_ALPHA_PRIME = 1.7580993408473766
+
+
+class AlphaDropout(Function):
+    """y = x * s + t, with s = a m and t = a alpha' (m - 1) + a alpha' p (per element);  dL/dx = g * s."""
+
+    @staticmethod
+    def forward(ctx, x, *, scale, shift):
+        ctx.scale = scale
+        return x * scale + shift
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.scale
+
+
+def alpha_dropout(input, p: float = 0.5, training: bool = False, inplace: bool = False, generator=None) -> Tensor:
+    """Alpha dropout (Klambauer et al. 2017): dropout that keeps SELU's zero mean and unit variance.
+
+    A dropped unit is set to SELU's negative saturation value -alpha' (not 0), then an affine map
+    restores the mean and variance of a standard-normal input:
+
+        y = a (x m - alpha' (1 - m)) + b,   m ~ Bernoulli(1 - p),
+        a = ((1 - p) (1 + p alpha'^2)) ^ (-1/2),   b = a alpha' p,   alpha' = 1.7580993408473766
+
+    ``training=False`` (the default, as in PyTorch) or ``p=0`` returns ``input`` unchanged; ``p=1`` gives
+    zeros. ``inplace`` is accepted and ignored. Shape: any -> same.
+    """
+    x, p = _check("alpha_dropout", input, p, training, generator)
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        zeros = np.zeros(x.shape, dtype=x.dtype)
+        return AlphaDropout.apply(x, scale=zeros, shift=zeros)
+    keep = (resolve(generator).random(x.shape) >= p).astype(np.float64)   # P(keep) = 1 - p
+    alpha = SELU_ALPHA_PRIME
+    a = 1.0 / np.sqrt((alpha * alpha * p + 1.0) * (1.0 - p))
+    shift = (keep - 1.0) * alpha * a + alpha * a * p
+    return AlphaDropout.apply(x, scale=(a * keep).astype(x.dtype), shift=shift.astype(x.dtype))

@@ -395,3 +395,93 @@ def local_response_norm(input, size, alpha=0.0001, beta=0.75, k=1.0):
         if not isinstance(value, numbers.Real) or isinstance(value, bool):
             raise TypeError(f"{op}: expected {name} to be a number. Received: {value!r}")
     return LocalResponseNorm.apply(input, size=int(size), alpha=float(alpha), beta=float(beta), k=float(k))
+
+
+# ============================================================================================
+# Instance normalization
+# ============================================================================================
+
+class InstanceNorm(Function):
+    """Standardise each (sample, channel) over its spatial axes, S = (*spatial); per-channel affine.
+
+    use_input_stats: mu, sigma^2 of each x[n, c] over S, and (when given) in place
+        running_mean <- (1 - momentum) * running_mean + momentum * mean_n(mu[n, :])
+        running_var  <- (1 - momentum) * running_var  + momentum * mean_n(sigma^2[n, :]) * m / (m - 1)
+    otherwise mu, sigma^2 = running_mean, running_var (constants). x_hat = (x - mu) / sqrt(sigma^2 + eps).
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, *, running_mean, running_var, use_input_stats, momentum, eps):
+        axes = tuple(range(2, x.ndim))                  # S: the spatial axes of each (n, c)
+        col = (1, x.shape[1]) + (1,) * (x.ndim - 2)     # (C,) -> (1, C, 1, ...)
+        if use_input_stats:
+            mu = x.mean(axis=axes, keepdims=True)       # (N, C, *) -> (N, C, 1, ...)
+            var = ((x - mu) ** 2).mean(axis=axes, keepdims=True)
+            m = x.size // (x.shape[0] * x.shape[1])
+            if running_mean is not None:
+                running_mean[...] = (1 - momentum) * running_mean + momentum * mu.reshape(x.shape[:2]).mean(axis=0)
+            if running_var is not None:
+                running_var[...] = ((1 - momentum) * running_var
+                                    + momentum * var.reshape(x.shape[:2]).mean(axis=0) * (m / (m - 1)))
+        else:
+            mu, var = running_mean.reshape(col), running_var.reshape(col)
+        inv_std = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
+        xhat = ((x - mu) * inv_std).astype(x.dtype)
+        ctx.axes, ctx.use_input_stats, ctx.xhat, ctx.inv_std = axes, use_input_stats, xhat, inv_std
+        ctx.w = None if weight is None else weight.astype(x.dtype).reshape(col)
+        y = xhat if ctx.w is None else xhat * ctx.w
+        return y if bias is None else y + bias.astype(x.dtype).reshape(col)
+
+    @staticmethod
+    def backward(ctx, grad):
+        """dx = the standardisation's backward over S (input statistics) or inv_std * dx_hat (running ones);
+        dw = sum over N and S of g x_hat, db = sum of g."""
+        dx = dw = db = None
+        if ctx.needs_input_grad[0]:
+            dxhat = grad if ctx.w is None else grad * ctx.w
+            if ctx.use_input_stats:
+                dx = _standardize_backward(dxhat, ctx.xhat, ctx.inv_std, ctx.axes)
+            else:
+                dx = dxhat * ctx.inv_std
+        if ctx.needs_input_grad[1]:
+            dw = (grad * ctx.xhat).sum(axis=(0,) + ctx.axes)     # (N, C, *) -> (C,)
+        if ctx.needs_input_grad[2]:
+            db = grad.sum(axis=(0,) + ctx.axes)
+        return dx, dw, db
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-05):
+    """Instance normalization (Ulyanov et al. 2016): each channel of each sample standardised over space.
+
+        y[n, c] = w_c * (x[n, c] - mu_{n,c}) / sqrt(sigma^2_{n,c} + eps) + b_c
+
+    ``use_input_stats=True`` uses each instance's statistics and updates ``running_mean`` / ``running_var``
+    (if given) in place with their batch averages, PyTorch's way (unbiased variance); ``False`` uses the
+    running statistics. input (N, C, L), (N, C, H, W) or (N, C, D, H, W); running stats, weight, bias (C,).
+
+    >>> instance_norm(Tensor(np.random.randn(2, 3, 4, 4))).shape
+    (2, 3, 4, 4)
+    """
+    op = "instance_norm"
+    x = float_array(op, input, 3, "(N, C, *spatial)")
+    C = x.shape[1]
+    per = f"one per channel of input of shape {x.shape}"
+    for name, value in zip(_BATCH_NORM_PARAMS, (running_mean, running_var, weight, bias)):
+        _check_param(op, name, value, (C,), per)
+    _check_eps(op, eps)
+    if not isinstance(use_input_stats, (bool, np.bool_)):
+        raise TypeError(f"{op}: expected use_input_stats to be a bool. Received: {use_input_stats!r}")
+    if use_input_stats:
+        if not isinstance(momentum, numbers.Real) or isinstance(momentum, bool):
+            raise TypeError(f"{op}: expected momentum to be a number. Received: {momentum!r}")
+        if x.size // max(x.shape[0] * C, 1) <= 1:
+            raise ValueError(f"{op}: Expected more than 1 spatial element when using the input's statistics. "
+                             f"Received: input of shape {x.shape}")
+    elif running_mean is None or running_var is None:
+        raise ValueError(f"{op}: running_mean and running_var must be given when use_input_stats=False. "
+                         f"Received: running_mean={type(running_mean).__name__}, "
+                         f"running_var={type(running_var).__name__}")
+    rm, rv = (None if v is None else _data(v) for v in (running_mean, running_var))
+    return InstanceNorm.apply(input, weight, bias, running_mean=rm, running_var=rv,
+                              use_input_stats=bool(use_input_stats), momentum=float(momentum), eps=float(eps))

@@ -178,3 +178,70 @@ def test_norm_errors():
         nn.LocalResponseNorm(3)(cn.randn(2, 6))
     with pytest.raises(ValueError, match=r"^LocalResponseNorm: size must be at least 1\. Received: size=0$"):
         nn.LocalResponseNorm(0)
+
+
+# --------------------------------------------------------------------------------------------
+# InstanceNorm1d/2d/3d
+# --------------------------------------------------------------------------------------------
+def _instance_case(seed):
+    rng = np.random.default_rng(seed)
+    nd = int(rng.integers(1, 4))
+    C = int(rng.integers(1, 5))
+    spatial = tuple(int(s) for s in rng.integers(2, 6 if nd < 3 else 4, nd))
+    batched = bool(rng.random() < 0.75)
+    shape = ((int(rng.choice([1, 2, 3])),) if batched else ()) + (C,) + spatial
+    kwargs = dict(affine=bool(rng.random() < 0.5), track_running_stats=bool(rng.random() < 0.5),
+                  momentum=[0.1, 0.3, None][int(rng.integers(0, 3))], eps=float(rng.choice([1e-5, 1e-2])))
+    if rng.random() < 0.3:
+        kwargs["bias"] = False
+    return rng, nd, C, shape, kwargs, bool(rng.random() < 0.6)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("seed", range(24))
+def test_instance_norm_layers_match_torch(seed, dtype):
+    rng, nd, C, shape, kwargs, train = _instance_case(seed)
+    ours, theirs = getattr(nn, f"InstanceNorm{nd}d")(C, **kwargs), getattr(torch.nn, f"InstanceNorm{nd}d")(C, **kwargs)
+    assert repr(ours) == repr(theirs)
+    assert_same_state_layout(ours, theirs)
+    with torch.no_grad():                   # random parameters and running statistics, copied into ours
+        for p in theirs.parameters():
+            p.copy_(torch.tensor(rng.standard_normal(tuple(p.shape))))
+        if theirs.track_running_stats:
+            theirs.running_mean.copy_(torch.tensor(rng.standard_normal(C)))
+            theirs.running_var.copy_(torch.tensor(rng.uniform(0.5, 2.0, C)))
+    x = rng.standard_normal(shape) * 2 + 0.5
+    what = f"{theirs!r} {'train' if train else 'eval'} on {shape}"
+    if not ours.affine:                     # layer_parity wants a gradient on every parameter; there are none
+        assert not list(ours.parameters())
+    layer_parity(ours, theirs, [x], dtype, train=train, what=what)
+    assert ours.output_shape(shape) == shape
+
+
+@pytest.mark.parametrize("layer, shape, message", [
+    (nn.InstanceNorm2d(3), (3, 4), "expected 3D or 4D input (C, H, W) or (N, C, H, W), received shape (3, 4)"),
+    (nn.InstanceNorm1d(3, affine=True), (2, 4, 5), "expected input with 3 channels, received shape (2, 4, 5)"),
+    (nn.InstanceNorm3d(2, track_running_stats=True), (1, 3, 3, 3, 3), "expected input with 2 channels"),
+    (nn.InstanceNorm1d(3), (2, 3, 1), "Expected more than 1 spatial element"),
+])
+def test_instance_norm_layer_input_errors(layer, shape, message):
+    with pytest.raises(nn.LayerInputError) as err:
+        layer(cn.zeros(*shape))
+    assert message in str(err.value)
+    if "spatial" not in message:            # a shape error output_shape sees too
+        with pytest.raises(nn.LayerInputError) as err:
+            layer.output_shape(shape)
+        assert message in str(err.value)
+
+
+def test_instance_norm_without_affine_takes_any_channel_count_and_constructor_errors():
+    x = np.random.default_rng(0).standard_normal((2, 5, 4))
+    with pytest.warns(UserWarning, match="does not match num_features"):        # torch warns; convnp runs quietly
+        expected = torch.nn.InstanceNorm1d(3)(torch.tensor(x))
+    assert_close(nn.InstanceNorm1d(3)(cn.tensor(x)), expected, 1e-10, "C != 3")
+    with pytest.raises(ValueError, match=r"^InstanceNorm2d: num_features must be at least 1\. Received: "):
+        nn.InstanceNorm2d(0)
+    with pytest.raises(TypeError, match=r"^InstanceNorm2d: affine must be a bool\. Received: affine=1"):
+        nn.InstanceNorm2d(3, affine=1)
+    with pytest.raises(TypeError, match=r"^InstanceNorm3d: momentum must be a number\. Received: momentum='a'"):
+        nn.InstanceNorm3d(3, momentum="a")

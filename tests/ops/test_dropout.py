@@ -64,7 +64,7 @@ def test_expected_value_is_preserved():
     # inverted dropout: E[y] = x, so evaluation needs no rescaling
     x = cn.full((400_000,), 3.0, dtype=np.float64)
     y = dropout(x, 0.3, generator=np.random.default_rng(5))
-    sigma = 3.0 * np.sqrt(0.3 / 0.7 / x.size)
+    sigma = 3.0 * np.sqrt(0.3 / 0.7 / x.numel())
     assert abs(y.data.mean() - 3.0) < 5 * sigma
 
 
@@ -211,3 +211,170 @@ def test_dropout2d_rank_error(shape):
 def re_escape(shape):
     import re
     return re.escape(str(shape))
+
+
+# ============================================================================================
+# dropout1d, dropout3d (channel dropout) and alpha_dropout
+# ============================================================================================
+import re  # noqa: E402
+
+from convnp.ops.dropout import SELU_ALPHA_PRIME, alpha_dropout, dropout1d, dropout3d  # noqa: E402
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("fn, shape", [(dropout1d, (4, 6, 5)), (dropout1d, (1, 1, 3)), (dropout1d, (7, 9)),
+                                       (dropout3d, (3, 4, 2, 3, 5)), (dropout3d, (1, 2, 1, 1, 3)),
+                                       (dropout3d, (6, 2, 3, 2))])
+def test_dropout1d_and_3d_zero_whole_channels(fn, shape, dtype):
+    rng = np.random.default_rng(len(shape))
+    p = 0.4
+    data = _nonzero(rng, shape, dtype)
+    x = cn.tensor(data, requires_grad=True)
+    y = fn(x, p, generator=np.random.default_rng(3))
+    assert y.dtype == dtype and y.shape == shape
+    kept = y.data != 0
+    spatial = 1 if fn is dropout1d else 3
+    per_channel = kept.reshape(shape[:-spatial] + (-1,))
+    assert np.all(per_channel.all(axis=-1) | ~per_channel.any(axis=-1)), "a channel was partly dropped"
+    rtol = 1e-15 if dtype == np.float64 else 3e-7
+    np.testing.assert_allclose(y.data[kept], data[kept] / (1 - p), rtol=rtol)
+    upstream = rng.standard_normal(shape).astype(dtype)
+    y.backward(upstream)
+    assert x.grad.dtype == dtype
+    np.testing.assert_allclose(x.grad, upstream * kept / (1 - p), rtol=rtol)
+
+
+@pytest.mark.parametrize("fn, shape", [(dropout1d, (300, 400, 2)), (dropout3d, (300, 400, 1, 1, 2))])
+def test_dropout1d_and_3d_channel_statistics_gradcheck_and_torch_formula(fn, shape):
+    p = 0.3
+    y = fn(cn.ones(*shape, dtype=np.float64), p, generator=np.random.default_rng(4))
+    kept = y.data.reshape(shape[:2] + (-1,))[:, :, 0] != 0
+    sigma = np.sqrt(p * (1 - p) / kept.size)
+    assert abs(kept.mean() - (1 - p)) < 5 * sigma
+    assert kept.any(axis=0).all() and (~kept).any(axis=0).all()     # the mask varies over samples too
+    small = (2, 3, 4) if fn is dropout1d else (2, 3, 2, 2, 2)
+    x = _nonzero(np.random.default_rng(3), small)
+    check_gradcheck(lambda t: fn(t, 0.5, generator=np.random.default_rng(6)), [x])
+    # torch's result, with its mask read back from its output, is x * m / (1 - p) per channel
+    torch.manual_seed(0)
+    data = _nonzero(np.random.default_rng(0), small)
+    t = (TF.dropout1d if fn is dropout1d else TF.dropout3d)(torch.tensor(data), 0.5)
+    m = t.numpy().reshape(small[:2] + (-1,))[:, :, :1] != 0
+    assert np.all((t.numpy().reshape(small[:2] + (-1,)) != 0) == m)
+    ours = fn(cn.tensor(data), 0.5, generator=np.random.default_rng(0))
+    ours_m = ours.data.reshape(small[:2] + (-1,))[:, :, :1] != 0
+    assert_close(ours, data * ours_m.reshape(small[:2] + (1,) * (len(small) - 2)) / 0.5, 1e-15, "formula")
+
+
+@pytest.mark.parametrize("fn", [dropout1d, dropout3d, alpha_dropout])
+def test_new_dropouts_eval_p_zero_and_p_one(fn):
+    shape = (2, 3, 4) if fn is dropout1d else (2, 3, 2, 2, 2)
+    x = cn.tensor(np.random.default_rng(0).standard_normal(shape), requires_grad=True)
+    assert fn(x, 0.5, training=False) is x
+    assert fn(x, 0.0, training=True) is x
+    y = fn(x, 1.0, training=True)
+    np.testing.assert_array_equal(y.data, 0.0)
+    y.backward(np.ones(shape))
+    np.testing.assert_array_equal(x.grad, 0.0)
+
+
+def test_alpha_dropout_defaults_to_eval_like_torch():
+    x = cn.randn(3, 4)
+    assert alpha_dropout(x) is x
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("p", [0.05, 0.2, 0.5])
+def test_alpha_dropout_mask_rule_and_gradient(p, dtype):
+    rng = np.random.default_rng(int(p * 100))
+    data = rng.standard_normal((50, 40)).astype(dtype)
+    x = cn.tensor(data, requires_grad=True)
+    y = alpha_dropout(x, p, training=True, generator=np.random.default_rng(1))
+    assert y.dtype == dtype
+    alpha = SELU_ALPHA_PRIME
+    a = 1 / np.sqrt((1 - p) * (1 + p * alpha ** 2))
+    kept_value = a * data + a * alpha * p                       # m = 1
+    dropped_value = a * alpha * (p - 1)                         # m = 0: a (-alpha') + b
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    kept = np.random.default_rng(1).random(data.shape) >= p       # the mask drawn: P(keep) = 1 - p
+    assert 0 < kept.sum() < kept.size
+    assert_close(y.data[kept], kept_value[kept], tol, "kept units")
+    np.testing.assert_allclose(y.data[~kept], dropped_value, rtol=tol)
+    upstream = rng.standard_normal(data.shape).astype(dtype)
+    y.backward(upstream)
+    np.testing.assert_allclose(x.grad, upstream * a * kept, rtol=tol, atol=0)
+    # the same rule in PyTorch's alpha_dropout, with its mask read back from its output
+    torch.manual_seed(0)
+    t = TF.alpha_dropout(torch.tensor(data.astype(np.float64)), p, True).numpy()
+    t_kept = np.abs(t - kept_value.astype(np.float64)) <= 1e-5
+    assert np.all(t_kept | (np.abs(t - dropped_value) <= 1e-12))
+
+
+@pytest.mark.parametrize("p", [0.1, 0.3, 0.6])
+def test_alpha_dropout_keeps_zero_mean_and_unit_variance(p):
+    data = np.random.default_rng(0).standard_normal(2_000_000)
+    y = alpha_dropout(cn.tensor(data), p, training=True, generator=np.random.default_rng(5)).data
+    assert abs(y.mean()) < 5e-3 and abs(y.var() - 1) < 5e-3, (y.mean(), y.var())
+
+
+def test_alpha_dropout_gradcheck_and_same_seed_same_mask():
+    x = np.random.default_rng(2).standard_normal((3, 5))
+    check_gradcheck(lambda t: alpha_dropout(t, 0.4, True, generator=np.random.default_rng(6)), [x])
+    cn.manual_seed(7)
+    first = alpha_dropout(cn.tensor(x), 0.5, True).data
+    cn.manual_seed(7)
+    np.testing.assert_array_equal(alpha_dropout(cn.tensor(x), 0.5, True).data, first)
+
+
+@pytest.mark.parametrize("name, fn", [("dropout1d", dropout1d), ("dropout3d", dropout3d),
+                                      ("alpha_dropout", alpha_dropout)])
+def test_errors_of_the_new_dropouts(name, fn):
+    test_errors(name, fn)
+    if fn is alpha_dropout:                 # any shape: nothing more to refuse
+        return
+    bad = (2, 3, 4, 4) if fn is dropout1d else (2, 3, 4)
+    with pytest.raises(ValueError, match=rf"^{name}: expected input of shape .*Received: input of shape "
+                                         rf"{re.escape(str(bad))}$"):
+        fn(cn.ones(*bad), 0.5)
+
+
+# ============================================================================================
+# The layers Dropout1d, Dropout3d, AlphaDropout (convnp/nn/dropout.py)
+# ============================================================================================
+from convnp import nn  # noqa: E402
+
+
+@pytest.mark.parametrize("cls, shape", [("Dropout1d", (3, 4, 5)), ("Dropout1d", (4, 5)), ("Dropout3d", (2, 3, 2, 2, 2)),
+                                        ("Dropout3d", (3, 2, 2, 2)), ("AlphaDropout", (2, 3, 4))])
+def test_dropout_layers_train_eval_repr_and_output_shape(cls, shape):
+    ours, theirs = getattr(nn, cls)(0.3), getattr(torch.nn, cls)(0.3)
+    assert repr(ours) == repr(theirs)
+    x = cn.tensor(_nonzero(np.random.default_rng(0), shape))
+    assert ours.eval()(x) is x
+    cn.manual_seed(3)
+    y = ours.train()(x)
+    fn = {"Dropout1d": dropout1d, "Dropout3d": dropout3d, "AlphaDropout": alpha_dropout}[cls]
+    cn.manual_seed(3)
+    np.testing.assert_array_equal(y.data, fn(x, 0.3, True).data)      # the layer is its function
+    assert ours.output_shape(shape) == shape
+
+
+@pytest.mark.parametrize("layer, shape, message", [
+    (nn.Dropout1d(), (2, 3, 4, 4), "expected 2D or 3D input (C, L) or (N, C, L), received shape (2, 3, 4, 4)"),
+    (nn.Dropout3d(), (2, 3, 4), "expected 4D or 5D input (C, D, H, W) or (N, C, D, H, W), received shape (2, 3, 4)"),
+])
+def test_dropout_layer_input_errors(layer, shape, message):
+    for call in (lambda: layer(cn.zeros(*shape)), lambda: layer.output_shape(shape)):
+        with pytest.raises(nn.LayerInputError) as err:
+            call()
+        assert message in str(err.value)
+
+
+@pytest.mark.parametrize("cls", ["Dropout1d", "Dropout3d", "AlphaDropout"])
+def test_dropout_layer_constructor_errors(cls):
+    with pytest.raises(ValueError, match=rf"^{cls}: dropout probability p must be between 0 and 1\. Received: p=1.5"):
+        getattr(nn, cls)(1.5)
+    with pytest.raises(TypeError, match=rf"^{cls}: p must be a number between 0 and 1\. Received: p='a'"):
+        getattr(nn, cls)("a")
+    with pytest.raises(TypeError, match=rf"^{cls}: inplace must be a bool\. Received: inplace=1"):
+        getattr(nn, cls)(0.5, 1)

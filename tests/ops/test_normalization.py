@@ -423,3 +423,77 @@ def test_local_response_norm_errors():
         local_response_norm(cn.tensor(np.zeros((2, 6, 3))), 0)
     with pytest.raises(TypeError, match=r"local_response_norm: expected beta to be a number. Received: 'x'"):
         local_response_norm(cn.tensor(np.zeros((2, 6, 3))), 2, beta="x")
+
+
+# ============================================================================================
+# instance_norm
+# ============================================================================================
+from convnp.ops.normalization import instance_norm  # noqa: E402
+
+
+def _instance_config(seed):
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(1, 4))
+    shape = (int(rng.choice([1, 2, 3])), int(rng.integers(1, 5))) + tuple(
+        int(s) for s in rng.integers(1, 6 if k < 3 else 4, k))
+    if np.prod(shape[2:]) < 2:
+        shape = shape[:-1] + (2,)
+    return rng, shape, bool(rng.random() < 0.6), bool(rng.random() < 0.7), bool(rng.random() < 0.5)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("seed", range(24))
+def test_instance_norm_matches_torch(seed, dtype):
+    rng, shape, affine, use_input_stats, with_running = _instance_config(seed)
+    if not use_input_stats:
+        with_running = True
+    C = shape[1]
+    x = rng.standard_normal(shape) * 3 + 1
+    w, b = rng.standard_normal(C), rng.standard_normal(C)
+    rm, rv = rng.standard_normal(C).astype(dtype), rng.uniform(0.5, 2, C).astype(dtype)
+    ours_rm, ours_rv = rm.copy(), rv.copy()
+    t_rm, t_rv = torch.tensor(rm), torch.tensor(rv)
+    momentum, eps = float(rng.choice([0.1, 0.5, 1.0])), float(rng.choice([1e-5, 1e-3]))
+    args = dict(use_input_stats=use_input_stats, momentum=momentum, eps=eps)
+    inputs = [x, w, b] if affine else [x]
+
+    def ours(t, weight=None, bias=None):
+        return instance_norm(t, ours_rm if with_running else None, ours_rv if with_running else None, weight, bias,
+                             **args)
+
+    def theirs(t, weight=None, bias=None):
+        return F.instance_norm(t, t_rm if with_running else None, t_rv if with_running else None, weight, bias,
+                               **args)
+
+    compare_with_torch(ours, theirs, inputs, dtype=dtype, seed=seed, what=f"instance_norm {shape} {args}")
+    assert_close(ours_rm, t_rm, TOL[np.dtype(dtype)], "running_mean")
+    assert_close(ours_rv, t_rv, TOL[np.dtype(dtype)], "running_var")
+
+
+@pytest.mark.parametrize("use_input_stats", [True, False])
+def test_instance_norm_gradcheck(use_input_stats):
+    rng = np.random.default_rng(1)
+    x, w, b = rng.standard_normal((2, 3, 4, 3)), rng.standard_normal(3), rng.standard_normal(3)
+    rm, rv = rng.standard_normal(3), rng.uniform(0.5, 2, 3)
+    check_gradcheck(lambda t, weight, bias: instance_norm(t, rm.copy(), rv.copy(), weight, bias,
+                                                          use_input_stats=use_input_stats), [x, w, b])
+    check_gradcheck(lambda t: instance_norm(t, use_input_stats=True), [rng.standard_normal((1, 2, 5))])
+
+
+def test_instance_norm_errors():
+    x = cn.tensor(np.ones((2, 3, 4, 4)))
+    cases = [
+        (lambda: instance_norm(cn.tensor(np.ones((2, 3)))), ValueError, "expected input of 3 or more dimensions"),
+        (lambda: instance_norm(x, np.zeros(4), np.ones(3)), ValueError, "expected running_mean of shape (3,)"),
+        (lambda: instance_norm(x, weight=[1.0, 1.0, 1.0]), TypeError, "expected weight to be a convnp Tensor"),
+        (lambda: instance_norm(x, eps=-1), ValueError, "expected eps to be a non-negative number"),
+        (lambda: instance_norm(x, use_input_stats=1), TypeError, "expected use_input_stats to be a bool"),
+        (lambda: instance_norm(x, momentum="0.1"), TypeError, "expected momentum to be a number"),
+        (lambda: instance_norm(cn.tensor(np.ones((2, 3, 1, 1)))), ValueError, "Expected more than 1 spatial element"),
+        (lambda: instance_norm(x, use_input_stats=False), ValueError, "running_mean and running_var must be given"),
+        (lambda: instance_norm(cn.tensor(np.ones((2, 3, 4), np.int64))), TypeError, "floating-point input"),
+    ]
+    for call, kind, message in cases:
+        with pytest.raises(kind, match="Received") as err:
+            call()
+        assert message in str(err.value), str(err.value)
