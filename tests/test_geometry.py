@@ -6,7 +6,6 @@ lectures', a functional convolution or pooling in a forward is followed through 
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +21,7 @@ from convnp.arraymath.receptive import (
 from convnp.nn import functional as F
 from convnp.nn.tracing import record_calls, window_of
 
-sys.path.insert(0, str(Path(__file__).parent / "inspect"))
-from inspect_nets import field_masks, positive, probe_changes  # noqa: E402
+from inspect_nets import field_masks, positive, probe_changes
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel:UserWarning")
 

@@ -15,16 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data"))
 
-import convnp as cn  # noqa: E402
-import convnp.models  # noqa: E402
-from convnp.cli import main  # noqa: E402
-from convnp.data import get_dataset  # noqa: E402
-from convnp.train import Callback, Trainer, load_checkpoint  # noqa: E402
-from data_helpers import MNIST_DIR, need  # noqa: E402
-from train_helpers import tinynet  # noqa: E402
+import convnp as cn
+import convnp.models
+from convnp.cli import main
+from convnp.data import get_dataset
+from convnp.train import Callback, Trainer, load_checkpoint
+from data_helpers import MNIST_DIR, need
+from train_helpers import tinynet
 
 MNIST = MNIST_DIR          # the real MNIST files: $CONVNP_TEST_DATA/mnist (tests/data/data_helpers.py)
 QUICK = ["--limit-train", "300", "--epochs", "2", "--batch-size", "50", "--seed", "0", "--progress", "lines"]

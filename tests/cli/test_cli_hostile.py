@@ -2,16 +2,14 @@
 what was wrong and what is expected, and exit status 2; nothing is written or overwritten."""
 
 import copy
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from convnp.serialization import load, save  # noqa: E402
-from test_cli import QUICK, one_error_line, run, trained, zoo_and_dirs  # noqa: E402,F401  (fixtures)
+from convnp.serialization import load, save
+from test_cli import QUICK, one_error_line, run, trained, zoo_and_dirs  # noqa: F401  (fixtures)
 
 
 def _variant(tmp_path, trained, change, name="bad.safetensors"):
@@ -223,7 +221,6 @@ def test_limit_train_one_is_refused(capsys):
 # ----------------------------------------------------------------------------- defects 2 and 5: data files
 
 def test_a_malicious_cifar_pickle_is_status_2(tmp_path, capsys):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data"))
     from data_helpers import write_cifar
     folder, _ = write_cifar(tmp_path / "d")
     (folder / "data_batch_3").write_bytes(b"cos\nsystem\n(S'touch pwned'\ntR.")

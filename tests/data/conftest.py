@@ -3,16 +3,13 @@
 import functools
 import http.server
 import socket
-import sys
 import threading
 import zipfile
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))   # data_helpers.py, like tests/conftest.py does for helpers.py
 
-from data_helpers import CIFAR_ZIP, SMALL_CLASSES, SMALL_TEST, SMALL_TRAIN, need  # noqa: E402
+from data_helpers import CIFAR_ZIP, SMALL_CLASSES, SMALL_TEST, SMALL_TRAIN, need
 
 
 @pytest.fixture(autouse=True)

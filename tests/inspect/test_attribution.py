@@ -1,20 +1,17 @@
 """Saliency equals finite differences; Grad-CAM equals a hand computation; upsampling equals PyTorch's."""
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
 
-from inspect_nets import Branchy, randomize  # noqa: E402
+from inspect_nets import Branchy, randomize
 
-from convnp.inspect import grad_cam, input_gradient, saliency, trace, upsample  # noqa: E402
-from convnp.inspect.attribution import default_cam_layer  # noqa: E402
-from convnp.models import lenet5  # noqa: E402
-from convnp.nn import AdaptiveAvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential  # noqa: E402
+from convnp.inspect import grad_cam, input_gradient, saliency, trace, upsample
+from convnp.inspect.attribution import default_cam_layer
+from convnp.models import lenet5
+from convnp.nn import AdaptiveAvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential
 
 
 def _scores(model, x):

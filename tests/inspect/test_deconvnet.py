@@ -1,19 +1,16 @@
 """Deconvnet and guided backprop: inside the receptive field only, equal to the layer-by-layer
 deconvnet, and equal to PyTorch running the same rules."""
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
 
-from inspect_nets import Branchy, randomize, vgg_like  # noqa: E402
+from inspect_nets import Branchy, randomize, vgg_like
 
-from convnp.inspect import deconv, deconv_layers, feature_maps, guided_backprop, project, receptive_field  # noqa: E402
-from convnp.models import lenet5  # noqa: E402
+from convnp.inspect import deconv, deconv_layers, feature_maps, guided_backprop, project, receptive_field
+from convnp.models import lenet5
 
 
 def _all_positions(model, x, layer):

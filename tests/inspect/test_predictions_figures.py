@@ -1,19 +1,16 @@
 """Predictions, the confusion matrix and the figures: the numbers behind the pictures."""
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
 
-from inspect_nets import randomize, vgg_like  # noqa: E402
+from inspect_nets import randomize, vgg_like
 
-from convnp import inspect  # noqa: E402
-from convnp.inspect import figures  # noqa: E402
-from convnp.nn import Conv2d, Flatten, Linear, Sequential  # noqa: E402
+from convnp import inspect
+from convnp.inspect import figures
+from convnp.nn import Conv2d, Flatten, Linear, Sequential
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

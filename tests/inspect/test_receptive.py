@@ -1,20 +1,17 @@
 """Receptive fields: the analytical box of every output position equals what a one-pixel probe changes."""
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 
-from inspect_nets import (  # noqa: E402
+from inspect_nets import (
     Branchy, dilated_chain, field_masks, linear_chain, positive, probe_changes, randomize, vgg_like,
 )
 
-from convnp.inspect import receptive_field, receptive_fields, trace  # noqa: E402
-from convnp.models import lenet5  # noqa: E402
-from convnp.nn import Conv2d, ReLU, Sequential  # noqa: E402
+from convnp.inspect import receptive_field, receptive_fields, trace
+from convnp.models import lenet5
+from convnp.nn import Conv2d, ReLU, Sequential
 
 
 def _x(shape, seed=0, positive_values=False):

@@ -3,22 +3,20 @@
 import base64
 import json
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 
-from inspect_nets import randomize  # noqa: E402
+from inspect_nets import randomize
 
-from convnp import inspect  # noqa: E402
-from convnp.cli import main  # noqa: E402
-from convnp.data import ArrayDataset, DataLoader  # noqa: E402
-from convnp.models import lenet5  # noqa: E402
-from convnp.nn import Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential  # noqa: E402
-from convnp.train.checkpoint import make_checkpoint, save_checkpoint  # noqa: E402
+from convnp import inspect
+from convnp.cli import main
+from convnp.data import ArrayDataset, DataLoader
+from convnp.models import lenet5
+from convnp.nn import Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential
+from convnp.train.checkpoint import make_checkpoint, save_checkpoint
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

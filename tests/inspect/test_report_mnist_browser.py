@@ -2,7 +2,8 @@
 headless Chromium with every image loaded and no console error.
 
 The checkpoint comes from `convnp train` itself (a short run on the bundled MNIST sample); the
-inspection reads the real MNIST test set from shared/data beside the repository.
+inspection reads the real MNIST test set from $CONVNP_TEST_DATA (default ../shared/data beside the
+checkout; tests/data/data_helpers.py): absent, the test skips naming that setting, or fails under CI=true.
 
 The browser is Debian's chromium (/usr/bin/chromium) driven by Playwright's Python package
 (scripts/ci_browser_setup.sh installs both). In CI (CI=true) a missing browser or package fails
@@ -13,14 +14,12 @@ import os
 import re
 import shutil
 import time
-from pathlib import Path
 
 import pytest
+from data_helpers import MNIST_DIR, SHARED, need
 
 from convnp.cli import main
 
-REPO = Path(__file__).resolve().parents[2]
-DATA = REPO.parent / "shared" / "data"
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -35,15 +34,14 @@ def _missing(what: str):
 
 @pytest.fixture(scope="module")
 def mnist_report(tmp_path_factory):
-    if not (DATA / "mnist" / "t10k-images-idx3-ubyte.gz").exists():
-        _missing(f"MNIST is not in {DATA / 'mnist'}")
+    need(MNIST_DIR / "t10k-images-idx3-ubyte.gz")
     root = tmp_path_factory.mktemp("lenet")
     run = root / "run"
     assert main(["train", "lenet5", "--dataset", "mnist-sample", "--limit-train", "2000", "--epochs", "1",
                  "--batch-size", "100", "--seed", "0", "--progress", "quiet", "--out", str(run)]) == 0
     out = root / "inspect"
     t = time.perf_counter()
-    status = main(["inspect", str(run / "best.safetensors"), "--dataset", "mnist", "--data-dir", str(DATA),
+    status = main(["inspect", str(run / "best.safetensors"), "--dataset", "mnist", "--data-dir", str(SHARED),
                    "--out", str(out)])
     seconds = time.perf_counter() - t
     assert status == 0

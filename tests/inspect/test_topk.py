@@ -1,18 +1,15 @@
 """Streaming top-k patches equal a brute-force search, and each crop is the activation's receptive field."""
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 
-from inspect_nets import Branchy, vgg_like  # noqa: E402
+from inspect_nets import Branchy, vgg_like
 
-from convnp.data import ArrayDataset, DataLoader  # noqa: E402
-from convnp.inspect import StreamingTopK, feature_maps, receptive_field, top_patches  # noqa: E402
-from convnp.models import lenet5  # noqa: E402
+from convnp.data import ArrayDataset, DataLoader
+from convnp.inspect import StreamingTopK, feature_maps, receptive_field, top_patches
+from convnp.models import lenet5
 
 
 def brute_force(model, x, layer, k):

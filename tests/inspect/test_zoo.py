@@ -6,21 +6,18 @@ shortcuts that slice and pad), AlexNet / ZFNet / TinyVGG. For the branching fami
 one-pixel probes check the receptive fields through the branches.
 """
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 
-from inspect_nets import positive  # noqa: E402
+from inspect_nets import positive
 
-from convnp import inspect  # noqa: E402
-from convnp.inspect.maps import conv_layers  # noqa: E402
-from convnp.arraymath import random as _random  # noqa: E402
-from convnp.models import get_model  # noqa: E402
-from convnp.nn import init  # noqa: E402
+from convnp import inspect
+from convnp.inspect.maps import conv_layers
+from convnp.arraymath import random as _random
+from convnp.models import get_model
+from convnp.nn import init
 
 # name, constructor arguments, input (C, H, W), two layers to look at (the second inside a branch/addition)
 ZOO = [

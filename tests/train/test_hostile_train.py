@@ -7,21 +7,19 @@
 """
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 
-from convnp.serialization import load, save  # noqa: E402
-from convnp.train import (  # noqa: E402
+from convnp.serialization import load, save
+from convnp.train import (
     Callback, CheckpointError, MetricAccumulator, SetupError, TrainingError, load_checkpoint,
 )
-from convnp.train import checkpoint as ckmod  # noqa: E402
-from convnp.train.metrics import accuracy, topk_correct  # noqa: E402
-from train_helpers import make_trainer  # noqa: E402
+from convnp.train import checkpoint as ckmod
+from convnp.train.metrics import accuracy, topk_correct
+from train_helpers import make_trainer
 
 
 # ----------------------------------------------------------------------------- defect 1: metrics

@@ -5,21 +5,19 @@ of the bundled sample, so that each takes a second or two.
 """
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 
-import convnp.models  # noqa: E402
-from convnp.cli import main  # noqa: E402
-from convnp.train import (  # noqa: E402
+import convnp.models
+from convnp.cli import main
+from convnp.train import (
     Callback, RunResult, SetupError, SetupFileNotFoundError, Trainer, TrainingError, TrainingRun, fit_run,
     load_checkpoint,
 )
-from train_helpers import TIME_KEYS, tinynet  # noqa: E402
+from train_helpers import TIME_KEYS, tinynet
 
 QUICK = dict(limit_train=150, epochs=2, batch_size=50, seed=4, augment="shift", progress="quiet")
 QUICK_ARGS = ["--limit-train", "150", "--epochs", "2", "--batch-size", "50", "--seed", "4", "--augment", "shift",

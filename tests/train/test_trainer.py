@@ -2,18 +2,15 @@
 
 import json
 import re
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 
-import convnp as cn  # noqa: E402
-from convnp.train import Callback, Trainer, TrainingError, evaluate, load_checkpoint  # noqa: E402
-from convnp.train.progress import Progress, format_epoch_line  # noqa: E402
-from train_helpers import make_trainer, small_mnist, weights, without_times  # noqa: E402
+import convnp as cn
+from convnp.train import Callback, Trainer, TrainingError, evaluate, load_checkpoint
+from convnp.train.progress import Progress, format_epoch_line
+from train_helpers import make_trainer, small_mnist, weights, without_times
 
 HISTORY_KEYS = {"epoch", "lr", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "test_top5", "seconds",
                 "train_seconds", "images_per_second", "data_seconds", "data_share", "n_train"}

@@ -1,19 +1,16 @@
 """Transfer learning: matching layers copied, a new head re-initialised and learning, frozen layers fixed."""
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 
-import convnp as cn  # noqa: E402
-from convnp import nn  # noqa: E402
-from convnp.optim import SGD  # noqa: E402
-from convnp.train import load_checkpoint, load_matching, param_groups  # noqa: E402
-from convnp.train.transfer import freeze, frozen_prefixes_of, trainable_parameters  # noqa: E402
-from train_helpers import TinyNet, make_trainer, small_mnist, weights  # noqa: E402
+import convnp as cn
+from convnp import nn
+from convnp.optim import SGD
+from convnp.train import load_checkpoint, load_matching, param_groups
+from convnp.train.transfer import freeze, frozen_prefixes_of, trainable_parameters
+from train_helpers import TinyNet, make_trainer, small_mnist, weights
 
 
 def _pretrained(tmp_path, epochs=3):
