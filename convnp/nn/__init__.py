@@ -14,6 +14,7 @@ from convnp.nn import init
 from convnp.nn.containers import Identity, ModuleDict, ModuleList, Sequential
 from convnp.nn.module import LayerInputError, LoadStateDictError, Module, Parameter
 from convnp.nn.activation import ELU, GELU, LeakyReLU, LogSoftmax, PReLU, ReLU, Sigmoid, Softmax, Tanh
+from convnp.nn.activation import Hardsigmoid, Hardswish, ReLU6, SiLU
 from convnp.nn.conv import (
     Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, LocallyConnected2d,
 )
@@ -47,6 +48,7 @@ __all__ = ["functional", "init", "Module", "Parameter", "LayerInputError", "Load
            "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d",
            "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d",
            "ReLU", "LeakyReLU", "PReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
+           "ReLU6", "Hardsigmoid", "Hardswish", "SiLU",
            "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "LocalResponseNorm",
            "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "BCEWithLogitsLoss", "FocalLoss"]

@@ -1,4 +1,5 @@
-"""Activation layers: ReLU, LeakyReLU, PReLU, ELU, GELU, Sigmoid, Tanh, Softmax, LogSoftmax.
+"""Activation layers: ReLU, LeakyReLU, PReLU, ELU, GELU, Sigmoid, Tanh, Softmax, LogSoftmax,
+ReLU6, Hardsigmoid, Hardswish, SiLU.
 
 Each applies its function elementwise (Softmax and LogSoftmax along one axis) and keeps the
 shape; PReLU is the only one with a parameter, the learned negative slope of He et al. (2015)::
@@ -110,6 +111,34 @@ class ELU(Module):
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class SiLU(ReLU):
+    """x * sigmoid(x) elementwise. Args: inplace=False (accepted; computed out of place). Shape: any -> same."""
+
+    def forward(self, input):
+        return _layer_call(self, F.silu, input, self.inplace)
+
+
+class ReLU6(ReLU):
+    """min(max(x, 0), 6) elementwise. Args: inplace=False (accepted; computed out of place). Shape: any -> same."""
+
+    def forward(self, input):
+        return _layer_call(self, F.relu6, input, self.inplace)
+
+
+class Hardsigmoid(ReLU):
+    """relu6(x + 3) / 6 elementwise. Args: inplace=False (accepted; computed out of place). Shape: any -> same."""
+
+    def forward(self, input):
+        return _layer_call(self, F.hardsigmoid, input, self.inplace)
+
+
+class Hardswish(ReLU):
+    """x * relu6(x + 3) / 6 elementwise. Args: inplace=False (accepted; computed out of place). Shape: any -> same."""
+
+    def forward(self, input):
+        return _layer_call(self, F.hardswish, input, self.inplace)
 
 
 class GELU(Module):

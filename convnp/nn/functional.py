@@ -12,6 +12,7 @@ from convnp.ops.linear import linear
 from convnp.ops.dropout import dropout, dropout2d, dropout1d, dropout3d, alpha_dropout
 from convnp.ops.resampling import interpolate, pixel_shuffle, pixel_unshuffle
 from convnp.ops.activation import relu, leaky_relu, prelu, elu, gelu, sigmoid, tanh, softmax, log_softmax
+from convnp.ops.activation import relu6, hardsigmoid, hardswish, silu
 from convnp.ops.normalization import batch_norm, layer_norm, group_norm, local_response_norm, instance_norm
 from convnp.ops.loss import cross_entropy, nll_loss, mse_loss, binary_cross_entropy_with_logits, focal_loss
 
@@ -53,6 +54,10 @@ __all__ = [
     "tanh",
     "softmax",
     "log_softmax",
+    "relu6",
+    "hardsigmoid",
+    "hardswish",
+    "silu",
     "batch_norm",
     "layer_norm",
     "group_norm",

@@ -1,7 +1,7 @@
 """Activation functions, each forward beside its hand-written backward.
 
 Families, one banner each: rectifiers (relu, leaky_relu, prelu, elu), GELU, squashing functions
-(sigmoid, tanh), softmax (softmax, log_softmax).
+(sigmoid, tanh, silu), hard activations (relu6, hardsigmoid, hardswish), softmax (softmax, log_softmax).
 
 Elementwise activations keep the input's shape and dtype: (N, C, H, W) -> (N, C, H, W).
 Derivatives at the kinks follow PyTorch, so gradients agree everywhere:
@@ -292,6 +292,113 @@ def tanh(input) -> Tensor:
     Shape: (N, C, H, W) -> same.
     """
     return Tanh.apply(_float_tensor("tanh", input))
+
+
+# ============================================================================================
+# Hard (piecewise linear) activations: relu6, hardsigmoid, hardswish
+# ============================================================================================
+
+class Silu(Function):
+    """y = x * s with s = sigmoid(x);  dy/dx = s * (1 + x * (1 - s)). Smooth: no kinks."""
+
+    @staticmethod
+    def forward(ctx, x):
+        e = np.exp(-np.abs(x))                         # the stable sigmoid of Sigmoid above
+        s = (np.where(x >= 0, 1, e) / (1 + e)).astype(x.dtype, copy=False)
+        ctx.x, ctx.s = x, s
+        return (x * s).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        s = ctx.s
+        return (grad * (s * (1 + ctx.x * (1 - s)))).astype(grad.dtype, copy=False)
+
+
+def silu(input, inplace: bool = False) -> Tensor:
+    """Sigmoid linear unit (swish, Ramachandran et al. 2017), elementwise: x * sigmoid(x).
+
+    ``inplace`` is accepted and ignored. Shape: (N, C, H, W) -> same.
+    """
+    return Silu.apply(_float_tensor("silu", input))
+
+
+class Relu6(Function):
+    """y = min(max(x, 0), 6);  dy/dx = 1 for 0 < x < 6, else 0 (0 at both kinks, as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.inside = (x > 0) & (x < 6)
+        return np.clip(x, 0, 6).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.where(ctx.inside, grad, 0)
+
+
+def relu6(input, inplace: bool = False) -> Tensor:
+    """ReLU capped at 6, elementwise: min(max(x, 0), 6). Gradient 0 at x = 0 and x = 6 (PyTorch).
+
+    ``inplace`` is accepted and ignored. Shape: (N, C, H, W) -> same.
+
+    >>> from convnp import tensor
+    >>> relu6(tensor([-1.0, 3.0, 8.0]))
+    tensor([0., 3., 6.])
+    """
+    return Relu6.apply(_float_tensor("relu6", input))
+
+
+class Hardsigmoid(Function):
+    """y = min(max(x / 6 + 1/2, 0), 1);  dy/dx = 1/6 for -3 < x < 3, else 0 (0 at +-3, as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.inside = (x > -3) & (x < 3)
+        return np.clip(x / 6 + 0.5, 0, 1).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # PyTorch multiplies by 1/6 rounded to float32 (0.16666667163...) even in float64: so do we
+        return np.where(ctx.inside, grad * float(np.float32(1 / 6)), 0).astype(grad.dtype, copy=False)
+
+
+def hardsigmoid(input, inplace: bool = False) -> Tensor:
+    """Hard sigmoid, elementwise: relu6(x + 3) / 6. ``inplace`` is accepted and ignored.
+
+    >>> from convnp import tensor
+    >>> hardsigmoid(tensor([-4.0, 0.0, 4.0]))
+    tensor([0. , 0.5, 1. ])
+    """
+    return Hardsigmoid.apply(_float_tensor("hardsigmoid", input))
+
+
+class Hardswish(Function):
+    """y = x * relu6(x + 3) / 6;  dy/dx = 0 for x <= -3, x / 3 + 1/2 for -3 < x < 3, 1 for x >= 3.
+
+    At the kinks PyTorch takes the outer pieces: 0 at x = -3 and 1 at x = 3.
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.x = x
+        return (x * np.clip(x + 3, 0, 6) / 6).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x = ctx.x
+        slope = np.where(x <= -3, 0, np.where(x < 3, x / 3 + 0.5, 1))
+        return (grad * slope).astype(grad.dtype, copy=False)
+
+
+def hardswish(input, inplace: bool = False) -> Tensor:
+    """Hard swish (Howard et al. 2019, MobileNetV3), elementwise: x * relu6(x + 3) / 6.
+
+    ``inplace`` is accepted and ignored. Shape: (N, C, H, W) -> same.
+
+    >>> from convnp import tensor
+    >>> hardswish(tensor([-4.0, 0.0, 4.0]))
+    tensor([-0.,  0.,  4.])
+    """
+    return Hardswish.apply(_float_tensor("hardswish", input))
 
 
 # ============================================================================================

@@ -193,6 +193,11 @@ ACTIVATIONS = [
     ("Softmax", (), {}, (3, 4, 2)),                 # dim=None: torch's legacy rule (dim 0 for 3-D), warned
     ("LogSoftmax", (), dict(dim=0), (4, 3)),
     ("LogSoftmax", (), {}, (2, 3, 4, 2)),           # dim=None: dim 1 for 4-D
+    ("ReLU6", (), {}, (2, 3, 4)),
+    ("ReLU6", (), dict(inplace=True), (1, 5)),
+    ("Hardsigmoid", (), {}, (2, 3, 4)),
+    ("Hardswish", (), {}, (1, 3, 5, 2)),
+    ("SiLU", (), {}, (2, 3, 4)),
 ]
 
 
