@@ -11,11 +11,11 @@ from _pytest.doctest import DoctestItem
 
 # examples that take seconds: left out of the quick loop, `python -m pytest -m "not slow"`
 SLOW_DOCTESTS = {
-    "convnp.models.vgg",          # builds VGG-11: 129 million parameters to initialise
+    "convnp.models.vgg",  # builds VGG-11: 129 million parameters to initialise
 }
 
 
-@pytest.hookimpl(tryfirst=True)          # before -m picks the tests
+@pytest.hookimpl(tryfirst=True)  # before -m picks the tests
 def pytest_collection_modifyitems(items):
     for item in items:
         if isinstance(item, DoctestItem) and item.name in SLOW_DOCTESTS:
@@ -34,6 +34,6 @@ def _doctest_sandbox(request):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     rng_state = cn.get_rng_state()
-    with cn.engine(**cn.get_engine()):          # restores every family's engine afterwards
+    with cn.engine(**cn.get_engine()):  # restores every family's engine afterwards
         yield
     cn.set_rng_state(rng_state)

@@ -42,29 +42,46 @@ def _parse(argv):
     p.add_argument("--only", nargs="+", metavar="TEXT", help="run rows whose section or name contains TEXT")
     p.add_argument("--quick", action="store_true", help="only the rows marked quick, fewer repeats")
     p.add_argument("--repeats", type=int, default=None, help="timed samples per side (default 7, quick 5)")
-    p.add_argument("--min-time", type=float, default=0.05,
-                   help="seconds each timed sample lasts at least (several calls averaged; 0: one call)")
+    p.add_argument(
+        "--min-time",
+        type=float,
+        default=0.05,
+        help="seconds each timed sample lasts at least (several calls averaged; 0: one call)",
+    )
     p.add_argument("--threads", type=int, default=2, help="threads for both libraries (default 2)")
-    p.add_argument("--stat", choices=("median", "min"), default="median",
-                   help="per side, the median (default) or the fastest of the interleaved samples; "
-                        "prefer min on a machine busy with other work")
-    p.add_argument("--engine", default="auto",
-                   help="convnp's engine: 'auto' (default), 'reference' (the lecture tier for every family) or "
-                        "a convolution kernel's name (shifted, blocked, ...: that kernel for convolutions)")
-    p.add_argument("--coretype", default="auto",
-                   help="OPENBLAS_CORETYPE: 'auto' (SkylakeX when the CPU has AVX-512), 'default' (leave "
-                        "OpenBLAS's choice) or a name such as Haswell or SkylakeX")
+    p.add_argument(
+        "--stat",
+        choices=("median", "min"),
+        default="median",
+        help="per side, the median (default) or the fastest of the interleaved samples; "
+        "prefer min on a machine busy with other work",
+    )
+    p.add_argument(
+        "--engine",
+        default="auto",
+        help="convnp's engine: 'auto' (default), 'reference' (the lecture tier for every family) or "
+        "a convolution kernel's name (shifted, blocked, ...: that kernel for convolutions)",
+    )
+    p.add_argument(
+        "--coretype",
+        default="auto",
+        help="OPENBLAS_CORETYPE: 'auto' (SkylakeX when the CPU has AVX-512), 'default' (leave "
+        "OpenBLAS's choice) or a name such as Haswell or SkylakeX",
+    )
     p.add_argument("--list", action="store_true", help="list the workloads and exit")
-    p.add_argument("--profile", action="store_true",
-                   help="profile convnp's side of the selected rows (cProfile, one worker thread and a "
-                        "one-thread BLAS, so that every call is seen) instead of timing them")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="profile convnp's side of the selected rows (cProfile, one worker thread and a "
+        "one-thread BLAS, so that every call is seen) instead of timing them",
+    )
     p.add_argument("--output", metavar="FILE", help="also write the table to FILE")
     return p.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
-    if "numpy" not in sys.modules:           # OpenBLAS reads these once, when NumPy loads it
+    if "numpy" not in sys.modules:  # OpenBLAS reads these once, when NumPy loads it
         os.environ.setdefault("OPENBLAS_NUM_THREADS", str(args.threads))
         if args.coretype == "auto":
             if "OPENBLAS_CORETYPE" not in os.environ and _cpu_has_avx512():
@@ -82,15 +99,13 @@ def main(argv=None) -> int:
     import numpy as np
     import torch
 
-    from benchmarks.harness import (compare, latency_table, markdown_table, memory_table, sgemm_peak,
-                                    throughput_table)
-    from convnp.arraymath.parallel import set_num_workers
     import convnp as cn
-    from convnp.arraymath.parallel import blas_info
+    from benchmarks.harness import compare, latency_table, markdown_table, memory_table, sgemm_peak, throughput_table
+    from convnp.arraymath.parallel import blas_info, set_num_workers
 
-    os.environ["CONVNP_BENCH_THREADS"] = str(args.threads)      # read by the memory rows' subprocesses
+    os.environ["CONVNP_BENCH_THREADS"] = str(args.threads)  # read by the memory rows' subprocesses
     torch.set_num_threads(args.threads)
-    set_num_workers(args.threads)              # convnp's own worker threads (outside BLAS)
+    set_num_workers(args.threads)  # convnp's own worker threads (outside BLAS)
     if args.engine in ("auto", "reference"):
         cn.set_engine(args.engine)
     else:
@@ -107,9 +122,11 @@ def main(argv=None) -> int:
     peak = sgemm_peak()
     info = blas_info()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    header = (f"NumPy {np.__version__} ({info}), PyTorch {torch.__version__}, {args.threads} threads, "
-              f"{os.cpu_count()} CPUs visible, convnp engine {args.engine!r}, {args.stat} of {repeats} interleaved "
-              f"samples; SGEMM peak at start {peak:.0f} GFLOP/s; load average at start {load:.2f}")
+    header = (
+        f"NumPy {np.__version__} ({info}), PyTorch {torch.__version__}, {args.threads} threads, "
+        f"{os.cpu_count()} CPUs visible, convnp engine {args.engine!r}, {args.stat} of {repeats} interleaved "
+        f"samples; SGEMM peak at start {peak:.0f} GFLOP/s; load average at start {load:.2f}"
+    )
     print(header, flush=True)
 
     sections: dict[str, list] = {}
@@ -119,26 +136,47 @@ def main(argv=None) -> int:
         if w.kind == "memory":
             r = w.setup()
             sections.setdefault(w.section, []).append(r)
-            print(f"  {w.section}: {w.name}: peak {r.ours['peak'] / 2**20:.0f} MiB vs {r.theirs['peak'] / 2**20:.0f} "
-                  f"MiB, increase ratio {r.ratio:.2f}x", file=sys.stderr, flush=True)
+            print(
+                f"  {w.section}: {w.name}: peak {r.ours['peak'] / 2**20:.0f} MiB vs {r.theirs['peak'] / 2**20:.0f} "
+                f"MiB, increase ratio {r.ratio:.2f}x",
+                file=sys.stderr,
+                flush=True,
+            )
             continue
         pair = w.setup()
-        r = compare(w.name, pair.ours, pair.theirs, flops=pair.flops, repeats=repeats, stat=args.stat,
-                    min_time=args.min_time, batch=pair.batch)
+        r = compare(
+            w.name,
+            pair.ours,
+            pair.theirs,
+            flops=pair.flops,
+            repeats=repeats,
+            stat=args.stat,
+            min_time=args.min_time,
+            batch=pair.batch,
+        )
         sections.setdefault(w.section, []).append(r)
-        print(f"  {w.section}: {w.name}: {r.ours * 1e3:.2f} ms vs {r.theirs * 1e3:.2f} ms ({r.ratio:.2f}x)",
-              file=sys.stderr, flush=True)
+        print(
+            f"  {w.section}: {w.name}: {r.ours * 1e3:.2f} ms vs {r.theirs * 1e3:.2f} ms ({r.ratio:.2f}x)",
+            file=sys.stderr,
+            flush=True,
+        )
         del pair
 
     peak_end = sgemm_peak()
     load_end = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    header = header.replace(f"SGEMM peak at start {peak:.0f} GFLOP/s",
-                            f"SGEMM peak {max(peak, peak_end):.0f} GFLOP/s (start {peak:.0f}, end {peak_end:.0f})")
+    header = header.replace(
+        f"SGEMM peak at start {peak:.0f} GFLOP/s",
+        f"SGEMM peak {max(peak, peak_end):.0f} GFLOP/s (start {peak:.0f}, end {peak_end:.0f})",
+    )
     header += f", at end {load_end:.2f}"
     peak = max(peak, peak_end)
     print(f"SGEMM peak at end {peak_end:.0f} GFLOP/s; load average at end {load_end:.2f}", flush=True)
-    tables = {"time": lambda rs: markdown_table(rs, peak), "throughput": throughput_table,
-              "latency": latency_table, "memory": memory_table}
+    tables = {
+        "time": lambda rs: markdown_table(rs, peak),
+        "throughput": throughput_table,
+        "latency": latency_table,
+        "memory": memory_table,
+    }
     out = []
     for section, results in sections.items():
         ratios = sorted(r.ratio for r in results)
@@ -167,7 +205,7 @@ def _profile(chosen) -> int:
     parallel.set_num_workers(1)
     for w in chosen:
         pair = w.setup()
-        pair.ours()                                  # warm-up: workspaces, caches
+        pair.ours()  # warm-up: workspaces, caches
         prof = cProfile.Profile()
         with parallel.blas_threads(1):
             prof.enable()

@@ -16,11 +16,11 @@ import numpy as np
 @dataclass
 class Result:
     name: str
-    ours: float                 # median seconds per call
+    ours: float  # median seconds per call
     theirs: float
     flops: float | None = None  # floating-point operations per call, when meaningful
     unit: str = "s"
-    batch: int | None = None    # images per call (training steps: images/s = batch / seconds)
+    batch: int | None = None  # images per call (training steps: images/s = batch / seconds)
 
     @property
     def ratio(self) -> float:
@@ -33,8 +33,7 @@ def _once(fn) -> float:
     return time.perf_counter() - t0
 
 
-def compare(name, ours, theirs, *, flops=None, repeats=7, warmup=2, min_time=0.05, stat="median",
-            batch=None) -> Result:
+def compare(name, ours, theirs, *, flops=None, repeats=7, warmup=2, min_time=0.05, stat="median", batch=None) -> Result:
     """Median time of ``ours()`` and ``theirs()``, run alternately after warm-up (A B, B A, ...).
 
     Each sample runs the function enough times to last about ``min_time`` seconds. ``stat="min"``
@@ -76,7 +75,7 @@ def sgemm_peak(n: int = 2048, repeats: int = 5) -> float:
     out = np.empty((n, n), np.float32)
     np.matmul(a, b, out=out)
     best = min(_once(lambda: np.matmul(a, b, out=out)) for _ in range(repeats))
-    return 2 * n ** 3 / best / 1e9
+    return 2 * n**3 / best / 1e9
 
 
 def format_ms(seconds: float) -> str:
@@ -84,8 +83,10 @@ def format_ms(seconds: float) -> str:
 
 
 def markdown_table(results: list[Result], peak_gflops: float) -> str:
-    rows = ["| workload | convnp ms | PyTorch ms | convnp GFLOP/s | PyTorch GFLOP/s | convnp % of SGEMM peak | convnp / PyTorch |",
-            "|---|---:|---:|---:|---:|---:|---:|"]
+    rows = [
+        "| workload | convnp ms | PyTorch ms | convnp GFLOP/s | PyTorch GFLOP/s | convnp % of SGEMM peak | convnp / PyTorch |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in results:
         if r.flops:
             g_ours, g_theirs = r.flops / r.ours / 1e9, r.flops / r.theirs / 1e9
@@ -98,13 +99,17 @@ def markdown_table(results: list[Result], peak_gflops: float) -> str:
 
 def throughput_table(results: list[Result]) -> str:
     """Training steps: milliseconds a step and images/s (batch / time) both sides, and both ratios."""
-    rows = ["| workload | convnp ms/step | PyTorch ms/step | convnp images/s | PyTorch images/s "
-            "| images/s convnp / PyTorch | time convnp / PyTorch |",
-            "|---|---:|---:|---:|---:|---:|---:|"]
+    rows = [
+        "| workload | convnp ms/step | PyTorch ms/step | convnp images/s | PyTorch images/s "
+        "| images/s convnp / PyTorch | time convnp / PyTorch |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in results:
         ips_ours, ips_theirs = r.batch / r.ours, r.batch / r.theirs
-        rows.append(f"| {r.name} | {format_ms(r.ours)} | {format_ms(r.theirs)} | {ips_ours:,.0f} | "
-                    f"{ips_theirs:,.0f} | {ips_ours / ips_theirs:.2f} | {r.ratio:.2f}x |")
+        rows.append(
+            f"| {r.name} | {format_ms(r.ours)} | {format_ms(r.theirs)} | {ips_ours:,.0f} | "
+            f"{ips_theirs:,.0f} | {ips_ours / ips_theirs:.2f} | {r.ratio:.2f}x |"
+        )
     return "\n".join(rows)
 
 
@@ -119,8 +124,9 @@ def latency_table(results: list[Result]) -> str:
 @dataclass
 class MemoryResult:
     """Peak resident memory (ru_maxrss, bytes) of each side, measured in a subprocess of its own."""
+
     name: str
-    ours: dict      # {"baseline": bytes after imports + model + inputs, "peak": bytes after the steps}
+    ours: dict  # {"baseline": bytes after imports + model + inputs, "peak": bytes after the steps}
     theirs: dict
 
     @property
@@ -134,13 +140,17 @@ class MemoryResult:
 
 
 def memory_table(results: list[MemoryResult]) -> str:
-    mib = 2.0 ** 20
-    rows = ["| workload | convnp peak MiB | PyTorch peak MiB | convnp increase MiB | PyTorch increase MiB "
-            "| peak convnp / PyTorch | increase convnp / PyTorch |",
-            "|---|---:|---:|---:|---:|---:|---:|"]
+    mib = 2.0**20
+    rows = [
+        "| workload | convnp peak MiB | PyTorch peak MiB | convnp increase MiB | PyTorch increase MiB "
+        "| peak convnp / PyTorch | increase convnp / PyTorch |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in results:
         inc_o = (r.ours["peak"] - r.ours["baseline"]) / mib
         inc_t = (r.theirs["peak"] - r.theirs["baseline"]) / mib
-        rows.append(f"| {r.name} | {r.ours['peak'] / mib:.0f} | {r.theirs['peak'] / mib:.0f} | {inc_o:.0f} | "
-                    f"{inc_t:.0f} | {r.peak_ratio:.2f}x | {r.ratio:.2f}x |")
+        rows.append(
+            f"| {r.name} | {r.ours['peak'] / mib:.0f} | {r.theirs['peak'] / mib:.0f} | {inc_o:.0f} | "
+            f"{inc_t:.0f} | {r.peak_ratio:.2f}x | {r.ratio:.2f}x |"
+        )
     return "\n".join(rows)

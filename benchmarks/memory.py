@@ -36,10 +36,10 @@ def _maxrss() -> int:
         with open("/proc/self/status") as f:
             for line in f:
                 if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024                     # kB
+                    return int(line.split()[1]) * 1024  # kB
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024      # Linux reports KiB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
 
 
 def _train_steps(model, opt, cross_entropy, x, y, steps: int) -> dict:
@@ -90,8 +90,21 @@ def measure_side(side: str, model: str = "resnet20", batch: int = 128, steps: in
     """Run one side in a fresh ``python -m benchmarks.memory`` (inheriting the BLAS environment)."""
     env = dict(os.environ)
     env.setdefault("OPENBLAS_NUM_THREADS", str(threads))
-    cmd = [sys.executable, "-m", "benchmarks.memory", "--side", side, "--model", model, "--batch", str(batch),
-           "--steps", str(steps), "--threads", str(threads)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.memory",
+        "--side",
+        side,
+        "--model",
+        model,
+        "--batch",
+        str(batch),
+        "--steps",
+        str(steps),
+        "--threads",
+        str(threads),
+    ]
     out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 

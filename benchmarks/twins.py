@@ -45,7 +45,7 @@ class LeNet5(nn.Module):
 
     def forward(self, x):
         if x.shape[-2:] == (28, 28):
-            x = F.pad(x, (2, 2, 2, 2))                       # (N, C, 28, 28) -> (N, C, 32, 32)
+            x = F.pad(x, (2, 2, 2, 2))  # (N, C, 28, 28) -> (N, C, 32, 32)
         x = self.s2(self.act(self.c1(x)))
         x = self.s4(self.act(self.c3(x)))
         x = self.act(self.c5(x))
@@ -62,7 +62,7 @@ class PadShortcut(nn.Module):
         self.s = stride
 
     def forward(self, x):
-        x = x[:, :, ::self.s, ::self.s]
+        x = x[:, :, :: self.s, :: self.s]
         return F.pad(x, (0, 0, 0, 0, self.extra // 2, self.extra - self.extra // 2))
 
 

@@ -21,8 +21,8 @@ own table, ``harness.memory_table``.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -32,7 +32,7 @@ class Pair:
     ours: Callable[[], object]
     theirs: Callable[[], object]
     flops: float | None = None
-    batch: int | None = None     # images per call, for the images/s of a training step
+    batch: int | None = None  # images per call, for the images/s of a training step
 
 
 @dataclass
@@ -41,7 +41,7 @@ class Workload:
     name: str
     setup: Callable[[], Pair]
     quick: bool = False
-    kind: str = "time"          # "time" | "throughput" | "latency" (timed Pairs) | "memory" (setup -> MemoryResult)
+    kind: str = "time"  # "time" | "throughput" | "latency" (timed Pairs) | "memory" (setup -> MemoryResult)
 
 
 REGISTRY: list[Workload] = []
@@ -61,6 +61,7 @@ def workload(section: str, name: str, *, quick: bool = False, kind: str = "time"
             raise ValueError(f"workload {section!r} / {name!r} is registered twice")
         REGISTRY.append(Workload(section, name, setup, quick, kind))
         return setup
+
     return register
 
 
@@ -80,6 +81,7 @@ def select(only: list[str] | None = None, quick: bool = False) -> list[Workload]
 # ============================================================================================
 # Convolution: the issue's eight layers, forward and forward+backward (dX and dW)
 # ============================================================================================
+
 
 @dataclass(frozen=True)
 class ConvLayer:
@@ -101,7 +103,7 @@ class ConvLayer:
     @property
     def flops(self) -> float:
         """2 * N * C_out * Ho * Wo * (C_in / groups) * k * k: one multiply and one add per tap."""
-        return 2.0 * self.n * self.cout * self.out ** 2 * (self.cin // self.groups) * self.k ** 2
+        return 2.0 * self.n * self.cout * self.out**2 * (self.cin // self.groups) * self.k**2
 
 
 CONV_LAYERS = [
@@ -174,11 +176,11 @@ def _conv_forward_backward(layer: ConvLayer) -> Pair:
 
 
 for _layer in CONV_LAYERS:
-    workload("conv2d forward", _layer.label, quick=_layer.quick)(
-        lambda layer=_layer: _conv_forward(layer))
+    workload("conv2d forward", _layer.label, quick=_layer.quick)(lambda layer=_layer: _conv_forward(layer))
 for _layer in CONV_LAYERS:
     workload("conv2d forward+backward (dX, dW)", _layer.label, quick=_layer.quick)(
-        lambda layer=_layer: _conv_forward_backward(layer))
+        lambda layer=_layer: _conv_forward_backward(layer)
+    )
 
 
 # ============================================================================================
@@ -348,7 +350,7 @@ def cifar_vgg11():
                     init.kaiming_normal_(p, mode="fan_out", nonlinearity="relu")
 
         def forward(self, x):
-            return self.classifier(self.features(x).flatten(1))    # (N, 512, 1, 1) -> (N, 512) -> (N, 10)
+            return self.classifier(self.features(x).flatten(1))  # (N, 512, 1, 1) -> (N, 512) -> (N, 10)
 
     return CifarVGG()
 
@@ -415,8 +417,7 @@ def _train_step(name: str, batch: int) -> Pair:
 
 workload(TRAIN, "lenet5 1x28x28 batch 128", quick=True, kind="throughput")(lambda: _train_step("lenet5", 128))
 workload(TRAIN, "resnet20 3x32x32 batch 128", quick=True, kind="throughput")(lambda: _train_step("resnet20", 128))
-workload(TRAIN, "vgg11_bn-CIFAR 3x32x32 batch 128", kind="throughput")(
-    lambda: _train_step("vgg11_cifar", 128))
+workload(TRAIN, "vgg11_bn-CIFAR 3x32x32 batch 128", kind="throughput")(lambda: _train_step("vgg11_cifar", 128))
 
 
 LATENCY = "inference latency, batch 1 (eval mode, no grad)"

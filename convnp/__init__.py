@@ -7,28 +7,59 @@
 (2, 3, 8, 8)
 """
 
-import os as _os
 import builtins as _builtins
+import os as _os
+import types as _types
 
+import numpy as _np
+
+from convnp import models, nn, optim  # noqa: E402  (after the names they use)
+from convnp.arraymath import parallel as _parallel
 from convnp.arraymath.allocator import keep_freed_memory, keeps_freed_memory
 from convnp.arraymath.random import get_rng_state, manual_seed, set_rng_state
-from convnp.arraymath import parallel as _parallel
 from convnp.autograd import (
-    Function, GradcheckError, Size, Tensor, arange, argmax, argmin, cat, clamp, device, enable_grad, flatten,
-    from_numpy, full, gradcheck, inference_mode, is_grad_enabled, is_tensor, max, mean, min, no_grad, ones,
-    ones_like, rand, randn, return_types, set_grad_enabled, sort, stack, sum, tensor, topk, where, zeros,
+    Function,
+    GradcheckError,
+    Size,
+    Tensor,
+    arange,
+    argmax,
+    argmin,
+    cat,
+    clamp,
+    device,
+    enable_grad,
+    flatten,
+    from_numpy,
+    full,
+    gradcheck,
+    inference_mode,
+    is_grad_enabled,
+    is_tensor,
+    max,
+    mean,
+    min,
+    no_grad,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    return_types,
+    set_grad_enabled,
+    sort,
+    stack,
+    sum,
+    tensor,
+    topk,
+    where,
+    zeros,
     zeros_like,
 )
 from convnp.autograd.tensor_ops import clip, exp, log, matmul, sqrt
 from convnp.kernels.engine import engine, get_engine, set_engine
 from convnp.ops import conv_engine, get_conv_engine, set_conv_engine
 from convnp.serialization import load, save
-from convnp import models, nn, optim  # noqa: E402  (after the names they use)
 from convnp.summary import summary  # noqa: E402
-
-import numpy as _np
-
-import types as _types
 
 # dtype names as in PyTorch: NumPy's types (cn.float32 is np.float32)
 float16, float32, float64 = _np.float16, _np.float32, _np.float64
@@ -59,8 +90,12 @@ def get_num_threads() -> int:
 __version__ = "0.1.0"
 
 if _os.environ.get("CONVNP_KEEP_FREED_MEMORY", "1") != "0":
-    keep_freed_memory(True)      # reuse freed activations' pages: no page faults per step (allocator.py)
+    keep_freed_memory(True)  # reuse freed activations' pages: no page faults per step (allocator.py)
 
 # `from convnp import *` leaves Python's own int, float, bool, max, min and sum alone
-__all__ = [_name for _name in dir() if not _name.startswith("_") and _name not in
-           {"int", "float", "bool", "max", "min", "sum", "half", "double", "long", "short"}]
+__all__ = [
+    _name
+    for _name in dir()
+    if not _name.startswith("_")
+    and _name not in {"int", "float", "bool", "max", "min", "sum", "half", "double", "long", "short"}
+]

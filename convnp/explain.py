@@ -35,8 +35,7 @@ from dataclasses import dataclass, field
 from convnp.arraymath.conv_arithmetic import Window, conv_output_size, describe_fit, same_padding
 from convnp.arraymath.receptive import dense_field_step, field_step
 
-__all__ = ["Explanation", "explain_conv", "explain_pool", "explain_fc", "parse_volume", "parse_pair",
-           "parse_padding"]
+__all__ = ["Explanation", "explain_conv", "explain_pool", "explain_fc", "parse_volume", "parse_pair", "parse_padding"]
 
 
 @dataclass
@@ -44,14 +43,14 @@ class Explanation:
     """The numbers of one layer and the text that derives them (``str()`` gives the text)."""
 
     layer: str
-    input: tuple                   # (W, H, C)
-    output: tuple                  # (W, H, K) or (units,)
+    input: tuple  # (W, H, C)
+    output: tuple  # (W, H, K) or (units,)
     params: int
     weights: int
     biases: int
     connections: int
     macs: int
-    receptive_field: tuple         # (width, height) on the image
+    receptive_field: tuple  # (width, height) on the image
     jump: tuple
     fits: bool
     lines: list[str] = field(default_factory=list, repr=False)
@@ -60,10 +59,20 @@ class Explanation:
         return "\n".join(self.lines)
 
     def to_dict(self) -> dict:
-        return {"layer": self.layer, "input": list(self.input), "output": list(self.output), "params": self.params,
-                "weights": self.weights, "biases": self.biases, "connections": self.connections, "macs": self.macs,
-                "receptive_field": list(self.receptive_field), "jump": list(self.jump), "fits": self.fits,
-                "text": str(self)}
+        return {
+            "layer": self.layer,
+            "input": list(self.input),
+            "output": list(self.output),
+            "params": self.params,
+            "weights": self.weights,
+            "biases": self.biases,
+            "connections": self.connections,
+            "macs": self.macs,
+            "receptive_field": list(self.receptive_field),
+            "jump": list(self.jump),
+            "fits": self.fits,
+            "text": str(self),
+        }
 
 
 # --------------------------------------------------------------------------------------------
@@ -154,8 +163,7 @@ def parse_padding(text) -> str | tuple[int, int]:
             values = None
         if values and all(v >= 0 for v in values) and len(values) in (1, 2):
             return (values[0], values[-1])
-    raise ValueError(f"explain: padding must be a number of pixels (or 'WxH'), 'same' or 'valid'. "
-                     f"Received: {text!r}")
+    raise ValueError(f"explain: padding must be a number of pixels (or 'WxH'), 'same' or 'valid'. Received: {text!r}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -169,8 +177,16 @@ def _dims(values) -> str:
     return "x".join(str(v) for v in values)
 
 
-def _axis_line(axis: str, size: int, kernel: int, stride: int, pad_before: int, pad_after: int, dilation: int,
-               ceil_mode: bool = False) -> tuple[str, int, bool, list[int], list[int]]:
+def _axis_line(
+    axis: str,
+    size: int,
+    kernel: int,
+    stride: int,
+    pad_before: int,
+    pad_after: int,
+    dilation: int,
+    ceil_mode: bool = False,
+) -> tuple[str, int, bool, list[int], list[int]]:
     """One axis: the formula with its numbers, the output size, whether the stride fits (a whole
     number of steps), the input pixels after the last window, and those between windows (a
     stride larger than the window)."""
@@ -185,9 +201,12 @@ def _axis_line(axis: str, size: int, kernel: int, stride: int, pad_before: int, 
         exact = room / stride + 1
         text = f"({size} - {span} + {pads}) / {stride} + 1 = {exact:g}"
         if not fits:
-            text += (f" -> {out}: ceil mode rounds up, the last window hangs over the edge" if ceil_mode
-                     else f" -> {out}: the stride does not fit")
-    starts = [i * stride - pad_before for i in range(out)]       # in input coordinates
+            text += (
+                f" -> {out}: ceil mode rounds up, the last window hangs over the edge"
+                if ceil_mode
+                else f" -> {out}: the stride does not fit"
+            )
+    starts = [i * stride - pad_before for i in range(out)]  # in input coordinates
     covered = set()
     for st in starts:
         covered.update(range(max(st, 0), min(st + span, size)))
@@ -219,19 +238,26 @@ def _fit_lines(axes, out_wh) -> list[str]:
     stride, span, starts text)."""
     lines = []
     same = len(axes) == 2 and axes[0][1:] == axes[1][1:]
-    for axis, tail, gaps, stride, span, shown in (axes[:1] if same else axes):
+    for axis, tail, gaps, stride, span, shown in axes[:1] if same else axes:
         names = "columns and rows" if same else f"{axis}s"
         one = "column and the last row" if same else axis
         if tail:
             where = f"column {tail[0]} and row {tail[0]}" if same else f"{axis} {tail[0]}"
-            what = (f"the last {len(tail)} {names} ({names} {_ranges(tail)})" if len(tail) > 1
-                    else f"the last {one} ({where})")
-            lines.append(f"  The stride does not fit: windows of {span} pixels start every {stride} pixels (at "
-                         f"{shown}), so {what} of the input {'are' if len(tail) > 1 or same else 'is'} never covered.")
+            what = (
+                f"the last {len(tail)} {names} ({names} {_ranges(tail)})"
+                if len(tail) > 1
+                else f"the last {one} ({where})"
+            )
+            lines.append(
+                f"  The stride does not fit: windows of {span} pixels start every {stride} pixels (at "
+                f"{shown}), so {what} of the input {'are' if len(tail) > 1 or same else 'is'} never covered."
+            )
         if gaps:
             gap_names = names if len(gaps) > 1 else ("column and row" if same else axis)
-            lines.append(f"  The stride {stride} is larger than the window ({span} pixels): {gap_names} "
-                         f"{_ranges(gaps)} between the windows {'are' if len(gaps) > 1 or same else 'is'} never seen.")
+            lines.append(
+                f"  The stride {stride} is larger than the window ({span} pixels): {gap_names} "
+                f"{_ranges(gaps)} between the windows {'are' if len(gaps) > 1 or same else 'is'} never seen."
+            )
     if lines:
         lines.append(f"  The output is {out_wh[0]}x{out_wh[1]}.")
     return lines
@@ -253,14 +279,16 @@ def _resolve_padding(padding, kernel_wh, stride_wh, dilation_wh, what: str):
         return (0, 0), (0, 0), "'valid' = 0"
     if padding == "same":
         if stride_wh != (1, 1):
-            raise ValueError(f"explain {what}: padding='same' needs stride 1 (PyTorch's rule). "
-                             f"Received: stride={_dims(stride_wh)}")
+            raise ValueError(
+                f"explain {what}: padding='same' needs stride 1 (PyTorch's rule). Received: stride={_dims(stride_wh)}"
+            )
         pads = same_padding(kernel_wh, dilation_wh)
         if all(b == a for b, a in pads):
             desc = f"'same' = (F_eff - 1) / 2 = {_square([b for b, _ in pads])} on each side"
         else:
-            desc = ("'same' = F_eff - 1 in total, the odd pixel after: "
-                    + ", ".join(f"{b} before and {a} after" for b, a in pads))
+            desc = "'same' = F_eff - 1 in total, the odd pixel after: " + ", ".join(
+                f"{b} before and {a} after" for b, a in pads
+            )
         return pads[0], pads[1], desc
     pw, ph = padding
     return (pw, pw), (ph, ph), _square((pw, ph))
@@ -271,20 +299,22 @@ def _field_lines(kernel_wh, dilation_wh, stride_wh, rf_in, jump_in):
     spans = window.span
     rf, jump = field_step(rf_in, jump_in, window)
     if rf_in[0] == rf_in[1] and jump_in[0] == jump_in[1] and spans[0] == spans[1] and stride_wh[0] == stride_wh[1]:
-        formula = (f"  r_out = r_in + (F_eff - 1) * j_in = {rf_in[0]} + ({spans[0]} - 1) * {jump_in[0]} = {rf[0]},"
-                   f"  jump j_out = j_in * S = {jump_in[0]} * {stride_wh[0]} = {jump[0]}")
+        formula = (
+            f"  r_out = r_in + (F_eff - 1) * j_in = {rf_in[0]} + ({spans[0]} - 1) * {jump_in[0]} = {rf[0]},"
+            f"  jump j_out = j_in * S = {jump_in[0]} * {stride_wh[0]} = {jump[0]}"
+        )
     else:
         formula = "  " + "; ".join(
             f"{axis}: r_out = {r} + ({s} - 1) * {j} = {ro}, j_out = {j} * {st} = {jo}"
-            for axis, r, s, j, ro, st, jo in zip(("width", "height"), rf_in, spans, jump_in, rf, stride_wh, jump))
+            for axis, r, s, j, ro, st, jo in zip(("width", "height"), rf_in, spans, jump_in, rf, stride_wh, jump)
+        )
     return rf, jump, formula
 
 
 # --------------------------------------------------------------------------------------------
 # conv / pool / fc
 # --------------------------------------------------------------------------------------------
-def explain_conv(input, filters: int = 1, kernel=3, stride=1, padding=0, dilation=1, rf_in=1,
-                 jump_in=1) -> Explanation:
+def explain_conv(input, filters: int = 1, kernel=3, stride=1, padding=0, dilation=1, rf_in=1, jump_in=1) -> Explanation:
     """A convolution layer: output size, parameters, connections, MACs, receptive field.
 
     Args: input (W x H x C, see :func:`parse_volume`), filters K, kernel F, stride S, padding P
@@ -301,48 +331,69 @@ def explain_conv(input, filters: int = 1, kernel=3, stride=1, padding=0, dilatio
     (pbw, paw), (pbh, pah), pad_desc = _resolve_padding(parse_padding(padding), (kw, kh), (sw, sh), (dw, dh), "conv")
     span_w, span_h = dw * (kw - 1) + 1, dh * (kh - 1) + 1
     if w + pbw + paw < span_w or h + pbh + pah < span_h:
-        raise ValueError(f"explain conv: the filter (effective {span_w}x{span_h}) is larger than the padded input "
-                         f"({w + pbw + paw}x{h + pbh + pah}). Received: input={_dims((w, h, c))}, "
-                         f"kernel={_dims((kw, kh))}, padding={padding!r}, dilation={_dims((dw, dh))}")
+        raise ValueError(
+            f"explain conv: the filter (effective {span_w}x{span_h}) is larger than the padded input "
+            f"({w + pbw + paw}x{h + pbh + pah}). Received: input={_dims((w, h, c))}, "
+            f"kernel={_dims((kw, kh))}, padding={padding!r}, dilation={_dims((dw, dh))}"
+        )
     k = filters
-    lines = [f"Convolution layer: input {_dims((w, h, c))} (W x H x C), K = {k} filter{'s' if k > 1 else ''} of "
-             f"F = {_square((kw, kh))} (x{c} deep), stride S = {_square((sw, sh))}, "
-             f"padding P = {pad_desc}" + (f", dilation d = {_dims((dw, dh)) if dw != dh else dw}"
-                                           if (dw, dh) != (1, 1) else "")]
+    lines = [
+        f"Convolution layer: input {_dims((w, h, c))} (W x H x C), K = {k} filter{'s' if k > 1 else ''} of "
+        f"F = {_square((kw, kh))} (x{c} deep), stride S = {_square((sw, sh))}, "
+        f"padding P = {pad_desc}"
+        + (f", dilation d = {_dims((dw, dh)) if dw != dh else dw}" if (dw, dh) != (1, 1) else "")
+    ]
     if (dw, dh) != (1, 1):
-        lines.append(f"  effective filter F_eff = d * (F - 1) + 1 = {dw} * ({kw} - 1) + 1 = {span_w}"
-                     + (f" (width), {dh} * ({kh} - 1) + 1 = {span_h} (height)" if (dw, kw) != (dh, kh) else ""))
+        lines.append(
+            f"  effective filter F_eff = d * (F - 1) + 1 = {dw} * ({kw} - 1) + 1 = {span_w}"
+            + (f" (width), {dh} * ({kh} - 1) + 1 = {span_h} (height)" if (dw, kw) != (dh, kh) else "")
+        )
     lines.append("Output size: (W - F + 2P) / S + 1")
     line_w, out_w, fit_w, tail_w, gaps_w = _axis_line("width ", w, kw, sw, pbw, paw, dw)
     line_h, out_h, fit_h, tail_h, gaps_h = _axis_line("height", h, kh, sh, pbh, pah, dh)
     lines += [line_w, line_h]
     fits = fit_w and fit_h
-    lines += _fit_lines([_axis_facts("column", w, out_w, sw, span_w, pbw, tail_w, gaps_w),
-                         _axis_facts("row", h, out_h, sh, span_h, pbh, tail_h, gaps_h)], (out_w, out_h))
+    lines += _fit_lines(
+        [
+            _axis_facts("column", w, out_w, sw, span_w, pbw, tail_w, gaps_w),
+            _axis_facts("row", h, out_h, sh, span_h, pbh, tail_h, gaps_h),
+        ],
+        (out_w, out_h),
+    )
     lines.append(f"  output volume: {_dims((out_w, out_h, k))} (W x H x K)")
     per_filter = kw * kh * c
     weights = per_filter * k
     params = weights + k
-    lines.append(f"Parameters: F*F*C*K + K = {kw}*{kh}*{c}*{k} + {k} = {_n(params)}  "
-                 f"({_plural(weights, 'weight')} + {_plural(k, 'bias')}; each filter {kw}*{kh}*{c} + 1 = "
-                 f"{_n(per_filter + 1)})")
+    lines.append(
+        f"Parameters: F*F*C*K + K = {kw}*{kh}*{c}*{k} + {k} = {_n(params)}  "
+        f"({_plural(weights, 'weight')} + {_plural(k, 'bias')}; each filter {kw}*{kh}*{c} + 1 = "
+        f"{_n(per_filter + 1)})"
+    )
     neurons = out_w * out_h * k
     connections = (per_filter + 1) * neurons
     macs = per_filter * neurons
-    lines.append(f"Connections: (F*F*C + 1) per output neuron x {out_w}*{out_h}*{k} neurons = "
-                 f"{_n(per_filter + 1)} * {_n(neurons)} = {_n(connections)}")
-    lines.append(f"Multiply-accumulates: F*F*C per output neuron x {_n(neurons)} neurons = "
-                 f"{_n(per_filter)} * {_n(neurons)} = {_n(macs)}")
+    lines.append(
+        f"Connections: (F*F*C + 1) per output neuron x {out_w}*{out_h}*{k} neurons = "
+        f"{_n(per_filter + 1)} * {_n(neurons)} = {_n(connections)}"
+    )
+    lines.append(
+        f"Multiply-accumulates: F*F*C per output neuron x {_n(neurons)} neurons = "
+        f"{_n(per_filter)} * {_n(neurons)} = {_n(macs)}"
+    )
     rf, jump, formula = _field_lines((kw, kh), (dw, dh), (sw, sh), (rw, rh), (jw, jh))
-    lines.append(f"Receptive field: each output neuron sees a {_dims((span_w, span_h, c))} region of the layer's "
-                 f"input; on the image {_square(rf)} pixels wide, neighbouring neurons {_apart(jump)}")
+    lines.append(
+        f"Receptive field: each output neuron sees a {_dims((span_w, span_h, c))} region of the layer's "
+        f"input; on the image {_square(rf)} pixels wide, neighbouring neurons {_apart(jump)}"
+    )
     lines.append(formula)
-    return Explanation("conv", (w, h, c), (out_w, out_h, k), params, weights, k, connections, macs, rf, jump, fits,
-                       lines)
+    return Explanation(
+        "conv", (w, h, c), (out_w, out_h, k), params, weights, k, connections, macs, rf, jump, fits, lines
+    )
 
 
-def explain_pool(input, kernel=2, stride=None, padding=0, dilation=1, ceil_mode: bool = False, mode: str = "max",
-                 rf_in=1, jump_in=1) -> Explanation:
+def explain_pool(
+    input, kernel=2, stride=None, padding=0, dilation=1, ceil_mode: bool = False, mode: str = "max", rf_in=1, jump_in=1
+) -> Explanation:
     """A pooling layer (``mode`` 'max' or 'avg'): output size (each activation map on its own, depth
     unchanged), no parameters, connections (F*F per output neuron), receptive field.
     ``stride`` defaults to the kernel size; ``ceil_mode`` rounds the output size up (PyTorch's rule)."""
@@ -357,30 +408,45 @@ def explain_pool(input, kernel=2, stride=None, padding=0, dilation=1, ceil_mode:
     (pbw, paw), (pbh, pah), pad_desc = _resolve_padding(parse_padding(padding), (kw, kh), (sw, sh), (dw, dh), "pool")
     span_w, span_h = dw * (kw - 1) + 1, dh * (kh - 1) + 1
     if w + pbw + paw < span_w or h + pbh + pah < span_h:
-        raise ValueError(f"explain pool: the window (effective {span_w}x{span_h}) is larger than the padded input "
-                         f"({w + pbw + paw}x{h + pbh + pah}). Received: input={_dims((w, h, c))}, "
-                         f"kernel={_dims((kw, kh))}, padding={padding!r}")
-    lines = [f"Pooling layer ({mode}): input {_dims((w, h, c))} (W x H x C), window F = "
-             f"{_dims((kw, kh)) if kw != kh else kw}, stride S = {sw if sw == sh else _dims((sw, sh))}, "
-             f"padding P = {pad_desc}" + (", ceil mode" if ceil_mode else "")]
+        raise ValueError(
+            f"explain pool: the window (effective {span_w}x{span_h}) is larger than the padded input "
+            f"({w + pbw + paw}x{h + pbh + pah}). Received: input={_dims((w, h, c))}, "
+            f"kernel={_dims((kw, kh))}, padding={padding!r}"
+        )
+    lines = [
+        f"Pooling layer ({mode}): input {_dims((w, h, c))} (W x H x C), window F = "
+        f"{_dims((kw, kh)) if kw != kh else kw}, stride S = {sw if sw == sh else _dims((sw, sh))}, "
+        f"padding P = {pad_desc}" + (", ceil mode" if ceil_mode else "")
+    ]
     lines.append("Output size: (W - F + 2P) / S + 1" + (", rounded up" if ceil_mode else ""))
     line_w, out_w, fit_w, tail_w, gaps_w = _axis_line("width ", w, kw, sw, pbw, paw, dw, ceil_mode)
     line_h, out_h, fit_h, tail_h, gaps_h = _axis_line("height", h, kh, sh, pbh, pah, dh, ceil_mode)
     lines += [line_w, line_h]
     fits = fit_w and fit_h
-    lines += _fit_lines([_axis_facts("column", w, out_w, sw, span_w, pbw, tail_w, gaps_w),
-                         _axis_facts("row", h, out_h, sh, span_h, pbh, tail_h, gaps_h)], (out_w, out_h))
-    lines.append(f"  output volume: {_dims((out_w, out_h, c))} (pooling works on each activation map "
-                 f"independently: the depth {c} is unchanged)")
+    lines += _fit_lines(
+        [
+            _axis_facts("column", w, out_w, sw, span_w, pbw, tail_w, gaps_w),
+            _axis_facts("row", h, out_h, sh, span_h, pbh, tail_h, gaps_h),
+        ],
+        (out_w, out_h),
+    )
+    lines.append(
+        f"  output volume: {_dims((out_w, out_h, c))} (pooling works on each activation map "
+        f"independently: the depth {c} is unchanged)"
+    )
     lines.append("Parameters: 0 (pooling has no weights)")
     neurons = out_w * out_h * c
     connections = kw * kh * neurons
-    lines.append(f"Connections: F*F inputs per output neuron x {out_w}*{out_h}*{c} neurons = "
-                 f"{kw * kh} * {_n(neurons)} = {_n(connections)}")
+    lines.append(
+        f"Connections: F*F inputs per output neuron x {out_w}*{out_h}*{c} neurons = "
+        f"{kw * kh} * {_n(neurons)} = {_n(connections)}"
+    )
     lines.append("Multiply-accumulates: 0 (" + ("comparisons" if mode == "max" else "additions") + " only)")
     rf, jump, formula = _field_lines((kw, kh), (dw, dh), (sw, sh), (rw, rh), (jw, jh))
-    lines.append(f"Receptive field: each output neuron sees a {_dims((span_w, span_h))} window of one map; on the "
-                 f"image {_square(rf)} pixels wide, neighbouring neurons {_apart(jump)}")
+    lines.append(
+        f"Receptive field: each output neuron sees a {_dims((span_w, span_h))} window of one map; on the "
+        f"image {_square(rf)} pixels wide, neighbouring neurons {_apart(jump)}"
+    )
     lines.append(formula)
     return Explanation("pool", (w, h, c), (out_w, out_h, c), 0, 0, 0, connections, 0, rf, jump, fits, lines)
 
@@ -392,8 +458,9 @@ def explain_fc(input, units: int, rf_in=1, jump_in=1) -> Explanation:
     ``input``: a volume (``"7x7x512"``, ``"3,32,32"``) or one number, the length of an input vector
     (``3072``: the lectures' 32x32x3 image stretched to 3072 x 1).
     """
-    vector = isinstance(input, int) and not isinstance(input, bool) or \
-        isinstance(input, str) and input.strip().isdigit()
+    vector = (
+        isinstance(input, int) and not isinstance(input, bool) or isinstance(input, str) and input.strip().isdigit()
+    )
     if vector:
         n_in = int(input)
         if n_in < 1:
@@ -412,21 +479,42 @@ def explain_fc(input, units: int, rf_in=1, jump_in=1) -> Explanation:
     if vector:
         lines = [f"Fully connected layer: input vector of {_n(n_in)} values, {_n(units)} units"]
     else:
-        lines = [f"Fully connected layer: input {_dims((w, h, c))} (W x H x C) stretched to a vector of "
-                 f"{w}*{h}*{c} = {_n(n_in)} values, {_n(units)} units"]
+        lines = [
+            f"Fully connected layer: input {_dims((w, h, c))} (W x H x C) stretched to a vector of "
+            f"{w}*{h}*{c} = {_n(n_in)} values, {_n(units)} units"
+        ]
     lines.append(f"Output: {_n(units)} values (one per unit)")
-    lines.append(f"Parameters: inputs*units + units = {_n(n_in)}*{_n(units)} + {_n(units)} = {_n(params)}  "
-                 f"({_plural(weights, 'weight')} + {_plural(units, 'bias')})")
-    lines.append(f"Connections: (inputs + 1) per unit x {_n(units)} units = {_n(n_in + 1)} * {_n(units)} = "
-                 f"{_n(connections)}")
+    lines.append(
+        f"Parameters: inputs*units + units = {_n(n_in)}*{_n(units)} + {_n(units)} = {_n(params)}  "
+        f"({_plural(weights, 'weight')} + {_plural(units, 'bias')})"
+    )
+    lines.append(
+        f"Connections: (inputs + 1) per unit x {_n(units)} units = {_n(n_in + 1)} * {_n(units)} = {_n(connections)}"
+    )
     lines.append(f"Multiply-accumulates: inputs per unit x units = {_n(n_in)} * {_n(units)} = {_n(weights)}")
     rf = dense_field_step((rw, rh), (jw, jh), (w, h))
     if vector:
-        lines.append(f"Receptive field: each unit sees the whole input vector (on the image: the field of the "
-                     f"input's units, {_square((rw, rh))} pixels, joined over all of them)")
+        lines.append(
+            f"Receptive field: each unit sees the whole input vector (on the image: the field of the "
+            f"input's units, {_square((rw, rh))} pixels, joined over all of them)"
+        )
     else:
-        lines.append(f"Receptive field: each unit sees the whole input volume ({_dims((w, h, c))}); on the image "
-                     f"r_out = r_in + (W - 1) * j_in = {rw} + ({w} - 1) * {jw} = {rf[0]}"
-                     + (f" (width), {rh} + ({h} - 1) * {jh} = {rf[1]} (height)" if (rw, w, jw) != (rh, h, jh) else ""))
-    return Explanation("fc", (n_in,) if vector else (w, h, c), (units,), params, weights, units, connections, weights,
-                       rf, (jw, jh), True, lines)
+        lines.append(
+            f"Receptive field: each unit sees the whole input volume ({_dims((w, h, c))}); on the image "
+            f"r_out = r_in + (W - 1) * j_in = {rw} + ({w} - 1) * {jw} = {rf[0]}"
+            + (f" (width), {rh} + ({h} - 1) * {jh} = {rf[1]} (height)" if (rw, w, jw) != (rh, h, jh) else "")
+        )
+    return Explanation(
+        "fc",
+        (n_in,) if vector else (w, h, c),
+        (units,),
+        params,
+        weights,
+        units,
+        connections,
+        weights,
+        rf,
+        (jw, jh),
+        True,
+        lines,
+    )

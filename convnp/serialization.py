@@ -44,13 +44,29 @@ __all__ = ["save", "load"]
 STRUCTURE_KEY = "convnp.structure"
 VERSION_KEY = "convnp.format_version"
 FORMAT_VERSION = 1
-_CHUNK = 1 << 26                     # write 64 MiB at a time
+_CHUNK = 1 << 26  # write 64 MiB at a time
 # ``load`` reads the whole file into memory: a larger file (a sparse file can claim terabytes) is
 # refused before it is read. Adjustable: convnp.serialization.MAX_LOAD_BYTES = ...
 MAX_LOAD_BYTES = 16 << 30
 
-_SUPPORTED_DTYPES = {np.dtype(t) for t in ("bool", "uint8", "int8", "int16", "int32", "int64", "uint16", "uint32",
-                                           "uint64", "float16", "float32", "float64", "complex64")}
+_SUPPORTED_DTYPES = {
+    np.dtype(t)
+    for t in (
+        "bool",
+        "uint8",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint16",
+        "uint32",
+        "uint64",
+        "float16",
+        "float32",
+        "float64",
+        "complex64",
+    )
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -66,8 +82,10 @@ def save(obj, path) -> None:
 
     tensors: dict[str, np.ndarray] = {}
     structure = _encode(obj, [], tensors, "")
-    metadata = {VERSION_KEY: str(FORMAT_VERSION),
-                STRUCTURE_KEY: json.dumps(structure, separators=(",", ":"), allow_nan=False)}
+    metadata = {
+        VERSION_KEY: str(FORMAT_VERSION),
+        STRUCTURE_KEY: json.dumps(structure, separators=(",", ":"), allow_nan=False),
+    }
     data = safetensors.numpy.save(tensors, metadata=metadata)
     atomic_write(path, data)
 
@@ -93,11 +111,13 @@ def _store_array(array: np.ndarray, parts: list[str], tensors: dict, where: str)
     if array.dtype.byteorder == ">":
         array = array.astype(array.dtype.newbyteorder("<"))
     if array.dtype not in _SUPPORTED_DTYPES:
-        raise TypeError(f"save: arrays of dtype {array.dtype} cannot be stored in safetensors "
-                        f"(at {where or 'the top'}). "
-                        f"Supported: {sorted(str(d) for d in _SUPPORTED_DTYPES)}")
+        raise TypeError(
+            f"save: arrays of dtype {array.dtype} cannot be stored in safetensors "
+            f"(at {where or 'the top'}). "
+            f"Supported: {sorted(str(d) for d in _SUPPORTED_DTYPES)}"
+        )
     name = _unique_name(parts, tensors)
-    tensors[name] = array if array.flags.c_contiguous else array.copy(order="C")   # (ascontiguousarray makes 0-d 1-d)
+    tensors[name] = array if array.flags.c_contiguous else array.copy(order="C")  # (ascontiguousarray makes 0-d 1-d)
     return name
 
 
@@ -108,7 +128,7 @@ def _encode(obj, parts: list[str], tensors: dict, where: str):
         obj = obj.data
     if isinstance(obj, np.ndarray):
         return {"tensor": _store_array(obj, parts, tensors, where)}
-    if isinstance(obj, np.generic):                          # before float: np.float64 is a float
+    if isinstance(obj, np.generic):  # before float: np.float64 is a float
         return {"scalar": _store_array(np.asarray(obj), parts, tensors, where)}
     if obj is None or isinstance(obj, (bool, str)):
         return obj
@@ -120,23 +140,27 @@ def _encode(obj, parts: list[str], tensors: dict, where: str):
         items = []
         for key, value in obj.items():
             if not (key is None or isinstance(key, (str, bool, int, float))):
-                raise TypeError(f"save: dict keys must be str, int, float, bool or None; found a key of type "
-                                f"{type(key).__name__} at {where or 'the top'}. Received: key={key!r}")
+                raise TypeError(
+                    f"save: dict keys must be str, int, float, bool or None; found a key of type "
+                    f"{type(key).__name__} at {where or 'the top'}. Received: key={key!r}"
+                )
             sub = f"{where}[{key!r}]"
             items.append([_encode(key, [], {}, sub), _encode(value, parts + [str(key)], tensors, sub)])
         return {"odict" if isinstance(obj, OrderedDict) else "dict": items}
     if isinstance(obj, (list, tuple)):
         values = [_encode(v, parts + [str(i)], tensors, f"{where}[{i}]") for i, v in enumerate(obj)]
         return {"tuple": values} if isinstance(obj, tuple) else values
-    raise TypeError(f"save: cannot store a value of type {type(obj).__name__} at {where or 'the top'}; expected "
-                    f"dicts, lists, tuples, NumPy arrays, tensors, numbers, strings, bools or None. "
-                    f"Received: {type(obj).__name__}")
+    raise TypeError(
+        f"save: cannot store a value of type {type(obj).__name__} at {where or 'the top'}; expected "
+        f"dicts, lists, tuples, NumPy arrays, tensors, numbers, strings, bools or None. "
+        f"Received: {type(obj).__name__}"
+    )
 
 
 def _write_all(f, data: bytes) -> None:
     view = memoryview(data)
     for start in range(0, len(view), _CHUNK):
-        f.write(view[start:start + _CHUNK])
+        f.write(view[start : start + _CHUNK])
 
 
 def _naming(exc: OSError, op: str, path: str) -> OSError:
@@ -171,7 +195,7 @@ def atomic_write(path, data: bytes, op: str = "save") -> None:
         if isinstance(exc, OSError) and exc.errno is not None:
             raise _naming(exc, op, path) from exc
         raise
-    try:                                                   # make the rename itself durable (POSIX)
+    try:  # make the rename itself durable (POSIX)
         dir_fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError:
         return
@@ -206,36 +230,49 @@ def load(path, map_location=None, *, weights_only=True):
     {'w': array([1., 1.])}
     """
     from convnp.autograd.tensor import device as _device
-    if not (map_location is None or isinstance(map_location, _device)
-            or (isinstance(map_location, str) and map_location == "cpu")):
-        raise ValueError("load: convnp computes on the CPU only, so map_location must be None, 'cpu' or "
-                         "cn.device('cpu') (a dict or function of devices is not supported). "
-                         f"Received: map_location={map_location!r}")
+
+    if not (
+        map_location is None
+        or isinstance(map_location, _device)
+        or (isinstance(map_location, str) and map_location == "cpu")
+    ):
+        raise ValueError(
+            "load: convnp computes on the CPU only, so map_location must be None, 'cpu' or "
+            "cn.device('cpu') (a dict or function of devices is not supported). "
+            f"Received: map_location={map_location!r}"
+        )
     if weights_only is False:
-        raise ValueError("load: weights_only=False asks for unpickling arbitrary objects, which convnp never does "
-                         "(its files are safetensors with a JSON structure, read safely); drop the argument or pass "
-                         "weights_only=True. Received: weights_only=False")
+        raise ValueError(
+            "load: weights_only=False asks for unpickling arbitrary objects, which convnp never does "
+            "(its files are safetensors with a JSON structure, read safely); drop the argument or pass "
+            "weights_only=True. Received: weights_only=False"
+        )
     if weights_only is not True and weights_only is not None:
-        raise ValueError("load: weights_only must be True (or None, meaning True). "
-                         f"Received: weights_only={weights_only!r}")
+        raise ValueError(
+            f"load: weights_only must be True (or None, meaning True). Received: weights_only={weights_only!r}"
+        )
     path = _fspath(path, "load")
     if not os.path.exists(path):
         raise FileNotFoundError(f"load: no such file: '{path}'")
     import stat
+
     st = os.stat(path)
-    if not stat.S_ISREG(st.st_mode):                         # /dev/zero, a FIFO, a directory: no end to read to
+    if not stat.S_ISREG(st.st_mode):  # /dev/zero, a FIFO, a directory: no end to read to
         raise ValueError(f"load: '{path}' is not a regular file (it is a device, a pipe or a directory)")
     if st.st_size > MAX_LOAD_BYTES:
-        raise ValueError(f"load: '{path}' is {st.st_size:,} bytes, more than the {MAX_LOAD_BYTES:,} convnp loads "
-                         f"(convnp.serialization.MAX_LOAD_BYTES)")
+        raise ValueError(
+            f"load: '{path}' is {st.st_size:,} bytes, more than the {MAX_LOAD_BYTES:,} convnp loads "
+            f"(convnp.serialization.MAX_LOAD_BYTES)"
+        )
     with open(path, "rb") as f:
         data = f.read()
     header = _read_header(path, data)
 
     import safetensors.numpy
+
     try:
         arrays = safetensors.numpy.load(data)
-    except Exception as ex:                                 # safetensors' own SafetensorError
+    except Exception as ex:  # safetensors' own SafetensorError
         raise ValueError(f"load: '{path}' is not a valid safetensors file: {ex}") from None
     arrays = {k: (v if v.flags.writeable else v.copy()) for k, v in arrays.items()}
 
@@ -248,14 +285,17 @@ def load(path, map_location=None, *, weights_only=True):
     except ValueError:
         version = -1
     if version != FORMAT_VERSION:
-        raise ValueError(f"load: '{path}' was written in convnp format version {metadata.get(VERSION_KEY)!r}; "
-                         f"this convnp reads version {FORMAT_VERSION}")
+        raise ValueError(
+            f"load: '{path}' was written in convnp format version {metadata.get(VERSION_KEY)!r}; "
+            f"this convnp reads version {FORMAT_VERSION}"
+        )
     try:
         structure = json.loads(metadata[STRUCTURE_KEY])
         return _decode(structure, arrays)
     except RecursionError:
-        raise ValueError(f"load: '{path}' has a corrupt convnp structure in its metadata: it is nested too "
-                         f"deeply") from None
+        raise ValueError(
+            f"load: '{path}' has a corrupt convnp structure in its metadata: it is nested too deeply"
+        ) from None
     except (ValueError, KeyError, TypeError, IndexError, AttributeError) as ex:
         raise ValueError(f"load: '{path}' has a corrupt convnp structure in its metadata: {ex}") from None
 
@@ -265,18 +305,24 @@ def _read_header(path: str, data: bytes) -> dict:
     that a truncated file and a file of another format get messages that say so."""
     size = len(data)
     if size < 8:
-        raise ValueError(f"load: '{path}' is not a safetensors file (or is truncated): it holds {size} bytes, "
-                         f"fewer than the 8-byte header length")
+        raise ValueError(
+            f"load: '{path}' is not a safetensors file (or is truncated): it holds {size} bytes, "
+            f"fewer than the 8-byte header length"
+        )
     n = int.from_bytes(data[:8], "little")
     looks_like_json = data[8:9] == b"{"
     if n > size - 8:
         if looks_like_json and n < 100_000_000:
-            raise ValueError(f"load: '{path}' is truncated: its header needs {n} bytes but the file holds only "
-                             f"{size - 8} after the length")
-        raise ValueError(f"load: '{path}' is not a safetensors file (its first 8 bytes {data[:8]!r} are not a "
-                         f"plausible header length)")
+            raise ValueError(
+                f"load: '{path}' is truncated: its header needs {n} bytes but the file holds only "
+                f"{size - 8} after the length"
+            )
+        raise ValueError(
+            f"load: '{path}' is not a safetensors file (its first 8 bytes {data[:8]!r} are not a "
+            f"plausible header length)"
+        )
     try:
-        header = json.loads(data[8:8 + n].decode("utf-8"))
+        header = json.loads(data[8 : 8 + n].decode("utf-8"))
         if not isinstance(header, dict):
             raise ValueError("the header is not a JSON object")
         end = 0
@@ -288,8 +334,10 @@ def _read_header(path: str, data: bytes) -> dict:
     except (ValueError, UnicodeDecodeError, KeyError, TypeError, IndexError) as ex:
         raise ValueError(f"load: '{path}' is not a safetensors file (its header is not valid: {ex})") from None
     if 8 + n + end > size:
-        raise ValueError(f"load: '{path}' is truncated: its header describes {end} bytes of tensor data but the "
-                         f"file holds only {size - 8 - n}")
+        raise ValueError(
+            f"load: '{path}' is truncated: its header describes {end} bytes of tensor data but the "
+            f"file holds only {size - 8 - n}"
+        )
     return header
 
 
@@ -299,7 +347,7 @@ def _decode(node, arrays: dict):
     if isinstance(node, list):
         return [_decode(v, arrays) for v in node]
     if isinstance(node, dict) and len(node) == 1:
-        (tag, value), = node.items()
+        ((tag, value),) = node.items()
         if tag == "tensor":
             return arrays[value]
         if tag == "scalar":

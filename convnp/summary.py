@@ -73,7 +73,10 @@ import numpy as np
 
 from convnp.arraymath.random import get_rng_state, set_rng_state
 from convnp.arraymath.receptive import (
-    adaptive_field_step, dense_field_step, field_step, transposed_field_step,
+    adaptive_field_step,
+    dense_field_step,
+    field_step,
+    transposed_field_step,
 )
 from convnp.autograd.grad_mode import no_grad
 from convnp.autograd.tensor import Tensor
@@ -107,12 +110,17 @@ class LayerRow:
     parent: int | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "type": self.type,
-                "output_shape": None if self.output_shape is None else list(self.output_shape),
-                "params": self.params, "trainable_params": self.trainable_params, "macs": self.macs,
-                "connections": self.connections,
-                "receptive_field": None if self.receptive_field is None else list(self.receptive_field),
-                "jump": None if self.jump is None else list(self.jump)}
+        return {
+            "name": self.name,
+            "type": self.type,
+            "output_shape": None if self.output_shape is None else list(self.output_shape),
+            "params": self.params,
+            "trainable_params": self.trainable_params,
+            "macs": self.macs,
+            "connections": self.connections,
+            "receptive_field": None if self.receptive_field is None else list(self.receptive_field),
+            "jump": None if self.jump is None else list(self.jump),
+        }
 
 
 class ModelSummary:
@@ -121,8 +129,17 @@ class ModelSummary:
     ``input_size``, ``dtype``. ``str()`` gives the text table, ``to_dict()`` / ``to_json()`` the data;
     ``summary["c1"]`` is the first row of that path."""
 
-    def __init__(self, model_name: str, rows: list[LayerRow], total_params: int, trainable_params: int,
-                 activation_bytes: int, input_size: tuple, dtype: np.dtype, depth: int | None = None) -> None:
+    def __init__(
+        self,
+        model_name: str,
+        rows: list[LayerRow],
+        total_params: int,
+        trainable_params: int,
+        activation_bytes: int,
+        input_size: tuple,
+        dtype: np.dtype,
+        depth: int | None = None,
+    ) -> None:
         self.model_name = model_name
         self.all_rows = rows
         self.rows = rows if depth is None else [r for r in rows if r.depth <= depth]
@@ -151,9 +168,13 @@ class ModelSummary:
         """``{"layers": [{"name", "type", "output_shape", "params", "trainable_params", "macs",
         "connections", "receptive_field", "jump"}, ...], "total_params", "trainable_params",
         "total_macs", "activation_bytes"}``."""
-        return {"layers": [r.to_dict() for r in self.rows], "total_params": self.total_params,
-                "trainable_params": self.trainable_params, "total_macs": self.total_macs,
-                "activation_bytes": self.activation_bytes}
+        return {
+            "layers": [r.to_dict() for r in self.rows],
+            "total_params": self.total_params,
+            "trainable_params": self.trainable_params,
+            "total_macs": self.total_macs,
+            "activation_bytes": self.activation_bytes,
+        }
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
@@ -168,9 +189,19 @@ class ModelSummary:
         header = ["Layer", "Type", "Output shape", "Params", "Trainable", "MACs", "Connections", "RF", "Jump"]
         body = []
         for r in self.rows:
-            body.append(["  " * (r.depth - 1) + r.name, r.type, _shape_text(r.output_shape), f"{r.params:,}",
-                         f"{r.trainable_params:,}", f"{r.macs:,}", f"{r.connections:,}", _axes_text(r.receptive_field),
-                         _axes_text(r.jump)])
+            body.append(
+                [
+                    "  " * (r.depth - 1) + r.name,
+                    r.type,
+                    _shape_text(r.output_shape),
+                    f"{r.params:,}",
+                    f"{r.trainable_params:,}",
+                    f"{r.macs:,}",
+                    f"{r.connections:,}",
+                    _axes_text(r.receptive_field),
+                    _axes_text(r.jump),
+                ]
+            )
         widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(header)]
         left = {0, 1, 2}
 
@@ -182,16 +213,18 @@ class ModelSummary:
         out += [line(b) for b in body]
         itemsize = self.dtype.itemsize
         input_bytes = math.prod(self.input_size) * itemsize
-        out += [rule,
-                f"Total params:          {self.total_params:,}",
-                f"Trainable params:      {self.trainable_params:,}",
-                f"Non-trainable params:  {self.total_params - self.trainable_params:,}",
-                f"Total MACs:            {self.total_macs:,} ({_si(self.total_macs)})",
-                f"Total connections:     {self.total_connections:,}",
-                f"Input:                 {self.input_size} {self.dtype.name}, {_bytes(input_bytes)}",
-                f"Activations:           {_bytes(self.activation_bytes)} (every layer's output, one forward pass)",
-                f"Parameters:            {_bytes(self.total_params * itemsize)} ({self.dtype.name})",
-                rule]
+        out += [
+            rule,
+            f"Total params:          {self.total_params:,}",
+            f"Trainable params:      {self.trainable_params:,}",
+            f"Non-trainable params:  {self.total_params - self.trainable_params:,}",
+            f"Total MACs:            {self.total_macs:,} ({_si(self.total_macs)})",
+            f"Total connections:     {self.total_connections:,}",
+            f"Input:                 {self.input_size} {self.dtype.name}, {_bytes(input_bytes)}",
+            f"Activations:           {_bytes(self.activation_bytes)} (every layer's output, one forward pass)",
+            f"Parameters:            {_bytes(self.total_params * itemsize)} ({self.dtype.name})",
+            rule,
+        ]
         return "\n".join(out)
 
 
@@ -219,7 +252,7 @@ def _si(n: float) -> str:
 
 
 def _bytes(n: int) -> str:
-    for unit, scale in (("GiB", 2 ** 30), ("MiB", 2 ** 20), ("KiB", 2 ** 10)):
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if n >= scale:
             return f"{n / scale:.2f} {unit}"
     return f"{n} B"
@@ -261,17 +294,16 @@ def _field_rule(module, fin: _Field, in_shape: tuple, out_shape: tuple | None) -
         step = transposed_field_step if getattr(module, "transposed", False) else field_step
         rf, jump = step(fin.rf, fin.jump, window)
         return _Field(rf, jump, grid_out)
-    if isinstance(module, (AdaptiveAvgPool2d, AdaptiveMaxPool2d)) and len(in_shape) >= nd + 1 \
-            and out_shape is not None:
+    if isinstance(module, (AdaptiveAvgPool2d, AdaptiveMaxPool2d)) and len(in_shape) >= nd + 1 and out_shape is not None:
         rf, jump = adaptive_field_step(fin.rf, fin.jump, in_shape[-nd:], out_shape[-nd:])
         return _Field(rf, jump, grid_out)
     if isinstance(module, Linear):
-        if len(in_shape) <= 2:                                 # flattened: every position of the map
+        if len(in_shape) <= 2:  # flattened: every position of the map
             return _Field(dense_field_step(fin.rf, fin.jump, fin.grid), fin.jump, (1,) * nd)
-        rf = fin.rf[:-1] + dense_field_step(fin.rf[-1:], fin.jump[-1:], in_shape[-1:])   # mixes the last axis only
+        rf = fin.rf[:-1] + dense_field_step(fin.rf[-1:], fin.jump[-1:], in_shape[-1:])  # mixes the last axis only
         return _Field(rf, fin.jump, fin.grid[:-1] + (1,))
     if isinstance(module, Flatten) or out_shape is None or len(out_shape) < nd + 1:
-        return fin                                             # same units, reshaped
+        return fin  # same units, reshaped
     return _Field(fin.rf, fin.jump, grid_out)
 
 
@@ -282,7 +314,7 @@ def _zeros(shape, dtype) -> Tensor:
     return Tensor(np.broadcast_to(np.zeros((), dtype=dtype), tuple(shape)), _copy=False)
 
 
-_RETURN_THEIR_INPUT = (Dropout, Dropout2d, Identity)     # in evaluation: the input itself (one activation, not two)
+_RETURN_THEIR_INPUT = (Dropout, Dropout2d, Identity)  # in evaluation: the input itself (one activation, not two)
 
 
 def _install_dry_forward(module) -> bool:
@@ -290,7 +322,7 @@ def _install_dry_forward(module) -> bool:
     instance (True if installed). Whatever the shape rule refuses runs for real, to raise the
     layer's own error."""
     if module._modules or type(module).output_shape is Module.output_shape or getattr(module, "return_indices", False):
-        return False            # containers and modules with a forward only: their layers run dry
+        return False  # containers and modules with a forward only: their layers run dry
     if isinstance(module, _RETURN_THEIR_INPUT):
         return False
     real = type(module).forward.__get__(module)
@@ -340,8 +372,8 @@ class _Rows:
         self.rows: list[LayerRow] = []
         self.stack: list[_Frame] = []
         self.fields: dict[int, _Field] = {}
-        self.order: list[_Field] = []          # fields in the order they were recorded
-        self.keep: list[Tensor] = []           # recorded tensors stay alive, so their ids stay unique
+        self.order: list[_Field] = []  # fields in the order they were recorded
+        self.keep: list[Tensor] = []  # recorded tensors stay alive, so their ids stay unique
         self.activation_ids: set[int] = set()
         self.activation_bytes = 0
         self.param_counts = {}
@@ -350,8 +382,7 @@ class _Rows:
             self.param_counts[id(m)] = (sum(p.numel() for p in ps), sum(p.numel() for p in ps if p.requires_grad))
 
     def replay(self, calls: list[LayerCall]) -> None:
-        events = sorted([(c.start, c, True) for c in calls] + [(c.end, c, False) for c in calls],
-                        key=lambda e: e[0])
+        events = sorted([(c.start, c, True) for c in calls] + [(c.end, c, False) for c in calls], key=lambda e: e[0])
         for _, c, begins in events:
             if begins:
                 self.begin(c)
@@ -366,11 +397,11 @@ class _Rows:
         self.order.append(f)
 
     def _default(self, t: Tensor) -> _Field:
-        grid = tuple(t.shape[-self.nd:]) if self.nd and t.ndim >= self.nd + 1 else (1,) * self.nd
+        grid = tuple(t.shape[-self.nd :]) if self.nd and t.ndim >= self.nd + 1 else (1,) * self.nd
         return _Field((1,) * self.nd, (1,) * self.nd, grid)
 
     def _scope_best(self, frame: _Frame | None) -> _Field | None:
-        candidates = (frame.inputs + self.order[frame.start:]) if frame is not None else self.order
+        candidates = (frame.inputs + self.order[frame.start :]) if frame is not None else self.order
         return max(candidates, key=_Field.key) if candidates else None
 
     def field_of(self, t: Tensor, frame: _Frame | None) -> _Field:
@@ -379,7 +410,7 @@ class _Rows:
         if f is None:
             f = self._scope_best(frame) or self._default(t)
             if self.nd and t.ndim >= self.nd + 1:
-                f = _Field(f.rf, f.jump, tuple(t.shape[-self.nd:]))
+                f = _Field(f.rf, f.jump, tuple(t.shape[-self.nd :]))
             self.record(t, f)
         return f
 
@@ -390,11 +421,17 @@ class _Rows:
         inputs = [self.field_of(t, parent) for t in _tensors(call.inputs)]
         name = call.path
         total, trainable = self.param_counts.get(id(module), (0, 0))
-        row = LayerRow(name=name, type=type(module).__name__, depth=name.count(".") + 1, params=total,
-                       trainable_params=trainable, parent=parent.row if parent is not None else None)
+        row = LayerRow(
+            name=name,
+            type=type(module).__name__,
+            depth=name.count(".") + 1,
+            params=total,
+            trainable_params=trainable,
+            parent=parent.row if parent is not None else None,
+        )
         self.rows.append(row)
         self.stack.append(_Frame(len(self.rows) - 1, len(self.order), inputs))
-        row._inputs = [tuple(t.shape) for t in _tensors(call.inputs)]          # for the counts
+        row._inputs = [tuple(t.shape) for t in _tensors(call.inputs)]  # for the counts
         row._in_fields = inputs
 
     def returned(self, call: LayerCall) -> None:
@@ -418,7 +455,7 @@ class _Rows:
                 for t in outs:
                     if id(t) not in self.fields:
                         best = self._scope_best(frame) or self._default(t)
-                        grid = tuple(t.shape[-self.nd:]) if t.ndim >= self.nd + 1 else best.grid
+                        grid = tuple(t.shape[-self.nd :]) if t.ndim >= self.nd + 1 else best.grid
                         self.record(t, _Field(best.rf, best.jump, grid))
             if outs:
                 f = self.fields[id(outs[0])]
@@ -432,10 +469,16 @@ class _Rows:
 
 
 def _check_input_size(input_size) -> tuple[int, ...]:
-    if isinstance(input_size, (int, np.integer)) or not isinstance(input_size, (tuple, list)) or not input_size or \
-            not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in input_size):
-        raise TypeError(f"summary: input_size must be a tuple of ints, the shape of one input batch such as "
-                        f"(1, 3, 224, 224). Received: input_size={input_size!r}")
+    if (
+        isinstance(input_size, (int, np.integer))
+        or not isinstance(input_size, (tuple, list))
+        or not input_size
+        or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in input_size)
+    ):
+        raise TypeError(
+            f"summary: input_size must be a tuple of ints, the shape of one input batch such as "
+            f"(1, 3, 224, 224). Received: input_size={input_size!r}"
+        )
     if any(v < 1 for v in input_size):
         raise ValueError(f"summary: every entry of input_size must be at least 1. Received: input_size={input_size!r}")
     return tuple(int(v) for v in input_size)
@@ -448,8 +491,16 @@ def _model_dtype(model: Module) -> np.dtype:
     return np.dtype(np.float32)
 
 
-def summary(model: Module, input_size, dtype=None, *, compute: bool = True, training: bool = False,
-            depth: int | None = None, seed: int = 0) -> ModelSummary:
+def summary(
+    model: Module,
+    input_size,
+    dtype=None,
+    *,
+    compute: bool = True,
+    training: bool = False,
+    depth: int | None = None,
+    seed: int = 0,
+) -> ModelSummary:
     """Trace one forward pass of ``model`` on an input of shape ``input_size`` and count each layer.
 
     Args:
@@ -480,7 +531,7 @@ def summary(model: Module, input_size, dtype=None, *, compute: bool = True, trai
     modules = [m for _, m in model.named_modules()]
     modes = [m.training for m in modules]
     buffers = [(m, name, b.copy()) for m in modules for name, b in m._buffers.items() if b is not None]
-    rng_state = get_rng_state()                     # dropout in training mode draws from the default generator
+    rng_state = get_rng_state()  # dropout in training mode draws from the default generator
     dry = []
     try:
         model.train(bool(training))

@@ -27,10 +27,12 @@ sys.path.insert(0, str(ROOT))
 
 from convnp.data.mnist import find_idx_file, read_idx_images, read_idx_labels, write_idx  # noqa: E402
 
-SEED = 20_100_808           # any fixed number; changing it changes the sample
+SEED = 20_100_808  # any fixed number; changing it changes the sample
 PER_CLASS = {"train": 1000, "test": 200}
-SOURCE_STEMS = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-                "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+SOURCE_STEMS = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
 
 README = """\
 # MNIST sample bundled with convnp
@@ -91,8 +93,12 @@ def select(source: Path, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--source", type=Path, default=ROOT.parent / "shared" / "data" / "mnist",
-                        help="folder with the four official MNIST IDX files (plain or .gz)")
+    parser.add_argument(
+        "--source",
+        type=Path,
+        default=ROOT.parent / "shared" / "data" / "mnist",
+        help="folder with the four official MNIST IDX files (plain or .gz)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "convnp" / "data" / "sample")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -104,9 +110,17 @@ def main(argv=None) -> None:
         write_idx(args.out / f"{lab_stem}.gz", labels)
         names += [f"{img_stem}.gz", f"{lab_stem}.gz"]
     sha = "\n".join(f"- {n} {hashlib.sha256((args.out / n).read_bytes()).hexdigest()}" for n in names)
-    (args.out / "README.md").write_text(README.format(
-        n_train=10 * PER_CLASS["train"], n_test=10 * PER_CLASS["test"], train_pc=PER_CLASS["train"],
-        test_pc=PER_CLASS["test"], seed=SEED, seed_test=SEED + 1, sha=sha))
+    (args.out / "README.md").write_text(
+        README.format(
+            n_train=10 * PER_CLASS["train"],
+            n_test=10 * PER_CLASS["test"],
+            train_pc=PER_CLASS["train"],
+            test_pc=PER_CLASS["test"],
+            seed=SEED,
+            seed_test=SEED + 1,
+            sha=sha,
+        )
+    )
     total = sum((args.out / n).stat().st_size for n in names + ["README.md"])
     print(f"wrote {', '.join(names)} and README.md to {args.out}: {total / 1e6:.2f} MB")
 

@@ -1,4 +1,3 @@
-
 import numpy as np
 import pytest
 
@@ -10,12 +9,16 @@ torch.set_num_threads(1)
 
 
 def pytest_addoption(parser):
-    parser.addoption("--engine", default="auto",
-                     help="cn.set_engine(NAME) for the whole run: 'auto' (default) or 'reference' (the lecture tier)")
+    parser.addoption(
+        "--engine",
+        default="auto",
+        help="cn.set_engine(NAME) for the whole run: 'auto' (default) or 'reference' (the lecture tier)",
+    )
 
 
 def pytest_configure(config):
     import convnp as cn
+
     cn.set_engine(config.getoption("--engine"))
 
 

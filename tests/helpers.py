@@ -34,8 +34,18 @@ def assert_close(actual, expected, tol: float, what: str = "") -> None:
     assert err <= tol * scale, f"{what}: max abs error {err:.3e} > {tol:g} x scale {scale:.3e}"
 
 
-def compare_with_torch(cn_fn, torch_fn, inputs, *, dtype=np.float64, requires_grad=None, tol=None,
-                       seed: int = 0, check_grads: bool = True, what: str = ""):
+def compare_with_torch(
+    cn_fn,
+    torch_fn,
+    inputs,
+    *,
+    dtype=np.float64,
+    requires_grad=None,
+    tol=None,
+    seed: int = 0,
+    check_grads: bool = True,
+    what: str = "",
+):
     """Run ``cn_fn(*cn_inputs)`` and ``torch_fn(*torch_inputs)`` on the same data and compare.
 
     ``inputs``: NumPy arrays (float arrays are cast to ``dtype``) or other values passed as they are.
@@ -82,8 +92,12 @@ def check_gradcheck(fn, inputs, requires_grad=None, **kwargs) -> None:
     """cn.gradcheck on float64 copies of ``inputs`` (float arrays get requires_grad by default)."""
     if requires_grad is None:
         requires_grad = [isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in inputs]
-    tensors = [cn.tensor(a.astype(np.float64), requires_grad=True) if rg else
-               (cn.tensor(a) if isinstance(a, np.ndarray) else a) for a, rg in zip(inputs, requires_grad)]
+    tensors = [
+        cn.tensor(a.astype(np.float64), requires_grad=True)
+        if rg
+        else (cn.tensor(a) if isinstance(a, np.ndarray) else a)
+        for a, rg in zip(inputs, requires_grad)
+    ]
     assert cn.gradcheck(fn, tensors, **kwargs)
 
 
@@ -99,8 +113,7 @@ def copy_weights(cn_layer, t_layer) -> None:
     assert not result.missing_keys and not result.unexpected_keys
 
 
-def layer_parity(cn_layer, t_layer, inputs, dtype=np.float64, *, train=True, copy=True, seed=0, what="",
-                 kwargs=None):
+def layer_parity(cn_layer, t_layer, inputs, dtype=np.float64, *, train=True, copy=True, seed=0, what="", kwargs=None):
     """Forward and every gradient (inputs, parameters) and the buffers after the step, both libraries.
 
     ``inputs``: NumPy arrays; float ones are cast to ``dtype`` and get gradients, integer ones

@@ -78,15 +78,20 @@ def _conv_configs():
         pw, ph = int(rng.integers(0, 3)), int(rng.integers(0, 3))
         if w + 2 * pw < dw * (kw - 1) + 1 or h + 2 * ph < dh * (kh - 1) + 1:
             continue
-        configs.append((w, h, int(rng.integers(1, 5)), int(rng.integers(1, 6)), (kw, kh), (sw, sh), (pw, ph),
-                        (dw, dh)))
+        configs.append((w, h, int(rng.integers(1, 5)), int(rng.integers(1, 6)), (kw, kh), (sw, sh), (pw, ph), (dw, dh)))
     return configs
 
 
 @pytest.mark.parametrize("w,h,c,k,kernel,stride,pad,dil", _conv_configs())
 def test_conv_sizes_and_counts_match_torch(w, h, c, k, kernel, stride, pad, dil):
-    e = explain_conv(f"{w}x{h}x{c}", filters=k, kernel=f"{kernel[0]}x{kernel[1]}", stride=f"{stride[0]}x{stride[1]}",
-                     padding=f"{pad[0]}x{pad[1]}", dilation=f"{dil[0]}x{dil[1]}")
+    e = explain_conv(
+        f"{w}x{h}x{c}",
+        filters=k,
+        kernel=f"{kernel[0]}x{kernel[1]}",
+        stride=f"{stride[0]}x{stride[1]}",
+        padding=f"{pad[0]}x{pad[1]}",
+        dilation=f"{dil[0]}x{dil[1]}",
+    )
     # torch is (H, W); explain is W x H
     layer = tnn.Conv2d(c, k, (kernel[1], kernel[0]), (stride[1], stride[0]), (pad[1], pad[0]), (dil[1], dil[0]))
     y = layer(torch.zeros(1, c, h, w))
@@ -111,7 +116,7 @@ def test_same_padding_keeps_the_size_as_torch_does(kernel, dilation):
     y = tnn.Conv2d(2, 3, (kh, kw), padding="same", dilation=(dh, dw))(torch.zeros(1, 2, 9, 11))
     assert e.output == (y.shape[3], y.shape[2], 3) == (11, 9, 3)
     if (dw * (kw - 1)) % 2:
-        assert "before and" in str(e) and "after" in str(e)     # the odd pixel goes after
+        assert "before and" in str(e) and "after" in str(e)  # the odd pixel goes after
     valid = explain_conv("11x9x2", filters=3, kernel=kernel, padding="valid", dilation=dilation)
     yv = tnn.Conv2d(2, 3, (kh, kw), padding="valid", dilation=(dh, dw))(torch.zeros(1, 2, 9, 11))
     assert valid.output == (yv.shape[3], yv.shape[2], 3)
@@ -150,8 +155,9 @@ def test_pool_224x224x64():
     assert "depth 64 is unchanged" in str(e) and "Parameters: 0" in str(e)
 
 
-@pytest.mark.parametrize("size,kernel,stride,pad,ceil", list(itertools.product([7, 8, 13], [2, 3], [1, 2, 3], [0, 1],
-                                                                               [False, True])))
+@pytest.mark.parametrize(
+    "size,kernel,stride,pad,ceil", list(itertools.product([7, 8, 13], [2, 3], [1, 2, 3], [0, 1], [False, True]))
+)
 def test_pool_sizes_match_torch(size, kernel, stride, pad, ceil):
     e = explain_pool(f"{size}x{size + 1}x2", kernel=kernel, stride=stride, padding=pad, ceil_mode=ceil, mode="avg")
     y = tnn.AvgPool2d(kernel, stride, pad, ceil_mode=ceil)(torch.zeros(1, 2, size + 1, size))
@@ -165,7 +171,7 @@ def test_fc_layer():
     assert e.params == sum(p.numel() for p in layer.parameters()) == 102_764_544
     assert e.output == (4096,) and e.connections == 25_089 * 4096 and e.macs == 25_088 * 4096
     assert "7*7*512 = 25,088 values" in str(e)
-    e = explain_fc(3072, units=10)          # one number: a vector (the lectures' 32x32x3 image stretched to 3072)
+    e = explain_fc(3072, units=10)  # one number: a vector (the lectures' 32x32x3 image stretched to 3072)
     assert e.input == (3072,) and e.params == 30_730 and "input vector of 3,072 values" in str(e)
     e = explain_fc("3,32,32", units=10)
     assert e.input == (32, 32, 3) and e.params == 3072 * 10 + 10
@@ -190,26 +196,39 @@ def test_errors():
         explain_conv("7x", kernel=3)
     with pytest.raises(ValueError, match=r"explain: the input size is W x H x C, e.g. '32x32x3'. Received: '1x2x3x4'"):
         parse_volume("1x2x3x4")
-    with pytest.raises(TypeError, match="explain: the input size must be text such as '32x32x3' or an int. "
-                                        "Received: 3.5"):
+    with pytest.raises(
+        TypeError, match="explain: the input size must be text such as '32x32x3' or an int. Received: 3.5"
+    ):
         parse_volume(3.5)
-    with pytest.raises(ValueError, match=r"explain conv: padding='same' needs stride 1 \(PyTorch's rule\). "
-                                         r"Received: stride=2x2"):
+    with pytest.raises(
+        ValueError,
+        match=r"explain conv: padding='same' needs stride 1 \(PyTorch's rule\). "
+        r"Received: stride=2x2",
+    ):
         explain_conv(8, kernel=3, stride=2, padding="same")
-    with pytest.raises(ValueError, match=r"explain conv: the filter \(effective 9x9\) is larger than the padded input "
-                                         r"\(7x7\). Received: input=7x7x1, kernel=5x5, padding=0, dilation=2x2"):
+    with pytest.raises(
+        ValueError,
+        match=r"explain conv: the filter \(effective 9x9\) is larger than the padded input "
+        r"\(7x7\). Received: input=7x7x1, kernel=5x5, padding=0, dilation=2x2",
+    ):
         explain_conv(7, kernel=5, dilation=2)
     with pytest.raises(ValueError, match="explain conv: filters must be a positive int. Received: filters=0"):
         explain_conv(7, filters=0)
     with pytest.raises(ValueError, match="explain pool: mode must be 'max' or 'avg'. Received: mode='min'"):
         explain_pool(7, mode="min")
-    with pytest.raises(ValueError, match=r"explain pool: the window \(effective 9x9\) is larger than the padded "
-                                         r"input \(7x7\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"explain pool: the window \(effective 9x9\) is larger than the padded "
+        r"input \(7x7\)",
+    ):
         explain_pool(7, kernel=9)
     with pytest.raises(ValueError, match="explain fc: units must be a positive int. Received: units=0"):
         explain_fc("7x7", units=0)
-    with pytest.raises(ValueError, match=r"explain: padding must be a number of pixels \(or 'WxH'\), 'same' or "
-                                         r"'valid'. Received: 'full'"):
+    with pytest.raises(
+        ValueError,
+        match=r"explain: padding must be a number of pixels \(or 'WxH'\), 'same' or "
+        r"'valid'. Received: 'full'",
+    ):
         explain_conv(7, padding="full")
     with pytest.raises(ValueError, match="explain: the stride is one number or W x H. Received: '1x2x3'"):
         explain_conv(7, stride="1x2x3")
@@ -227,8 +246,9 @@ def _run(argv):
 
 
 def test_cli_conv(capsys):
-    assert _run(["conv", "--input", "32x32x3", "--filters", "10", "--kernel", "5", "--stride", "1",
-                 "--padding", "2"]) == 0
+    assert (
+        _run(["conv", "--input", "32x32x3", "--filters", "10", "--kernel", "5", "--stride", "1", "--padding", "2"]) == 0
+    )
     out = capsys.readouterr().out
     assert "32x32x10" in out and "= 760" in out
 
@@ -246,8 +266,9 @@ def test_cli_json_pool_and_fc(capsys):
     assert _run(["fc", "--input", "7x7x512", "--units", "4096", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["params"] == 102_764_544 and d["weights"] == 102_760_448
-    assert _run(["conv", "--input", "56x56x256", "--filters", "256", "--kernel", "3", "--padding", "same",
-                 "--json"]) == 0
+    assert (
+        _run(["conv", "--input", "56x56x256", "--filters", "256", "--kernel", "3", "--padding", "same", "--json"]) == 0
+    )
     d = json.loads(capsys.readouterr().out)
     assert d["weights"] == 589_824 and d["biases"] == 256 and d["fits"] is True
 
@@ -263,11 +284,34 @@ def test_cli_errors():
 
 @pytest.mark.slow
 def test_python_m_convnp_explain():
-    done = subprocess.run([sys.executable, "-m", "convnp", "explain", "conv", "--input", "7", "--kernel", "3",
-                           "--stride", "3", "--debug"], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "convnp",
+            "explain",
+            "conv",
+            "--input",
+            "7",
+            "--kernel",
+            "3",
+            "--stride",
+            "3",
+            "--debug",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "2.33" in done.stdout and "never covered" in done.stdout
-    bad = subprocess.run([sys.executable, "-m", "convnp", "explain", "conv", "--input", "7x"], capture_output=True,
-                         text=True, timeout=120)
-    assert bad.returncode == 2 and "convnp: error: explain conv: the input size must be positive whole numbers" \
-        in bad.stderr
+    bad = subprocess.run(
+        [sys.executable, "-m", "convnp", "explain", "conv", "--input", "7x"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (
+        bad.returncode == 2
+        and "convnp: error: explain conv: the input size must be positive whole numbers" in bad.stderr
+    )

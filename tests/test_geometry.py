@@ -10,18 +10,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from inspect_nets import field_masks, positive, probe_changes
 
 import convnp as cn
 from convnp import models, nn
 from convnp.arraymath.conv_arithmetic import Window, same_padding
 from convnp.arraymath.receptive import (
-    adaptive_bins, adaptive_field_step, dense_field_step, field_step, identity_axis, transposed_field_step,
+    adaptive_bins,
+    adaptive_field_step,
+    dense_field_step,
+    field_step,
+    identity_axis,
+    transposed_field_step,
     window_axis,
 )
 from convnp.nn import functional as F
 from convnp.nn.tracing import record_calls, window_of
-
-from inspect_nets import field_masks, positive, probe_changes
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel:UserWarning")
 
@@ -57,10 +61,14 @@ def _random_conv(rng, nd):
     else:
         padding = tuple(int(p) for p in rng.integers(0, 3, nd))
         stride = tuple(int(s) for s in rng.integers(1, 4, nd))
-    mode = str(rng.choice(["zeros", "reflect", "replicate", "circular"])) if isinstance(padding, tuple) and \
-        rng.random() < 0.3 else "zeros"
-    layer = getattr(nn, f"Conv{nd}d")(cin, cout, kernel, stride=stride, padding=padding, dilation=dilation,
-                                     groups=groups, padding_mode=mode)
+    mode = (
+        str(rng.choice(["zeros", "reflect", "replicate", "circular"]))
+        if isinstance(padding, tuple) and rng.random() < 0.3
+        else "zeros"
+    )
+    layer = getattr(nn, f"Conv{nd}d")(
+        cin, cout, kernel, stride=stride, padding=padding, dilation=dilation, groups=groups, padding_mode=mode
+    )
     spatial = tuple(int(v) for v in rng.integers(1, 10, nd))
     batch = () if rng.random() < 0.2 else (int(rng.integers(1, 3)),)
     return layer, batch + (cin,) + spatial
@@ -73,7 +81,7 @@ def test_conv_output_shape_is_the_forwards(seed, nd):
     layer, shape = _random_conv(rng, nd)
     try:
         expected = _forward_shape(layer, shape)
-    except ValueError:                      # too small for the window, or for reflect / circular padding
+    except ValueError:  # too small for the window, or for reflect / circular padding
         _both_raise(layer, shape)
     else:
         assert layer.output_shape(shape) == expected
@@ -87,16 +95,23 @@ def test_conv_transpose_output_shape_is_the_forwards(seed, nd):
     dilation = tuple(int(d) for d in rng.integers(1, 3, nd))
     output_padding = tuple(int(rng.integers(0, max(s, d))) for s, d in zip(stride, dilation))
     groups = int(rng.choice([1, 2]))
-    layer = getattr(nn, f"ConvTranspose{nd}d")(2 * groups, groups, tuple(int(k) for k in rng.integers(1, 4, nd)),
-                                              stride=stride, padding=tuple(int(p) for p in rng.integers(0, 2, nd)),
-                                              output_padding=output_padding, groups=groups, dilation=dilation)
+    layer = getattr(nn, f"ConvTranspose{nd}d")(
+        2 * groups,
+        groups,
+        tuple(int(k) for k in rng.integers(1, 4, nd)),
+        stride=stride,
+        padding=tuple(int(p) for p in rng.integers(0, 2, nd)),
+        output_padding=output_padding,
+        groups=groups,
+        dilation=dilation,
+    )
     shape = (int(rng.integers(1, 3)), 2 * groups) + tuple(int(v) for v in rng.integers(1, 5, nd))
     out = layer.window.transposed_output_size(shape[2:], output_padding)
     if min(out) < 1:
         _both_raise(layer, shape)
     else:
         assert layer.output_shape(shape) == _forward_shape(layer, shape)
-        assert layer.output_shape(shape[1:]) == _forward_shape(layer, shape[1:])         # unbatched
+        assert layer.output_shape(shape[1:]) == _forward_shape(layer, shape[1:])  # unbatched
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -108,14 +123,20 @@ def test_pooling_output_shape_is_the_forwards(seed, nd):
     stride = None if rng.random() < 0.3 else tuple(int(s) for s in rng.integers(1, 4, nd))
     ceil_mode = bool(rng.random() < 0.5)
     if rng.random() < 0.5:
-        layer = getattr(nn, f"MaxPool{nd}d")(kernel, stride, padding, dilation=int(rng.integers(1, 3)),
-                                            ceil_mode=ceil_mode, return_indices=bool(rng.random() < 0.3))
+        layer = getattr(nn, f"MaxPool{nd}d")(
+            kernel,
+            stride,
+            padding,
+            dilation=int(rng.integers(1, 3)),
+            ceil_mode=ceil_mode,
+            return_indices=bool(rng.random() < 0.3),
+        )
     else:
         layer = getattr(nn, f"AvgPool{nd}d")(kernel, stride, padding, ceil_mode=ceil_mode)
     shape = (int(rng.integers(1, 3)), int(rng.integers(1, 3))) + tuple(int(v) for v in rng.integers(1, 8, nd))
     try:
         expected = _forward_shape(layer, shape)
-    except ValueError:                      # no window fits (or avg_pool3d's input smaller than the kernel)
+    except ValueError:  # no window fits (or avg_pool3d's input smaller than the kernel)
         _both_raise(layer, shape)
     else:
         assert layer.output_shape(shape) == expected
@@ -127,12 +148,15 @@ def test_adaptive_unpool_and_locally_connected_output_shapes(seed):
     rng = np.random.default_rng(9000 + seed)
     shape = (int(rng.integers(1, 3)), 3) + tuple(int(v) for v in rng.integers(1, 12, 2))
     size = tuple(None if rng.random() < 0.2 else int(v) for v in rng.integers(1, 6, 2))
-    for layer in (nn.AdaptiveAvgPool2d(size), nn.AdaptiveMaxPool2d(size, return_indices=True),
-                  nn.AdaptiveAvgPool2d(int(rng.integers(1, 5)))):
+    for layer in (
+        nn.AdaptiveAvgPool2d(size),
+        nn.AdaptiveMaxPool2d(size, return_indices=True),
+        nn.AdaptiveAvgPool2d(int(rng.integers(1, 5))),
+    ):
         assert layer.output_shape(shape) == _forward_shape(layer, shape)
     k, s = int(rng.integers(1, 4)), int(rng.integers(1, 4))
     pool, unpool = nn.MaxPool2d(k, s, return_indices=True), nn.MaxUnpool2d(k, s)
-    big = shape[:2] + tuple(k + s * n for n in shape[2:])          # the windows tile it: unpooling restores it
+    big = shape[:2] + tuple(k + s * n for n in shape[2:])  # the windows tile it: unpooling restores it
     pooled, indices = pool(cn.zeros(*big))
     assert unpool.output_shape(pooled.shape) == tuple(unpool(pooled, indices).shape)
     p = int(rng.integers(0, 2))
@@ -146,10 +170,25 @@ def test_shape_keeping_and_reshaping_layers(seed):
     rng = np.random.default_rng(300 + seed)
     shape = tuple(int(v) for v in rng.integers(1, 5, int(rng.integers(2, 6))))
     shape = shape[:1] + (4,) + shape[2:]
-    layers = [nn.ReLU(), nn.LeakyReLU(0.1), nn.PReLU(), nn.ELU(), nn.GELU(), nn.Sigmoid(), nn.Tanh(),
-              nn.Softmax(dim=1), nn.LogSoftmax(dim=-1), nn.Dropout(0.3), nn.Identity(), nn.GroupNorm(2, 4),
-              nn.LayerNorm(shape[-1]), nn.Linear(shape[-1], 3), nn.Flatten(), nn.Flatten(0, -2),
-              nn.Unflatten(1, (2, -1))]
+    layers = [
+        nn.ReLU(),
+        nn.LeakyReLU(0.1),
+        nn.PReLU(),
+        nn.ELU(),
+        nn.GELU(),
+        nn.Sigmoid(),
+        nn.Tanh(),
+        nn.Softmax(dim=1),
+        nn.LogSoftmax(dim=-1),
+        nn.Dropout(0.3),
+        nn.Identity(),
+        nn.GroupNorm(2, 4),
+        nn.LayerNorm(shape[-1]),
+        nn.Linear(shape[-1], 3),
+        nn.Flatten(),
+        nn.Flatten(0, -2),
+        nn.Unflatten(1, (2, -1)),
+    ]
     if len(shape) >= 3:
         layers += [nn.LocalResponseNorm(3), nn.PReLU(4)]
     if len(shape) in (3, 4):
@@ -173,17 +212,26 @@ def test_wrong_shapes_raise_the_layers_own_error():
     assert "the output size would be (0, 0)" in dry and dry.endswith("received shape (1, 1, 3, 3)")
     _both_raise(nn.Conv2d(1, 1, 3, stride=2), (1, 1, 2, 9))
     _both_raise(nn.LocallyConnected2d(1, 1, 3, (8, 8)), (1, 1, 8, 9))
-    with pytest.raises(TypeError, match=r"Conv2d.output_shape: expected the input's shape as a tuple of "
-                                        r"non-negative ints.*Received: input_shape=\(1, 3, 8.0, 8\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"Conv2d.output_shape: expected the input's shape as a tuple of "
+        r"non-negative ints.*Received: input_shape=\(1, 3, 8.0, 8\)",
+    ):
         nn.Conv2d(3, 4, 3).output_shape((1, 3, 8.0, 8))
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name,kwargs,shape", [
-    ("lenet5", {}, (2, 1, 28, 28)), ("lenet5", {"variant": "original"}, (1, 1, 32, 32)),
-    ("resnet20", {}, (1, 3, 32, 32)), ("googlenet", {}, (1, 3, 40, 40)), ("alexnet", {}, (1, 3, 67, 67)),
-    ("tinyvgg", {}, (1, 3, 64, 64)),
-])
+@pytest.mark.parametrize(
+    "name,kwargs,shape",
+    [
+        ("lenet5", {}, (2, 1, 28, 28)),
+        ("lenet5", {"variant": "original"}, (1, 1, 32, 32)),
+        ("resnet20", {}, (1, 3, 32, 32)),
+        ("googlenet", {}, (1, 3, 40, 40)),
+        ("alexnet", {}, (1, 3, 67, 67)),
+        ("tinyvgg", {}, (1, 3, 64, 64)),
+    ],
+)
 def test_models_and_their_blocks_answer_output_shape(name, kwargs, shape):
     model = models.get_model(name, num_classes=5, **kwargs)
     model.train()
@@ -204,8 +252,15 @@ def test_models_and_their_blocks_answer_output_shape(name, kwargs, shape):
 
 
 def test_sequential_composes_its_layers():
-    net = nn.Sequential(nn.Conv2d(3, 8, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, stride=2),
-                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
+    net = nn.Sequential(
+        nn.Conv2d(3, 8, 5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, stride=2),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(16, 10),
+    )
     assert net.output_shape((4, 3, 32, 32)) == (4, 10) == _forward_shape(net, (4, 3, 32, 32))
 
 
@@ -214,12 +269,14 @@ def test_sequential_composes_its_layers():
 # --------------------------------------------------------------------------------------------
 def test_window_layers_expose_their_window():
     assert nn.Conv2d(1, 1, (4, 3), padding="same", dilation=(1, 2)).window == Window(
-        (4, 3), (1, 1), tuple(same_padding((4, 3), (1, 2))), (1, 2))
+        (4, 3), (1, 1), tuple(same_padding((4, 3), (1, 2))), (1, 2)
+    )
     assert nn.Conv2d(1, 1, (4, 3), padding="same").window.padding == ((1, 2), (1, 1))
     assert nn.Conv1d(1, 1, 3, stride=2, padding="valid").window == Window((3,), (2,), ((0, 0),), (1,))
     assert nn.Conv3d(1, 1, 3, padding=(1, 0, 2)).window.padding == ((1, 1), (0, 0), (2, 2))
     assert nn.MaxPool2d(3, padding=1, dilation=2, ceil_mode=True).window == Window(
-        (3, 3), (3, 3), ((1, 1), (1, 1)), (2, 2), True)
+        (3, 3), (3, 3), ((1, 1), (1, 1)), (2, 2), True
+    )
     assert nn.AvgPool1d(4, 2, 1, ceil_mode=True).window == Window((4,), (2,), ((1, 1),), (1,), True)
     assert nn.AvgPool3d((2, 1, 2)).window.stride == (2, 1, 2)
     t = nn.ConvTranspose2d(2, 2, 4, stride=2, padding=1)
@@ -230,7 +287,7 @@ def test_window_layers_expose_their_window():
     assert window_of(lenet.s2, 2) == Window((2, 2), (2, 2), ((0, 0), (0, 0)), (1, 1))
     assert window_of(lenet.c3, 2).kernel == (5, 5)
     assert window_of(nn.ReLU(), 2) is None and window_of(nn.Sequential(nn.Conv2d(1, 1, 3)), 2) is None
-    assert window_of(nn.Conv1d(1, 1, 3), 2) is None                   # not a window over 2 axes
+    assert window_of(nn.Conv1d(1, 1, 3), 2) is None  # not a window over 2 axes
 
 
 # --------------------------------------------------------------------------------------------
@@ -289,15 +346,20 @@ class _Functional(nn.Module):
         return self.head(x)
 
 
-ENGINES = [{"name": "reference"}, {"name": "auto"}, {"conv": "shifted", "pool": "separable"},
-           {"conv": "blocked", "pool": "tiled"}]
+ENGINES = [
+    {"name": "reference"},
+    {"name": "auto"},
+    {"conv": "shifted", "pool": "separable"},
+    {"conv": "blocked", "pool": "tiled"},
+]
 
 
 @pytest.mark.parametrize("engine", ENGINES, ids=lambda e: "-".join(e.values()))
-@pytest.mark.parametrize("channels", [2, 24])            # 24 channels: large enough for the kernels' paths
+@pytest.mark.parametrize("channels", [2, 24])  # 24 channels: large enough for the kernels' paths
 def test_functional_windows_are_followed_exactly(engine, channels):
     # the lecture Functions and the kernels keep the same ctx.config (ConvConfig, PoolConfig)
     from convnp.inspect import receptive_field
+
     model = positive(_Functional(channels)).double()
     x = np.random.default_rng(0).uniform(0.1, 1.0, (1, 1, 19, 14))
     with cn.engine(engine.get("name"), **{k: v for k, v in engine.items() if k != "name"}):
@@ -320,13 +382,13 @@ def test_a_functional_transposed_convolution_is_not_a_window():
             return self.head(F.conv_transpose2d(x, self.w, stride=2))
 
     rf = receptive_field(Up().double(), "head", (1, 1, 5, 5))
-    assert not rf.exact                                          # no rule: its whole input, said so
+    assert not rf.exact  # no rule: its whole input, said so
 
 
 def test_a_lecture_windowed_context_without_config_fails_loudly(monkeypatch):
     from convnp.inspect import receptive as rmod
 
-    class Ctx:                                                   # a context whose field was renamed
+    class Ctx:  # a context whose field was renamed
         cfg = None
 
     with pytest.raises(AttributeError, match="config"):
@@ -339,8 +401,8 @@ def test_a_lecture_windowed_context_without_config_fails_loudly(monkeypatch):
 # floor((in + pads - d * (k - 1) - 1) / s) + 1, written out or with the span / room named
 _OUTPUT_SIZE = re.compile(r"(\*\s*\(\s*\w+\s*-\s*1\s*\)|\b(span|room)\b)[^\n]*//\s*\(?\s*\w+\s*\)?\s*\+\s*1\b")
 _HALF_OF = r"(?<![\w.]){name}\s*//\s*2"
-_TOTAL = re.compile(r"(\w+)\s*=\s*\w+\s*\*\s*\(\s*\w+\s*-\s*1\s*\)")                        # total = d * (k - 1)
-_SAME_INLINE = re.compile(r"\*\s*\(\s*\w+\s*-\s*1\s*\)\s*//\s*2")                              # d * (k - 1) // 2
+_TOTAL = re.compile(r"(\w+)\s*=\s*\w+\s*\*\s*\(\s*\w+\s*-\s*1\s*\)")  # total = d * (k - 1)
+_SAME_INLINE = re.compile(r"\*\s*\(\s*\w+\s*-\s*1\s*\)\s*//\s*2")  # d * (k - 1) // 2
 
 
 def _sources():
@@ -351,8 +413,9 @@ def _sources():
 
 
 def test_the_output_size_formula_lives_in_conv_arithmetic_only():
-    found = [f"{rel}:{text[:m.start()].count(chr(10)) + 1}" for rel, text in _sources()
-             for m in _OUTPUT_SIZE.finditer(text)]
+    found = [
+        f"{rel}:{text[: m.start()].count(chr(10)) + 1}" for rel, text in _sources() for m in _OUTPUT_SIZE.finditer(text)
+    ]
     assert not found, "floor((in + pads - span) / stride) + 1 written outside conv_arithmetic: " + ", ".join(found)
 
 
@@ -360,13 +423,13 @@ def test_the_same_padding_rule_lives_in_conv_arithmetic_only():
     found = []
     for rel, text in _sources():
         for m in _SAME_INLINE.finditer(text):
-            found.append(f"{rel}:{text[:m.start()].count(chr(10)) + 1}")
+            found.append(f"{rel}:{text[: m.start()].count(chr(10)) + 1}")
         for name in {m.group(1) for m in _TOTAL.finditer(text)}:
             for m in re.finditer(_HALF_OF.format(name=re.escape(name)), text):
-                found.append(f"{rel}:{text[:m.start()].count(chr(10)) + 1}")
+                found.append(f"{rel}:{text[: m.start()].count(chr(10)) + 1}")
     assert not found, "the 'same' split of d * (k - 1) written outside conv_arithmetic: " + ", ".join(found)
     text = (PACKAGE / "arraymath" / "conv_arithmetic.py").read_text()
-    assert "return room // stride + 1" in text and "total - total // 2" in text          # the one place each
+    assert "return room // stride + 1" in text and "total - total // 2" in text  # the one place each
 
 
 def test_one_tracer_installs_the_hooks():

@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "convnp"
 LAYERS = {
     "arraymath": 0,
     "autograd": 1,
-    "kernels": 2,      # beside ops: the fast twins of the lecture Functions
+    "kernels": 2,  # beside ops: the fast twins of the lecture Functions
     "ops": 2,
     "nn": 3,
     "serialization": 3,
@@ -42,7 +42,7 @@ def _layer(module_path: str) -> int | None:
     if parts[0] != "convnp":
         return None
     if len(parts) == 1:
-        return TOP          # the top-level package re-exports everything up to summary
+        return TOP  # the top-level package re-exports everything up to summary
     return LAYERS.get(parts[1])
 
 
@@ -72,8 +72,11 @@ def test_kernels_never_import_the_lecture_tier():
     problems = []
     for path in (PACKAGE / "kernels").rglob("*.py"):
         for node in _imports(path):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            )
             problems += [f"{path.name} imports {n}" for n in names if n.startswith(("convnp.ops", "convnp.nn"))]
     assert not problems, "\n".join(problems)
 
@@ -85,28 +88,42 @@ def test_the_lecture_tier_has_no_threads_workspaces_or_allocator():
     problems = []
     for path in (PACKAGE / "ops").rglob("*.py"):
         for node in _imports(path):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            )
             problems += [f"ops/{path.name} imports {n}" for n in names if n.startswith(banned)]
     assert not problems, "\n".join(problems)
 
 
 def test_every_package_module_is_in_a_layer():
-    unknown = sorted({p.relative_to(PACKAGE).parts[0].removesuffix(".py") for p in PACKAGE.rglob("*.py")}
-                     - set(LAYERS) - {"__init__", "__main__"})
+    unknown = sorted(
+        {p.relative_to(PACKAGE).parts[0].removesuffix(".py") for p in PACKAGE.rglob("*.py")}
+        - set(LAYERS)
+        - {"__init__", "__main__"}
+    )
     assert not unknown, f"modules not assigned to a layer in tests/test_layering.py: {unknown}"
 
 
 def test_torch_is_never_imported_by_the_library():
-    offenders = [str(p) for p in PACKAGE.rglob("*.py")
-                 if any(isinstance(n, (ast.Import, ast.ImportFrom)) and
-                        any((a.name if isinstance(n, ast.Import) else (n.module or "")).split(".")[0] == "torch"
-                            for a in (n.names if isinstance(n, ast.Import) else [n]))
-                        for n in _imports(p))]
+    offenders = [
+        str(p)
+        for p in PACKAGE.rglob("*.py")
+        if any(
+            isinstance(n, (ast.Import, ast.ImportFrom))
+            and any(
+                (a.name if isinstance(n, ast.Import) else (n.module or "")).split(".")[0] == "torch"
+                for a in (n.names if isinstance(n, ast.Import) else [n])
+            )
+            for n in _imports(p)
+        )
+    ]
     assert not offenders, offenders
 
 
 # --- no import cycle ---------------------------------------------------------------------------------
+
 
 def _module_name(path: Path, package: Path = PACKAGE) -> str:
     return ".".join(path.relative_to(package.parent).with_suffix("").parts).removesuffix(".__init__")
@@ -124,15 +141,15 @@ def _import_graph(package: Path = PACKAGE) -> dict[str, set[str]]:
     modules = {_module_name(p, package): p for p in package.rglob("*.py")}
     graph: dict[str, set[str]] = {}
     for module, path in modules.items():
-        home = module if path.name == "__init__.py" else module.rpartition(".")[0]     # what "." means here
+        home = module if path.name == "__init__.py" else module.rpartition(".")[0]  # what "." means here
         edges = set()
         for node in _imports(path):
             if isinstance(node, ast.Import):
                 edges |= {a.name for a in node.names}
             elif isinstance(node, ast.ImportFrom):
                 base = node.module or ""
-                if node.level:                                  # from .x import y / from .. import y
-                    parent = home.split(".")[:len(home.split(".")) - (node.level - 1)]
+                if node.level:  # from .x import y / from .. import y
+                    parent = home.split(".")[: len(home.split(".")) - (node.level - 1)]
                     base = ".".join(parent + ([base] if base else []))
                 for alias in node.names:
                     sub = f"{base}.{alias.name}"
@@ -174,7 +191,7 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
         if v not in index:
             visit(v)
     cycles = []
-    for group in groups:                       # a shortest way back to the start, inside the group
+    for group in groups:  # a shortest way back to the start, inside the group
         start = min(group)
         paths = {start: [start]}
         frontier = [start]
@@ -194,10 +211,12 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_the_cycle_finder_finds_cycles(tmp_path):
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
     assert _cycles({"a": {"b"}, "b": set()}) == []
-    files = {"__init__.py": "from pkg.a import f\n",               # a package may import its submodules
-             "a.py": "from pkg import b\n\ndef f():\n    from pkg.c import g\n",   # b: a submodule
-             "b.py": "from .c import g\n",
-             "c.py": "from pkg import VERSION\n\ndef g():\n    pass\n"}       # c imports pkg back
+    files = {
+        "__init__.py": "from pkg.a import f\n",  # a package may import its submodules
+        "a.py": "from pkg import b\n\ndef f():\n    from pkg.c import g\n",  # b: a submodule
+        "b.py": "from .c import g\n",
+        "c.py": "from pkg import VERSION\n\ndef g():\n    pass\n",
+    }  # c imports pkg back
     (tmp_path / "pkg").mkdir()
     for name, text in files.items():
         (tmp_path / "pkg" / name).write_text(text)

@@ -62,14 +62,14 @@ def rich_object():
         "big_endian": np.arange(4, dtype=">f8"),
         "np_scalars": [np.float32(1.25), np.int64(-3), np.bool_(True), np.float64(0.1)],
         "nested": {"a": {"b": {"c": np.ones(2)}}, 0: {1: [np.zeros(1), {"deep": None}]}},
-        "ints": {0: "zero", 1: 1, -5: 2.0, 10 ** 20: [1, 2]},
+        "ints": {0: "zero", 1: 1, -5: 2.0, 10**20: [1, 2]},
         "key_types": {1.5: "float key", True: "bool key", None: "none key", "s": "str key"},
         "plain": [1, 2.0, -0.0, "x", "", None, True, False, (1, (2, "3")), [], {}, ()],
         "non_finite": [float("inf"), float("-inf"), float("nan")],
         "ordered": OrderedDict([("z", np.ones(1)), ("a", 1)]),
         "unicode é": "ünïcode ✓",
         "collide.x": np.full(2, 1.0),
-        "collide": {"x": np.full(2, 2.0)},                  # the same dotted tensor name: kept apart
+        "collide": {"x": np.full(2, 2.0)},  # the same dotted tensor name: kept apart
         "tensor": cn.tensor(np.arange(3.0)),
     }
 
@@ -81,17 +81,17 @@ def test_round_trip_is_exact(tmp_path):
     expected = dict(obj)
     expected["fortran"] = np.ascontiguousarray(obj["fortran"])
     expected["big_endian"] = obj["big_endian"].astype("<f8")
-    expected["tensor"] = obj["tensor"].data                 # tensors come back as arrays
+    expected["tensor"] = obj["tensor"].data  # tensors come back as arrays
     assert_same_tree(back, expected)
     assert back["zero_d"].shape == () and back["big_endian"].dtype == np.float64
     assert back["collide.x"][0] == 1.0 and back["collide"]["x"][0] == 2.0
     for v in (back["f32"], back["zero_d"], back["nested"]["a"]["b"]["c"]):
-        v[...] = 0                                         # loaded arrays are ordinary writeable arrays
+        v[...] = 0  # loaded arrays are ordinary writeable arrays
 
 
 @pytest.mark.parametrize("obj", [np.arange(3), [np.ones(2), 3], 5, "text", None, {}, []])
 def test_round_trip_of_other_top_level_objects(obj, tmp_path):
-    save(obj, str(tmp_path / "x.safetensors"))              # str paths as well as Path
+    save(obj, str(tmp_path / "x.safetensors"))  # str paths as well as Path
     assert_same_tree(load(str(tmp_path / "x.safetensors")), obj)
 
 
@@ -110,20 +110,23 @@ def test_module_state_dict_is_a_plain_safetensors_file(tmp_path):
     sd = net.state_dict()
     path = tmp_path / "model.safetensors"
     save(sd, path)
-    theirs = safetensors.numpy.load_file(str(path))         # readable by safetensors itself
-    assert set(theirs) == set(sd) == {"head", "features.0.weight", "features.1.running_mean",
-                                      "features.1.num_batches_tracked"}
+    theirs = safetensors.numpy.load_file(str(path))  # readable by safetensors itself
+    assert (
+        set(theirs)
+        == set(sd)
+        == {"head", "features.0.weight", "features.1.running_mean", "features.1.num_batches_tracked"}
+    )
     for k in sd:
         assert theirs[k].dtype == sd[k].dtype and theirs[k].shape == sd[k].shape
         np.testing.assert_array_equal(theirs[k], sd[k])
     back = load(path)
-    assert isinstance(back, OrderedDict) and list(back) == list(sd)   # the order of state_dict kept
+    assert isinstance(back, OrderedDict) and list(back) == list(sd)  # the order of state_dict kept
     other = Net()
     for p in other.parameters():
         p.data[...] = 0
     other.load_state_dict(back)
     np.testing.assert_array_equal(other.features[0].weight.data, net.features[0].weight.data)
-    with safetensors.safe_open(str(path), framework="np") as f:       # and by safe_open
+    with safetensors.safe_open(str(path), framework="np") as f:  # and by safe_open
         assert f.metadata()[serialization.STRUCTURE_KEY]
         np.testing.assert_array_equal(f.get_tensor("head"), sd["head"])
 
@@ -132,8 +135,13 @@ def test_shape_mismatch_after_load_names_the_key(tmp_path):
     m = Module()
     m.weight = Parameter(np.zeros((6, 1, 5, 5), dtype=np.float32))
     save({"weight": np.zeros((6, 3, 5, 5), dtype=np.float32)}, tmp_path / "w.safetensors")
-    with pytest.raises(ValueError, match=re.escape("size mismatch for weight: copying a param with shape (6, 3, 5, 5) "
-                                                   "from checkpoint, the shape in current model is (6, 1, 5, 5).")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "size mismatch for weight: copying a param with shape (6, 3, 5, 5) "
+            "from checkpoint, the shape in current model is (6, 1, 5, 5)."
+        ),
+    ):
         m.load_state_dict(load(tmp_path / "w.safetensors"))
 
 
@@ -182,7 +190,7 @@ def test_failed_write_leaves_previous_file_intact(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="No space left on device"):
         save({"w": np.ones(1000)}, path)
     assert path.read_bytes() == before
-    assert _leftovers(tmp_path, path.name) == []           # the temporary file is gone
+    assert _leftovers(tmp_path, path.name) == []  # the temporary file is gone
     np.testing.assert_array_equal(load(path)["w"], np.zeros(1000))
 
 
@@ -221,18 +229,20 @@ def test_write_goes_through_a_temp_file_in_the_same_directory(tmp_path, monkeypa
 
     monkeypatch.setattr(serialization.os, "replace", spy)
     save({"a": np.ones(3)}, path)
-    save({"a": np.zeros(3)}, path)                          # overwriting works too
+    save({"a": np.zeros(3)}, path)  # overwriting works too
     (src, dst, size, existed), (src2, _, _, existed2) = seen
     assert src.parent == tmp_path and dst == path and src != path and src != src2
-    assert size == path.stat().st_size and not existed and existed2   # complete before the rename
+    assert size == path.stat().st_size and not existed and existed2  # complete before the rename
     assert not src.exists() and not src2.exists()
     np.testing.assert_array_equal(load(path)["a"], np.zeros(3))
 
 
 def test_save_into_missing_directory(tmp_path):
     target = tmp_path / "nope" / "m.safetensors"
-    with pytest.raises(FileNotFoundError, match=re.escape(f"save: cannot write '{target}': the directory "
-                                                          f"'{tmp_path / 'nope'}' does not exist")):
+    with pytest.raises(
+        FileNotFoundError,
+        match=re.escape(f"save: cannot write '{target}': the directory '{tmp_path / 'nope'}' does not exist"),
+    ):
         save({"a": np.ones(1)}, target)
 
 
@@ -259,10 +269,11 @@ def test_truncated_file(cut, tmp_path):
 
 def test_non_safetensors_files(tmp_path):
     png = tmp_path / "image.png"
-    png.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x02\x00\x00\x00"
-                    + bytes(64))
+    png.write_bytes(
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x02\x00\x00\x00" + bytes(64)
+    )
     pkl = tmp_path / "weights.pkl"
-    pkl.write_bytes(pickle.dumps({"w": [1.0, 2.0, 3.0] * 50}))   # the test writes a pickle; convnp never reads one
+    pkl.write_bytes(pickle.dumps({"w": [1.0, 2.0, 3.0] * 50}))  # the test writes a pickle; convnp never reads one
     pt = tmp_path / "model.pt"
     torch.save({"w": torch.ones(3)}, pt)
     text = tmp_path / "notes.txt"
@@ -278,30 +289,37 @@ def test_non_safetensors_files(tmp_path):
 
 def test_corrupt_structure_metadata(tmp_path):
     path = tmp_path / "x.safetensors"
-    safetensors.numpy.save_file({"a": np.ones(1)}, str(path),
-                                metadata={serialization.STRUCTURE_KEY: '{"weird": 1}',
-                                          serialization.VERSION_KEY: "1"})
+    safetensors.numpy.save_file(
+        {"a": np.ones(1)},
+        str(path),
+        metadata={serialization.STRUCTURE_KEY: '{"weird": 1}', serialization.VERSION_KEY: "1"},
+    )
     with pytest.raises(ValueError, match=re.escape(f"load: '{path}' has a corrupt convnp structure")):
         load(path)
-    safetensors.numpy.save_file({"a": np.ones(1)}, str(path),
-                                metadata={serialization.STRUCTURE_KEY: '{"tensor": "a"}',
-                                          serialization.VERSION_KEY: "99"})
+    safetensors.numpy.save_file(
+        {"a": np.ones(1)},
+        str(path),
+        metadata={serialization.STRUCTURE_KEY: '{"tensor": "a"}', serialization.VERSION_KEY: "99"},
+    )
     with pytest.raises(ValueError, match="was written in convnp format version '99'"):
         load(path)
 
 
-@pytest.mark.parametrize("obj,message", [
-    ({"s": {1, 2}}, "save: cannot store a value of type set at ['s']"),
-    ({"o": object()}, "save: cannot store a value of type object at ['o']"),
-    ({"c": np.zeros(2, dtype=np.complex128)}, "save: arrays of dtype complex128 cannot be stored in safetensors"),
-    ({"u": np.array(["a", "b"])}, "save: arrays of dtype <U1 cannot be stored in safetensors"),
-    ({(1, 2): 3}, "save: dict keys must be str, int, float, bool or None; found a key of type tuple"),
-    ([{"deep": [lambda: 1]}], "save: cannot store a value of type function at [0]['deep'][0]"),
-])
+@pytest.mark.parametrize(
+    "obj,message",
+    [
+        ({"s": {1, 2}}, "save: cannot store a value of type set at ['s']"),
+        ({"o": object()}, "save: cannot store a value of type object at ['o']"),
+        ({"c": np.zeros(2, dtype=np.complex128)}, "save: arrays of dtype complex128 cannot be stored in safetensors"),
+        ({"u": np.array(["a", "b"])}, "save: arrays of dtype <U1 cannot be stored in safetensors"),
+        ({(1, 2): 3}, "save: dict keys must be str, int, float, bool or None; found a key of type tuple"),
+        ([{"deep": [lambda: 1]}], "save: cannot store a value of type function at [0]['deep'][0]"),
+    ],
+)
 def test_unsupported_values(obj, message, tmp_path):
     with pytest.raises(TypeError, match=re.escape(message)):
         save(obj, tmp_path / "x.safetensors")
-    assert list(tmp_path.iterdir()) == []                   # nothing written
+    assert list(tmp_path.iterdir()) == []  # nothing written
 
 
 def test_path_type_errors():
@@ -313,10 +331,14 @@ def test_path_type_errors():
 
 # ----------------------------------------------------------------------------- hostile files (issue #20)
 
+
 def test_non_regular_files_are_refused_not_read(tmp_path):
     if Path("/dev/zero").exists():
-        with pytest.raises(ValueError, match=r"^load: '/dev/zero' is not a regular file \(it is a device, a pipe or a "
-                                             r"directory\)$"):
+        with pytest.raises(
+            ValueError,
+            match=r"^load: '/dev/zero' is not a regular file \(it is a device, a pipe or a "
+            r"directory\)$",
+        ):
             load("/dev/zero")
     if hasattr(os, "mkfifo"):
         os.mkfifo(tmp_path / "pipe")
@@ -327,27 +349,33 @@ def test_non_regular_files_are_refused_not_read(tmp_path):
 def test_a_file_larger_than_the_cap_is_refused_before_it_is_read(tmp_path, monkeypatch):
     save({"w": np.zeros(1000, np.float32)}, tmp_path / "w.safetensors")
     monkeypatch.setattr(serialization, "MAX_LOAD_BYTES", 1000)
-    with pytest.raises(ValueError, match=r"w\.safetensors' is 4,\d{3} bytes, more than the 1,000 convnp loads "
-                                         r"\(convnp\.serialization\.MAX_LOAD_BYTES\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"w\.safetensors' is 4,\d{3} bytes, more than the 1,000 convnp loads "
+        r"\(convnp\.serialization\.MAX_LOAD_BYTES\)",
+    ):
         load(tmp_path / "w.safetensors")
 
 
 def test_deeply_nested_json_is_a_value_error_not_a_recursion_error(tmp_path):
     import struct
+
     deep_header = b"[" * 100_000 + b"]" * 100_000
     (tmp_path / "a.safetensors").write_bytes(struct.pack("<Q", len(deep_header)) + deep_header)
     with pytest.raises(ValueError, match=r"is not a safetensors file \(its header is JSON nested too deeply\)"):
         load(tmp_path / "a.safetensors")
     structure = "[" * 100_000 + "]" * 100_000
-    data = safetensors.numpy.save({"t": np.zeros(1)}, metadata={"convnp.format_version": "1",
-                                                                "convnp.structure": structure})
+    data = safetensors.numpy.save(
+        {"t": np.zeros(1)}, metadata={"convnp.format_version": "1", "convnp.structure": structure}
+    )
     (tmp_path / "b.safetensors").write_bytes(data)
     with pytest.raises(ValueError, match=r"has a corrupt convnp structure in its metadata: it is nested too deeply"):
         load(tmp_path / "b.safetensors")
     # nesting built from the structure's own tags ({"tuple": [{"tuple": ...}]}) too
     structure = '{"tuple":[' * 50_000 + "1" + "]}" * 50_000
-    data = safetensors.numpy.save({"t": np.zeros(1)}, metadata={"convnp.format_version": "1",
-                                                                "convnp.structure": structure})
+    data = safetensors.numpy.save(
+        {"t": np.zeros(1)}, metadata={"convnp.format_version": "1", "convnp.structure": structure}
+    )
     (tmp_path / "c.safetensors").write_bytes(data)
     with pytest.raises(ValueError, match=r"has a corrupt convnp structure in its metadata"):
         load(tmp_path / "c.safetensors")
@@ -358,6 +386,7 @@ def test_a_failed_write_names_the_file(tmp_path, monkeypatch):
 
     def full(f, data):
         raise OSError(28, "No space left on device")
+
     monkeypatch.setattr(serialization, "_write_all", full)
     with pytest.raises(OSError, match=re.escape(f"[Errno 28] save: cannot write '{path}': No space left on device")):
         save({"w": np.ones(3)}, path)

@@ -27,10 +27,10 @@ import ctypes
 import ctypes.util
 import sys
 
-_M_TRIM_THRESHOLD = -1          # mallopt parameter numbers, from glibc's <malloc.h>
+_M_TRIM_THRESHOLD = -1  # mallopt parameter numbers, from glibc's <malloc.h>
 _M_MMAP_THRESHOLD = -3
-KEEP_BYTES = 1 << 30            # blocks served from the heap, and free memory kept, up to 1 GiB
-_GLIBC_DEFAULT = 128 * 1024     # glibc's initial mmap and trim thresholds
+KEEP_BYTES = 1 << 30  # blocks served from the heap, and free memory kept, up to 1 GiB
+_GLIBC_DEFAULT = 128 * 1024  # glibc's initial mmap and trim thresholds
 
 
 def _mallopt():
@@ -38,7 +38,7 @@ def _mallopt():
         return None
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        _ = libc.gnu_get_libc_version             # glibc only (musl has mallopt as a stub)
+        _ = libc.gnu_get_libc_version  # glibc only (musl has mallopt as a stub)
         fn = libc.mallopt
     except (OSError, AttributeError):
         return None

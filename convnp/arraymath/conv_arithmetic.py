@@ -16,8 +16,8 @@ instead, adding one more window as long as it starts inside the input or its lef
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -49,8 +49,15 @@ def check_at_least(values: Sequence[int], minimum: int, name: str, op: str) -> N
         raise ValueError(f"{op}: {name} must be at least {minimum}. Received: {name}={shown}")
 
 
-def conv_output_size(size: int, kernel: int, stride: int = 1, pad_before: int = 0, pad_after: int | None = None,
-                     dilation: int = 1, ceil_mode: bool = False) -> int:
+def conv_output_size(
+    size: int,
+    kernel: int,
+    stride: int = 1,
+    pad_before: int = 0,
+    pad_after: int | None = None,
+    dilation: int = 1,
+    ceil_mode: bool = False,
+) -> int:
     """Output length of a sliding window along one axis.
 
     h_O = floor((h_I + p_before + p_after - (dilation * (h_K - 1) + 1)) / s) + 1
@@ -61,10 +68,10 @@ def conv_output_size(size: int, kernel: int, stride: int = 1, pad_before: int = 
     if pad_after is None:
         pad_after = pad_before
     span = dilation * (kernel - 1) + 1
-    room = size + pad_before + pad_after - span         # may be negative: the output is then < 1
+    room = size + pad_before + pad_after - span  # may be negative: the output is then < 1
     if ceil_mode:
         out = (room + stride - 1) // stride + 1
-        if (out - 1) * stride >= size + pad_before:   # the last window would start in the padding
+        if (out - 1) * stride >= size + pad_before:  # the last window would start in the padding
             out -= 1
         return out
     return room // stride + 1
@@ -82,24 +89,28 @@ class Window:
 
     kernel: tuple[int, ...]
     stride: tuple[int, ...]
-    padding: tuple[tuple[int, int], ...]      # (before, after) per axis
+    padding: tuple[tuple[int, int], ...]  # (before, after) per axis
     dilation: tuple[int, ...]
     ceil_mode: bool = False
 
     def output_size(self, spatial: Sequence[int]) -> tuple[int, ...]:
         """The output's spatial size for an input of spatial size ``spatial``."""
-        return tuple(conv_output_size(n, k, s, before, after, d, self.ceil_mode)
-                     for n, k, s, (before, after), d in zip(spatial, self.kernel, self.stride, self.padding,
-                                                           self.dilation))
+        return tuple(
+            conv_output_size(n, k, s, before, after, d, self.ceil_mode)
+            for n, k, s, (before, after), d in zip(spatial, self.kernel, self.stride, self.padding, self.dilation)
+        )
 
-    def transposed_output_size(self, spatial: Sequence[int], output_padding: Sequence[int] | None = None
-                               ) -> tuple[int, ...]:
+    def transposed_output_size(
+        self, spatial: Sequence[int], output_padding: Sequence[int] | None = None
+    ) -> tuple[int, ...]:
         """The output's spatial size of the transposed convolution (or max unpooling) of this
         window: the input size its forward convolution maps onto ``spatial``,
         (in - 1) * s - p_before - p_after + d * (k - 1) + 1 + output_padding."""
         extra = output_padding if output_padding is not None else (0,) * len(self.kernel)
-        return tuple((n - 1) * s - before - after + span + q for n, s, (before, after), span, q in
-                     zip(spatial, self.stride, self.padding, self.span, extra))
+        return tuple(
+            (n - 1) * s - before - after + span + q
+            for n, s, (before, after), span, q in zip(spatial, self.stride, self.padding, self.span, extra)
+        )
 
     @property
     def span(self) -> tuple[int, ...]:
@@ -107,8 +118,9 @@ class Window:
         return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel, self.dilation))
 
     @classmethod
-    def of(cls, nd: int, kernel, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
-           op: str = "window") -> "Window":
+    def of(
+        cls, nd: int, kernel, stride=None, padding=0, dilation=1, ceil_mode: bool = False, op: str = "window"
+    ) -> Window:
         """A window from a layer's arguments as given: ints or nd-tuples, ``stride=None`` meaning
         the kernel (pooling), ``padding`` an int, an nd-tuple of ints or of (before, after) pairs,
         ``'valid'`` or ``'same'`` (resolved by :func:`same_padding`).
@@ -123,11 +135,16 @@ class Window:
         dilation = ntuple(dilation, nd, "dilation", op)
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
-                raise ValueError(f"{op}: padding must be 'valid', 'same', an int or a tuple of {nd} ints. "
-                                 f"Received: padding={padding!r}")
+                raise ValueError(
+                    f"{op}: padding must be 'valid', 'same', an int or a tuple of {nd} ints. "
+                    f"Received: padding={padding!r}"
+                )
             pads = same_padding(kernel, dilation) if padding == "same" else [(0, 0)] * nd
-        elif isinstance(padding, (list, tuple)) and len(padding) == nd and \
-                all(isinstance(p, (list, tuple)) for p in padding):
+        elif (
+            isinstance(padding, (list, tuple))
+            and len(padding) == nd
+            and all(isinstance(p, (list, tuple)) for p in padding)
+        ):
             pads = [(int(a), int(b)) for a, b in padding]
         else:
             pads = [(p, p) for p in ntuple(padding, nd, "padding", op)]
@@ -152,8 +169,10 @@ def describe_fit(size: int, kernel: int, stride: int, padding: int = 0, dilation
     text = f"({size} - {span} + 2*{padding}) / {stride} + 1 = {round(exact, 2):g}"
     if not float(exact).is_integer():
         covered = (out - 1) * stride + span
-        text += (f" -> {out}: the stride does not fit, the last {size + 2 * padding - covered} "
-                 f"pixel(s) of the padded input are never covered")
+        text += (
+            f" -> {out}: the stride does not fit, the last {size + 2 * padding - covered} "
+            f"pixel(s) of the padded input are never covered"
+        )
     return text
 
 

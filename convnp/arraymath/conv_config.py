@@ -30,11 +30,11 @@ class ConvConfig:
     is (its ``padding`` is cut off both sides of the full scatter) and ``output_padding`` is
     not None."""
 
-    window: Window                               # kernel, stride, padding (before, after) as applied, dilation
+    window: Window  # kernel, stride, padding (before, after) as applied, dilation
     groups: int
-    input_shape: tuple[int, ...]                 # (N, C_in, *spatial), with the batch axis
-    unbatched: bool = False                      # the caller's input had no batch axis (N = 1 was added)
-    output_padding: tuple[int, ...] | None = None    # transposed only: zeros appended at the end of each axis
+    input_shape: tuple[int, ...]  # (N, C_in, *spatial), with the batch axis
+    unbatched: bool = False  # the caller's input had no batch axis (N = 1 was added)
+    output_padding: tuple[int, ...] | None = None  # transposed only: zeros appended at the end of each axis
 
     @property
     def transposed(self) -> bool:
@@ -43,8 +43,9 @@ class ConvConfig:
     def full_size(self) -> tuple[int, ...]:
         """Transposed: the full scatter before padding is cut, (in - 1)*s + d*(k - 1) + 1 per axis."""
         w = self.window
-        return tuple((i - 1) * s + d * (k - 1) + 1
-                     for i, k, s, d in zip(self.input_shape[2:], w.kernel, w.stride, w.dilation))
+        return tuple(
+            (i - 1) * s + d * (k - 1) + 1 for i, k, s, d in zip(self.input_shape[2:], w.kernel, w.stride, w.dilation)
+        )
 
     def output_shape(self, weight_shape) -> tuple[int, ...]:
         """(N, C_out, *out) of the batched output."""

@@ -46,8 +46,11 @@ def sliding_windows(x: np.ndarray, kernel, stride, dilation) -> np.ndarray:
     out = window_counts(x.shape[2:], kernel, stride, dilation)
     spatial_strides = x.strides[2:]
     shape = x.shape[:2] + out + tuple(kernel)
-    strides = (x.strides[:2] + tuple(st * s for st, s in zip(stride, spatial_strides))
-               + tuple(d * s for d, s in zip(dilation, spatial_strides)))
+    strides = (
+        x.strides[:2]
+        + tuple(st * s for st, s in zip(stride, spatial_strides))
+        + tuple(d * s for d, s in zip(dilation, spatial_strides))
+    )
     assert len(shape) == 2 + 2 * nd
     return as_strided(x, shape=shape, strides=strides, writeable=False)
 
@@ -56,8 +59,8 @@ def im2col(x: np.ndarray, kernel, stride, dilation) -> np.ndarray:
     """(N, C, *spatial) -> (C*prod(kernel), N*prod(out)); the input is already padded."""
     n, c = x.shape[:2]
     nd = len(kernel)
-    win = sliding_windows(x, kernel, stride, dilation)          # (N, C, *out, *k)
-    out = win.shape[2:2 + nd]
+    win = sliding_windows(x, kernel, stride, dilation)  # (N, C, *out, *k)
+    out = win.shape[2 : 2 + nd]
     # (N, C, *out, *k) -> (C, *k, N, *out), then one copy into rows of (C*k, N*out)
     order = (1, *range(2 + nd, 2 + 2 * nd), 0, *range(2, 2 + nd))
     return np.ascontiguousarray(win.transpose(order)).reshape(c * math.prod(kernel), n * math.prod(out))
@@ -73,10 +76,9 @@ def col2im(cols: np.ndarray, padded_shape, kernel, stride, dilation) -> np.ndarr
     spatial = padded_shape[2:]
     nd = len(kernel)
     out = window_counts(spatial, kernel, stride, dilation)
-    blocks = cols.reshape(c, *kernel, n, *out)                   # (C, *k, N, *out)
-    dx = np.zeros((c, n, *spatial), dtype=cols.dtype)             # built as (C, N, ...) to match
+    blocks = cols.reshape(c, *kernel, n, *out)  # (C, *k, N, *out)
+    dx = np.zeros((c, n, *spatial), dtype=cols.dtype)  # built as (C, N, ...) to match
     for offset in itertools.product(*(range(k) for k in kernel)):
-        target = tuple(slice(o * d, o * d + st * (m - 1) + 1, st)
-                       for o, d, st, m in zip(offset, dilation, stride, out))
+        target = tuple(slice(o * d, o * d + st * (m - 1) + 1, st) for o, d, st, m in zip(offset, dilation, stride, out))
         dx[(slice(None), slice(None)) + target] += blocks[(slice(None),) + offset]
-    return dx.transpose(1, 0, *range(2, 2 + nd))                  # (C, N, ...) -> (N, C, ...)
+    return dx.transpose(1, 0, *range(2, 2 + nd))  # (C, N, ...) -> (N, C, ...)

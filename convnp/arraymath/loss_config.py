@@ -38,7 +38,7 @@ def index_shape(x: np.ndarray) -> tuple[int, ...]:
 
 def rows(x: np.ndarray) -> np.ndarray:
     """Move the class axis last and flatten the rest: (N, C, d1, ...) -> (M, C); (C,) -> (1, C)."""
-    if x.ndim <= 2:                                       # (N, C) as it is; (C,) -> (1, C)
+    if x.ndim <= 2:  # (N, C) as it is; (C,) -> (1, C)
         return x if x.ndim == 2 else x.reshape(1, -1)
     return np.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
 

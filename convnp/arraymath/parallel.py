@@ -38,8 +38,11 @@ import numpy as np
 def _load_openblas():
     """The OpenBLAS that NumPy itself loaded (its wheel bundles one in numpy.libs), or None."""
     here = os.path.dirname(np.__file__)
-    for pattern in ("../numpy.libs/libscipy_openblas*.so*", "../numpy.libs/libopenblas*.so*",
-                    ".dylibs/libscipy_openblas*.dylib"):
+    for pattern in (
+        "../numpy.libs/libscipy_openblas*.so*",
+        "../numpy.libs/libopenblas*.so*",
+        ".dylibs/libscipy_openblas*.dylib",
+    ):
         for path in sorted(glob.glob(os.path.join(here, pattern))):
             try:
                 return ctypes.CDLL(path)
@@ -59,10 +62,8 @@ def _symbol(*names):
     return None
 
 
-_get_threads = _symbol("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_",
-                       "openblas_get_num_threads")
-_set_threads = _symbol("scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_",
-                       "openblas_set_num_threads")
+_get_threads = _symbol("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_", "openblas_get_num_threads")
+_set_threads = _symbol("scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_", "openblas_set_num_threads")
 _set_threads_local = _symbol("openblas_set_num_threads_local")
 _corename = _symbol("scipy_openblas_get_corename64_", "openblas_get_corename64_", "openblas_get_corename")
 if _corename is not None:
@@ -71,8 +72,11 @@ if _corename is not None:
 
 def _gemm_symbol(prefix):
     """(function, int type) of cblas_?gemm with explicit strides and beta, or (None, None)."""
-    for name, itype in ((f"scipy_cblas_{prefix}gemm64_", ctypes.c_int64), (f"cblas_{prefix}gemm64_", ctypes.c_int64),
-                        (f"cblas_{prefix}gemm", ctypes.c_int)):
+    for name, itype in (
+        (f"scipy_cblas_{prefix}gemm64_", ctypes.c_int64),
+        (f"cblas_{prefix}gemm64_", ctypes.c_int64),
+        (f"cblas_{prefix}gemm", ctypes.c_int),
+    ):
         fn = _symbol(name)
         if fn is not None:
             real = ctypes.c_float if prefix == "s" else ctypes.c_double
@@ -92,8 +96,9 @@ def has_strided_gemm(dtype) -> bool:
     return _GEMM.get(np.dtype(dtype)) is not None
 
 
-def gemm(a: np.ndarray, b: np.ndarray, c: np.ndarray, *, trans_a: bool = False, trans_b: bool = False,
-         beta: float = 0.0) -> None:
+def gemm(
+    a: np.ndarray, b: np.ndarray, c: np.ndarray, *, trans_a: bool = False, trans_b: bool = False, beta: float = 0.0
+) -> None:
     """c = op(a) @ op(b) + beta * c in place, op(m) = m.T when asked; one BLAS call, no copies.
 
     a, b and c are 2-D views whose last axis is contiguous (rows may be any distance apart, the
@@ -114,14 +119,33 @@ def gemm(a: np.ndarray, b: np.ndarray, c: np.ndarray, *, trans_a: bool = False, 
     lds = []
     for arr in (a, b, c):
         ld = arr.strides[0] // size if arr.shape[0] > 1 else arr.shape[1]
-        if (arr.dtype != c.dtype or (arr.shape[1] > 1 and arr.strides[1] != size)
-                or (arr.shape[0] > 1 and (arr.strides[0] % size or ld < arr.shape[1]))):
-            raise ValueError(f"gemm: expected 2-D views of one dtype ({c.dtype}) with a contiguous last axis and "
-                             f"rows at least a row apart. Received: shape {arr.shape}, strides {arr.strides}, "
-                             f"dtype {arr.dtype}")
+        if (
+            arr.dtype != c.dtype
+            or (arr.shape[1] > 1 and arr.strides[1] != size)
+            or (arr.shape[0] > 1 and (arr.strides[0] % size or ld < arr.shape[1]))
+        ):
+            raise ValueError(
+                f"gemm: expected 2-D views of one dtype ({c.dtype}) with a contiguous last axis and "
+                f"rows at least a row apart. Received: shape {arr.shape}, strides {arr.strides}, "
+                f"dtype {arr.dtype}"
+            )
         lds.append(max(ld, 1))
-    fn(_ROW_MAJOR, _TRANS if trans_a else _NO_TRANS, _TRANS if trans_b else _NO_TRANS, m, n, k, 1.0,
-       a.ctypes.data, lds[0], b.ctypes.data, lds[1], beta, c.ctypes.data, lds[2])
+    fn(
+        _ROW_MAJOR,
+        _TRANS if trans_a else _NO_TRANS,
+        _TRANS if trans_b else _NO_TRANS,
+        m,
+        n,
+        k,
+        1.0,
+        a.ctypes.data,
+        lds[0],
+        b.ctypes.data,
+        lds[1],
+        beta,
+        c.ctypes.data,
+        lds[2],
+    )
 
 
 def blas_info() -> str:
@@ -151,7 +175,7 @@ def blas_threads(n: int):
         yield
 
 
-SMALL_PRODUCT_FLOPS = 5e7     # below this, a matrix product in the calling thread runs on one BLAS thread
+SMALL_PRODUCT_FLOPS = 5e7  # below this, a matrix product in the calling thread runs on one BLAS thread
 
 
 def blas_threads_for(flops: float):
@@ -173,7 +197,7 @@ def blas_threads_for(flops: float):
 # ============================================================================================
 
 _WORKSPACES: dict = {}
-_WORKSPACE_LIMIT = 256 * 2 ** 20           # bytes kept alive at most; older buffers are dropped first
+_WORKSPACE_LIMIT = 256 * 2**20  # bytes kept alive at most; older buffers are dropped first
 _workspace_lock = threading.Lock()
 
 
@@ -226,7 +250,7 @@ def workers() -> int:
     """How many threads the fast paths split work over (see :func:`set_num_workers`)."""
     if _WORKERS["n"] is not None:
         return _WORKERS["n"]
-    if _WORKERS.get("default") is None:      # the usable cores, asked once (a system call)
+    if _WORKERS.get("default") is None:  # the usable cores, asked once (a system call)
         _WORKERS["default"] = max(1, min(8, cpu_count()))
     return _WORKERS["default"]
 
@@ -253,9 +277,8 @@ def work_runs(n: int, item_bytes: int, piece_bytes: int, share_above: int) -> li
     """
     per = max(1, min(n, piece_bytes // max(1, item_bytes)))
     nw = min(workers(), n) if n * item_bytes > share_above else 1
-    bounds = [round(i * n / nw) for i in range(nw + 1)]    # every run the same number of items, up to one piece
-    return [[(a, min(hi, a + per)) for a in range(lo, hi, per)]
-            for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
+    bounds = [round(i * n / nw) for i in range(nw + 1)]  # every run the same number of items, up to one piece
+    return [[(a, min(hi, a + per)) for a in range(lo, hi, per)] for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
 
 
 def parallel_map(fn, items) -> list:
@@ -272,11 +295,12 @@ def parallel_map(fn, items) -> list:
     with _pool_lock:
         if _POOL is None or _POOL._max_workers < workers():
             _POOL = ThreadPoolExecutor(max_workers=workers(), thread_name_prefix="convnp")
-    err = np.geterr()                  # the caller's np.errstate holds in the workers too
+    err = np.geterr()  # the caller's np.errstate holds in the workers too
 
     def run(item):
         with blas_threads(1), np.errstate(**err):
             return fn(item)
+
     if _set_threads_local is None and _set_threads is not None and _get_threads is not None:
         # an older OpenBLAS: no per-thread setting, so one thread for everyone while the workers run
         previous = _get_threads()

@@ -28,12 +28,12 @@ class PoolConfig:
     """A pooling's settings, one entry per spatial axis where it has axes (cached per call site
     by the operation's argument check, so its derived sizes are computed once)."""
 
-    window: Window                          # kernel, stride, padding (p, p) as given, dilation, ceil_mode
-    input_shape: tuple[int, ...]            # (N, C, *spatial), with the batch axis
-    unbatched: bool = False                 # the caller's input had no batch axis (N = 1 was added)
-    return_indices: bool = False            # max pooling: also return PyTorch's flat indices
-    count_include_pad: bool = True          # average pooling: the zero padding counts in the divisor
-    divisor_override: int | None = None     # average pooling: divide by this instead
+    window: Window  # kernel, stride, padding (p, p) as given, dilation, ceil_mode
+    input_shape: tuple[int, ...]  # (N, C, *spatial), with the batch axis
+    unbatched: bool = False  # the caller's input had no batch axis (N = 1 was added)
+    return_indices: bool = False  # max pooling: also return PyTorch's flat indices
+    count_include_pad: bool = True  # average pooling: the zero padding counts in the divisor
+    divisor_override: int | None = None  # average pooling: divide by this instead
 
     @cached_property
     def output_size(self) -> tuple[int, ...]:
@@ -49,15 +49,20 @@ class PoolConfig:
     def applied_padding(self) -> tuple[tuple[int, int], ...]:
         """(before, after) per axis: before as given, after exactly what the last window needs."""
         w = self.window
-        return tuple((before, max(0, (o - 1) * s + d * (k - 1) + 1 - n - before))
-                     for n, k, s, (before, _), d, o in zip(self.input_shape[2:], w.kernel, w.stride, w.padding,
-                                                            w.dilation, self.output_size))
+        return tuple(
+            (before, max(0, (o - 1) * s + d * (k - 1) + 1 - n - before))
+            for n, k, s, (before, _), d, o in zip(
+                self.input_shape[2:], w.kernel, w.stride, w.padding, w.dilation, self.output_size
+            )
+        )
 
     @cached_property
     def padded_shape(self) -> tuple[int, ...]:
         """(N, C, *S_pad): the shape of the input padded by :attr:`applied_padding`."""
-        return (*self.input_shape[:2], *(n + before + after for n, (before, after)
-                                          in zip(self.input_shape[2:], self.applied_padding)))
+        return (
+            *self.input_shape[:2],
+            *(n + before + after for n, (before, after) in zip(self.input_shape[2:], self.applied_padding)),
+        )
 
     @cached_property
     def padded(self) -> bool:

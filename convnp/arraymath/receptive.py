@@ -28,18 +28,32 @@ over the taps u inside the input (:func:`window_axis`).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
 from convnp.arraymath.conv_arithmetic import Window
 
-__all__ = ["whole", "field_step", "transposed_field_step", "adaptive_bins", "adaptive_field_step", "dense_field_step",
-           "Axis", "identity_axis", "window_axis", "bins_axis", "gather_axis", "union_axis", "broadcast_axis",
-           "EMPTY_LO", "EMPTY_HI"]
+__all__ = [
+    "whole",
+    "field_step",
+    "transposed_field_step",
+    "adaptive_bins",
+    "adaptive_field_step",
+    "dense_field_step",
+    "Axis",
+    "identity_axis",
+    "window_axis",
+    "bins_axis",
+    "gather_axis",
+    "union_axis",
+    "broadcast_axis",
+    "EMPTY_LO",
+    "EMPTY_HI",
+]
 
-EMPTY_LO = np.iinfo(np.int64).max // 4          # the field of a position that sees no pixel: lo > hi
+EMPTY_LO = np.iinfo(np.int64).max // 4  # the field of a position that sees no pixel: lo > hi
 EMPTY_HI = -1
 
 
@@ -53,15 +67,19 @@ def whole(v):
 # --------------------------------------------------------------------------------------------
 def field_step(rf: Sequence, jump: Sequence, window: Window) -> tuple[tuple, tuple]:
     """A window layer: r_out = r_in + (k_eff - 1) * j_in, j_out = j_in * s, per axis."""
-    return (tuple(r + (span - 1) * j for r, j, span in zip(rf, jump, window.span)),
-            tuple(whole(j * s) for j, s in zip(jump, window.stride)))
+    return (
+        tuple(r + (span - 1) * j for r, j, span in zip(rf, jump, window.span)),
+        tuple(whole(j * s) for j, s in zip(jump, window.stride)),
+    )
 
 
 def transposed_field_step(rf: Sequence, jump: Sequence, window: Window) -> tuple[tuple, tuple]:
     """A transposed convolution with ``window`` (its forward convolution's): an output unit reads
     ceil(k_eff / s) input units, so r_out = r_in + (ceil(k_eff / s) - 1) * j_in and j_out = j_in / s."""
-    return (tuple(r + (math.ceil(span / s) - 1) * j for r, j, span, s in zip(rf, jump, window.span, window.stride)),
-            tuple(whole(j / s) for j, s in zip(jump, window.stride)))
+    return (
+        tuple(r + (math.ceil(span / s) - 1) * j for r, j, span, s in zip(rf, jump, window.span, window.stride)),
+        tuple(whole(j / s) for j, s in zip(jump, window.stride)),
+    )
 
 
 def adaptive_bins(n_in: int, n_out: int) -> list[int]:
@@ -73,11 +91,14 @@ def adaptive_bins(n_in: int, n_out: int) -> list[int]:
     return [-(-((i + 1) * n_in) // n_out) - (i * n_in) // n_out for i in range(n_out)]
 
 
-def adaptive_field_step(rf: Sequence, jump: Sequence, spatial_in: Sequence, spatial_out: Sequence
-                        ) -> tuple[tuple, tuple]:
+def adaptive_field_step(
+    rf: Sequence, jump: Sequence, spatial_in: Sequence, spatial_out: Sequence
+) -> tuple[tuple, tuple]:
     """Adaptive pooling: the largest bin is the window, the jump is j * in / out."""
-    return (tuple(r + (max(adaptive_bins(n, o)) - 1) * j for r, j, n, o in zip(rf, jump, spatial_in, spatial_out)),
-            tuple(whole(j * n / o) for j, n, o in zip(jump, spatial_in, spatial_out)))
+    return (
+        tuple(r + (max(adaptive_bins(n, o)) - 1) * j for r, j, n, o in zip(rf, jump, spatial_in, spatial_out)),
+        tuple(whole(j * n / o) for j, n, o in zip(jump, spatial_in, spatial_out)),
+    )
 
 
 def dense_field_step(rf: Sequence, jump: Sequence, grid: Sequence) -> tuple:
@@ -90,11 +111,11 @@ def dense_field_step(rf: Sequence, jump: Sequence, grid: Sequence) -> tuple:
 # --------------------------------------------------------------------------------------------
 @dataclass
 class Axis:
-    lo: np.ndarray          # (n,) int64: first image pixel position i depends on (clipped)
-    hi: np.ndarray          # (n,) int64: last one (lo > hi: none)
-    nlo: np.ndarray         # (n,) int64: nominal (unclipped) first pixel
-    nhi: np.ndarray         # (n,) int64: nominal last pixel
-    jump: float             # image pixels between neighbouring positions
+    lo: np.ndarray  # (n,) int64: first image pixel position i depends on (clipped)
+    hi: np.ndarray  # (n,) int64: last one (lo > hi: none)
+    nlo: np.ndarray  # (n,) int64: nominal (unclipped) first pixel
+    nhi: np.ndarray  # (n,) int64: nominal last pixel
+    jump: float  # image pixels between neighbouring positions
 
     def ext(self, u: np.ndarray, which: str) -> np.ndarray:
         """The nominal field of positions ``u`` that may lie outside 0..n-1 (in the padding): the
@@ -114,10 +135,10 @@ def identity_axis(n: int) -> Axis:
 def window_axis(a: Axis, m: int, k: int, s: int, p: int, d: int) -> Axis:
     """Output positions 0..m-1 of a window of k taps, stride s, padding p (before), dilation d over ``a``."""
     n = a.lo.size
-    start = np.arange(m, dtype=np.int64) * s - p                   # (m,) first tap, in input positions
+    start = np.arange(m, dtype=np.int64) * s - p  # (m,) first tap, in input positions
     lo = np.full(m, EMPTY_LO, dtype=np.int64)
     hi = np.full(m, EMPTY_HI, dtype=np.int64)
-    for t in range(k):                                             # loop over kernel taps
+    for t in range(k):  # loop over kernel taps
         u = start + d * t
         inside = (u >= 0) & (u < n)
         uc = np.clip(u, 0, n - 1)
@@ -133,11 +154,11 @@ def bins_axis(a: Axis, m: int) -> Axis:
     n = a.lo.size
     i = np.arange(m, dtype=np.int64)
     start = (i * n) // m
-    stop = -((-(i + 1) * n) // m)                                  # ceil((i+1) n / m)
+    stop = -((-(i + 1) * n) // m)  # ceil((i+1) n / m)
     width = int((stop - start).max())
     lo = np.full(m, EMPTY_LO, dtype=np.int64)
     hi = np.full(m, EMPTY_HI, dtype=np.int64)
-    for t in range(width):                                         # loop over the taps of the widest bin
+    for t in range(width):  # loop over the taps of the widest bin
         u = start + t
         inside = u < stop
         uc = np.clip(u, 0, n - 1)

@@ -9,10 +9,9 @@ from convnp.autograd.tensor import Tensor
 
 
 def _shape(size, keyword=None) -> tuple[int, ...]:
-    if keyword is not None:                     # torch's size= keyword: cn.randn(size=(2, 3))
+    if keyword is not None:  # torch's size= keyword: cn.randn(size=(2, 3))
         if size:
-            raise TypeError(f"the size is given twice, as arguments and as size=. "
-                            f"Received: {size} and size={keyword}")
+            raise TypeError(f"the size is given twice, as arguments and as size=. Received: {size} and size={keyword}")
         size = tuple(keyword) if isinstance(keyword, (tuple, list)) else (keyword,)
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
@@ -22,8 +21,9 @@ def _shape(size, keyword=None) -> tuple[int, ...]:
 
 
 def _make(data, dtype, requires_grad) -> Tensor:
-    return Tensor(data.astype(np.float32 if dtype is None else dtype, copy=False), requires_grad=requires_grad,
-                  _copy=False)
+    return Tensor(
+        data.astype(np.float32 if dtype is None else dtype, copy=False), requires_grad=requires_grad, _copy=False
+    )
 
 
 def zeros(*shape, size=None, dtype=None, requires_grad: bool = False) -> Tensor:

@@ -35,7 +35,7 @@ import numpy as np
 
 from convnp.autograd import grad_mode
 
-Tensor = None    # the class convnp.autograd.tensor.Tensor, set by @tensor_class (see the module docstring)
+Tensor = None  # the class convnp.autograd.tensor.Tensor, set by @tensor_class (see the module docstring)
 
 
 def tensor_class(cls: type) -> type:
@@ -99,7 +99,7 @@ class Function:
             extras = None
         if type(outputs) is np.ndarray and (not record or outputs.dtype.kind == "f"):
             out = _wrap(outputs, record)
-        else:                               # not a plain array (a scalar, a subclass) or an error to raise
+        else:  # not a plain array (a scalar, a subclass) or an error to raise
             out = Tensor(outputs, requires_grad=record, _copy=False)
         if record:
             out._node = Node(cls, ctx, args)

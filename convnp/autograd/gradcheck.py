@@ -57,7 +57,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
         x = inputs[i]
         analytic = np.zeros_like(x.data) if x.grad is None else x.grad
         numeric = np.zeros_like(x.data)
-        flat = x.data.reshape(-1)          # a view: nudging it nudges the input
+        flat = x.data.reshape(-1)  # a view: nudging it nudges the input
         for j in range(flat.size):
             keep = flat[j]
             flat[j] = keep + eps
@@ -72,5 +72,6 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
             raise GradcheckError(
                 f"gradcheck: input {i} (shape {x.shape}) gradient mismatch at index {worst}: "
                 f"analytic {analytic[worst]:.10g}, numeric {numeric[worst]:.10g} "
-                f"({int(np.sum(error > 0))} of {x.size} elements outside atol={atol}, rtol={rtol})")
+                f"({int(np.sum(error > 0))} of {x.size} elements outside atol={atol}, rtol={rtol})"
+            )
     return True

@@ -35,7 +35,7 @@ def _to_array(data, dtype=None) -> np.ndarray:
     else:
         arr = np.array(data)
         if dtype is None and arr.dtype == np.float64:
-            arr = arr.astype(np.float32)           # Python floats -> float32, torch's default
+            arr = arr.astype(np.float32)  # Python floats -> float32, torch's default
         elif dtype is None and arr.dtype.kind == "i":
             arr = arr.astype(np.int64)
         if dtype is not None:
@@ -74,8 +74,10 @@ class device:
     def __init__(self, type="cpu", index=None):
         name = type.type if isinstance(type, device) else type
         if name != "cpu" or index not in (None, 0):
-            raise ValueError("device: convnp computes on the CPU only (NumPy), so the one device is 'cpu'. "
-                             f"Received: {name!r}" + ("" if index is None else f", index={index!r}"))
+            raise ValueError(
+                "device: convnp computes on the CPU only (NumPy), so the one device is 'cpu'. "
+                f"Received: {name!r}" + ("" if index is None else f", index={index!r}")
+            )
         self.type = "cpu"
 
     @property
@@ -97,10 +99,18 @@ class device:
 
 _CPU = device("cpu")
 _DEVICE_NAMES = ("cpu", "cuda", "mps", "xpu", "meta", "hip", "xla", "ipu", "hpu", "privateuseone")
-_DeviceType = device         # the class, where a method's argument is called device
-_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor", "int64": "LongTensor",
-               "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor",
-               "bool": "BoolTensor"}
+_DeviceType = device  # the class, where a method's argument is called device
+_TYPE_NAMES = {
+    "float32": "FloatTensor",
+    "float64": "DoubleTensor",
+    "float16": "HalfTensor",
+    "int64": "LongTensor",
+    "int32": "IntTensor",
+    "int16": "ShortTensor",
+    "int8": "CharTensor",
+    "uint8": "ByteTensor",
+    "bool": "BoolTensor",
+}
 
 
 def _to_dtype(op: str, dtype) -> np.dtype:
@@ -121,7 +131,7 @@ def _to_dtype(op: str, dtype) -> np.dtype:
 
 @tensor_class
 class Tensor:
-    __array_priority__ = 1000          # ndarray <op> Tensor defers to Tensor's reflected operators
+    __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operators
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, _copy: bool = True):
         if _copy or not isinstance(data, np.ndarray):
@@ -193,30 +203,31 @@ class Tensor:
 
     def item(self):
         if self.data.size != 1:
-            raise ValueError(f"item: only a tensor with one element can be converted to a Python number. "
-                             f"Received shape {self.shape}")
+            raise ValueError(
+                f"item: only a tensor with one element can be converted to a Python number. Received shape {self.shape}"
+            )
         return self.data.item()
 
     def tolist(self):
         return self.data.tolist()
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """The same data, cut from the graph (shares memory, like torch)."""
         return Tensor(self.data, _copy=False)
 
-    def clone(self) -> "Tensor":
+    def clone(self) -> Tensor:
         return _ops.Clone.apply(self)
 
-    def astype(self, dtype) -> "Tensor":
+    def astype(self, dtype) -> Tensor:
         dtype = np.dtype(dtype)
-        if not is_float(dtype):                 # an integer or bool result carries no gradient
+        if not is_float(dtype):  # an integer or bool result carries no gradient
             return Tensor(self.data.astype(dtype), _copy=False)
         return _ops.Cast.apply(self, dtype=dtype)
 
-    def float(self) -> "Tensor":
+    def float(self) -> Tensor:
         return self.astype(np.float32)
 
-    def double(self) -> "Tensor":
+    def double(self) -> Tensor:
         return self.astype(np.float64)
 
     def half(self) -> Tensor:
@@ -251,7 +262,7 @@ class Tensor:
             else:
                 dtype = a
         if device is not None:
-            _DeviceType(device)                 # "cpu" or a clear error
+            _DeviceType(device)  # "cpu" or a clear error
         dtype = None if dtype is None else _to_dtype("to", dtype)
         out = self if dtype is None or dtype == self.data.dtype else self.astype(dtype)
         return out.clone() if copy and out is self else out
@@ -262,7 +273,7 @@ class Tensor:
     def contiguous(self) -> Tensor:
         return self
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and not is_float(self.data.dtype):
             raise TypeError(f"requires_grad: only float tensors can require gradients. Received dtype {self.dtype}")
         if not requires_grad and self._node is not None:
@@ -298,8 +309,10 @@ class Tensor:
 
     def _number(self, what: str):
         if self.data.size != 1:
-            raise ValueError(f"{what}: only a tensor with one element can be converted to a Python number. "
-                             f"Received: shape {self.shape}")
+            raise ValueError(
+                f"{what}: only a tensor with one element can be converted to a Python number. "
+                f"Received: shape {self.shape}"
+            )
         return self.data.item()
 
     def __int__(self) -> int:
@@ -310,8 +323,10 @@ class Tensor:
 
     def __index__(self) -> int:
         if self.data.dtype.kind not in "iu" or self.data.size != 1:
-            raise TypeError("__index__: only an integer tensor with one element can be used as an index. "
-                            f"Received: dtype {self.dtype}, shape {self.shape}")
+            raise TypeError(
+                "__index__: only an integer tensor with one element can be used as an index. "
+                f"Received: dtype {self.dtype}, shape {self.shape}"
+            )
         return int(self.data.item())
 
     def __format__(self, spec: str) -> str:
@@ -327,19 +342,24 @@ class Tensor:
         A scalar starts from 1; any other tensor needs ``grad`` of its own shape (dL/d(self)).
         """
         if not self.requires_grad:
-            raise RuntimeError("backward: this tensor does not require grad and has no graph "
-                               "(were its inputs made with requires_grad=True, outside cn.no_grad()?)")
+            raise RuntimeError(
+                "backward: this tensor does not require grad and has no graph "
+                "(were its inputs made with requires_grad=True, outside cn.no_grad()?)"
+            )
         if grad is None:
             if self.data.size != 1:
-                raise ValueError(f"backward: a gradient is needed for a non-scalar output. "
-                                 f"Expected grad of shape {self.shape}, or call backward on a scalar "
-                                 f"(e.g. loss.sum()). Received no grad for shape {self.shape}")
+                raise ValueError(
+                    f"backward: a gradient is needed for a non-scalar output. "
+                    f"Expected grad of shape {self.shape}, or call backward on a scalar "
+                    f"(e.g. loss.sum()). Received no grad for shape {self.shape}"
+                )
             grad = np.ones_like(self.data)
         else:
             grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.data.dtype)
             if grad.shape != self.shape:
-                raise ValueError(f"backward: grad must have the tensor's shape {self.shape}. "
-                                 f"Received shape {grad.shape}")
+                raise ValueError(
+                    f"backward: grad must have the tensor's shape {self.shape}. Received shape {grad.shape}"
+                )
         order = self._topological_order()
         grads: dict[int, np.ndarray] = {id(self): grad}
         for t in order:
@@ -359,14 +379,16 @@ class Tensor:
                     continue
                 data = inp.data
                 if ig.shape != data.shape:
-                    raise RuntimeError(f"{node.function.__name__}.backward returned a gradient of shape "
-                                       f"{ig.shape} for an input of shape {data.shape}")
+                    raise RuntimeError(
+                        f"{node.function.__name__}.backward returned a gradient of shape "
+                        f"{ig.shape} for an input of shape {data.shape}"
+                    )
                 if ig.dtype != data.dtype:
                     ig = ig.astype(data.dtype)
                 key = id(inp)
                 grads[key] = ig if key not in grads else grads[key] + ig
 
-    def _topological_order(self) -> list["Tensor"]:
+    def _topological_order(self) -> list[Tensor]:
         """Tensors from self back to the leaves, each after everything that consumes it.
 
         Iterative depth-first search (deep networks would overflow Python's recursion limit).
@@ -482,11 +504,15 @@ class Tensor:
             raise TypeError(f"masked_fill: the mask must be a bool tensor. Received: dtype {mask.dtype}")
         value = _raw(value)
         if np.ndim(value) != 0:
-            raise ValueError(f"masked_fill: the value must be a number or a 0-d tensor. Received: shape "
-                             f"{np.shape(value)}")
+            raise ValueError(
+                f"masked_fill: the value must be a number or a 0-d tensor. Received: shape {np.shape(value)}"
+            )
         fill = np.asarray(value, dtype=self.data.dtype)
-        return _ops.where(np.broadcast_to(mask, self.shape), fill, self) if mask.shape != self.shape else \
-            _ops.where(mask, fill, self)
+        return (
+            _ops.where(np.broadcast_to(mask, self.shape), fill, self)
+            if mask.shape != self.shape
+            else _ops.where(mask, fill, self)
+        )
 
     def exp(self):
         return _ops.exp(self)
@@ -520,7 +546,7 @@ class Tensor:
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None):
         """Variance, dividing by n - correction (1 unless ``correction=`` or ``unbiased=False`` says 0)."""
-        if isinstance(dim, bool):               # t.var(False): PyTorch's var(unbiased) overload
+        if isinstance(dim, bool):  # t.var(False): PyTorch's var(unbiased) overload
             dim, unbiased = None, dim
         return _ops.var(self, _axis(dim, axis), _keep(keepdim, keepdims), _correction(unbiased, correction))
 
@@ -597,8 +623,10 @@ class Tensor:
                 raise ValueError(f"split: the split size must be positive. Received: {sizes}")
             sizes = [min(sizes, n - start) for start in range(0, n, sizes)] if n else [0]
         elif sum(sizes) != n or any(s < 0 for s in sizes):
-            raise ValueError(f"split: the sizes must be non-negative and add up to {n} (the size of dim {dim}). "
-                             f"Received: {list(sizes)}")
+            raise ValueError(
+                f"split: the sizes must be non-negative and add up to {n} (the size of dim {dim}). "
+                f"Received: {list(sizes)}"
+            )
         bounds = np.cumsum([0, *sizes])
         lead = (slice(None),) * axis
         return tuple(self[lead + (slice(int(a), int(b)),)] for a, b in zip(bounds[:-1], bounds[1:]))
@@ -655,8 +683,10 @@ def _keep(keepdim, keepdims):
 def _correction(unbiased, correction):
     if correction is not None:
         if unbiased is not None:
-            raise ValueError("var/std: give correction= or unbiased=, not both. "
-                             f"Received: unbiased={unbiased}, correction={correction}")
+            raise ValueError(
+                "var/std: give correction= or unbiased=, not both. "
+                f"Received: unbiased={unbiased}, correction={correction}"
+            )
         return correction
     return 0 if unbiased is False else 1
 

@@ -47,6 +47,7 @@ def _shape(x):
 # Elementwise
 # ============================================================================================
 
+
 class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
@@ -68,7 +69,7 @@ class Sub(Function):
     @staticmethod
     def backward(ctx, grad):
         sa, sb = ctx.shapes
-        db = unbroadcast(-grad, sb) if ctx.needs_input_grad[1] else None     # no negated copy for nothing
+        db = unbroadcast(-grad, sb) if ctx.needs_input_grad[1] else None  # no negated copy for nothing
         return unbroadcast(grad, sa), db
 
 
@@ -164,7 +165,7 @@ class Abs(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * np.sign(ctx.x)          # 0 at 0, as PyTorch
+        return grad * np.sign(ctx.x)  # 0 at 0, as PyTorch
 
 
 class Clip(Function):
@@ -196,8 +197,11 @@ class Where(Function):
     def backward(ctx, grad):
         sa, sb = ctx.shapes
         zero = np.zeros((), grad.dtype)
-        return (None, unbroadcast(np.where(ctx.condition, grad, zero), sa),
-                unbroadcast(np.where(ctx.condition, zero, grad), sb))
+        return (
+            None,
+            unbroadcast(np.where(ctx.condition, grad, zero), sa),
+            unbroadcast(np.where(ctx.condition, zero, grad), sb),
+        )
 
 
 class Clone(Function):
@@ -224,6 +228,7 @@ class Cast(Function):
 # ============================================================================================
 # Reductions
 # ============================================================================================
+
 
 def _axes(axis, ndim) -> tuple[int, ...]:
     if axis is None:
@@ -302,12 +307,12 @@ class Prod(Function):
     def backward(ctx, grad):
         x, axes = ctx.x, ctx.axes
         rest = [a for a in range(x.ndim) if a not in axes]
-        moved = np.transpose(x, rest + list(axes))                     # reduced axes last
-        flat = moved.reshape(moved.shape[:len(rest)] + (-1,))          # (..., K)
+        moved = np.transpose(x, rest + list(axes))  # reduced axes last
+        flat = moved.reshape(moved.shape[: len(rest)] + (-1,))  # (..., K)
         ones = np.ones(flat.shape[:-1] + (1,), x.dtype)
         before = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
         after = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
-        others = (before * after).reshape(moved.shape)                 # prod of all but x_i
+        others = (before * after).reshape(moved.shape)  # prod of all but x_i
         others = np.transpose(others, np.argsort(rest + list(axes)))
         return _expand(grad, axes, ctx.keepdims) * others
 
@@ -322,7 +327,7 @@ class Var(Function):
         ctx.denominator = x.dtype.type(builtins.max(n - correction, 0))
         ctx.centred = x - np.mean(x, axis=ctx.axes, keepdims=True)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.asarray(np.sum(ctx.centred ** 2, axis=ctx.axes, keepdims=keepdims) / ctx.denominator)
+            return np.asarray(np.sum(ctx.centred**2, axis=ctx.axes, keepdims=keepdims) / ctx.denominator)
 
     @staticmethod
     def backward(ctx, grad):
@@ -372,15 +377,16 @@ class Repeat(Function):
     @staticmethod
     def forward(ctx, x, repeats):
         ctx.original = x.shape
-        x = x.reshape((1,) * (len(repeats) - x.ndim) + x.shape)        # new leading axes of length 1
+        x = x.reshape((1,) * (len(repeats) - x.ndim) + x.shape)  # new leading axes of length 1
         ctx.shape, ctx.repeats = x.shape, repeats
         return np.tile(x, repeats)
 
     @staticmethod
     def backward(ctx, grad):
-        split = [n for pair in zip(ctx.repeats, ctx.shape) for n in pair]   # (r0, s0, r1, s1, ...)
+        split = [n for pair in zip(ctx.repeats, ctx.shape) for n in pair]  # (r0, s0, r1, s1, ...)
         dx = grad.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
         return dx.reshape(ctx.original), None
+
 
 class Reshape(Function):
     @staticmethod
@@ -389,8 +395,9 @@ class Reshape(Function):
         try:
             return x.reshape(shape)
         except ValueError:
-            raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
-                             f"into shape {tuple(shape)}") from None
+            raise ValueError(
+                f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) into shape {tuple(shape)}"
+            ) from None
 
     @staticmethod
     def backward(ctx, grad):
@@ -461,6 +468,7 @@ class Stack(Function):
 # Matrix product
 # ============================================================================================
 
+
 class MatMul(Function):
     """a @ b with NumPy's rules (1-D operands, batch broadcasting).
 
@@ -470,8 +478,9 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         if a.ndim == 0 or b.ndim == 0:
-            raise ValueError("matmul: both operands need at least one dimension. "
-                             f"Received shapes {a.shape} and {b.shape}")
+            raise ValueError(
+                f"matmul: both operands need at least one dimension. Received shapes {a.shape} and {b.shape}"
+            )
         k_a = a.shape[-1]
         k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
         if k_a != k_b:
@@ -482,10 +491,10 @@ class MatMul(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.a, ctx.b
-        if a.ndim == 1 and b.ndim == 1:                       # dot product: a scalar out
+        if a.ndim == 1 and b.ndim == 1:  # dot product: a scalar out
             return grad * b, grad * a
-        a2 = a[None, :] if a.ndim == 1 else a                 # (k,) -> (1, k)
-        b2 = b[:, None] if b.ndim == 1 else b                 # (k,) -> (k, 1)
+        a2 = a[None, :] if a.ndim == 1 else a  # (k,) -> (1, k)
+        b2 = b[:, None] if b.ndim == 1 else b  # (k,) -> (k, 1)
         g = grad
         if a.ndim == 1:
             g = np.expand_dims(g, -2)
@@ -502,6 +511,7 @@ class MatMul(Function):
 # ============================================================================================
 # The functions the Tensor methods call
 # ============================================================================================
+
 
 def add(a, b):
     return Add.apply(_operand(a), _operand(b))
@@ -608,7 +618,7 @@ def flatten(x, start_dim: int = 0, end_dim: int = -1):
     if not shape:
         return reshape(x, (1,))
     s, e = start_dim % len(shape), end_dim % len(shape)
-    return reshape(x, shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:])   # math.prod: no array made
+    return reshape(x, shape[:s] + (math.prod(shape[s : e + 1]),) + shape[e + 1 :])  # math.prod: no array made
 
 
 def permute(x, axes):
@@ -644,8 +654,9 @@ def where(condition, a, b):
 
 
 # named results, as torch.return_types: values, indices = t.max(1); t.max(1).indices
-return_types = SimpleNamespace(**{name: namedtuple(name, ["values", "indices"])
-                                  for name in ("max", "min", "topk", "sort")})
+return_types = SimpleNamespace(
+    **{name: namedtuple(name, ["values", "indices"]) for name in ("max", "min", "topk", "sort")}
+)
 
 
 def _dim(op: str, dim, ndim: int) -> int:
@@ -668,7 +679,7 @@ def max_dim(x, dim, keepdim=False, op="max"):
     if x.shape[axis] == 0:
         raise IndexError(f"{op}: cannot reduce an empty dimension. Received: shape {x.shape}, dim={dim}")
     pick = np.argmax if op == "max" else np.argmin
-    index = pick(x.data, axis=axis, keepdims=True)                 # (..., 1, ...)
+    index = pick(x.data, axis=axis, keepdims=True)  # (..., 1, ...)
     values = Gather.apply(x, index, axis=axis)
     if not keepdim:
         values, index = reshape(values, np.squeeze(index, axis).shape), np.squeeze(index, axis)
@@ -682,7 +693,7 @@ def sort(x, dim=-1, descending=False, stable=False):
     if x.ndim == 0:
         return return_types.sort(x.clone(), _function.Tensor(np.zeros((), np.int64), _copy=False))
     data = x.data
-    key = data if not descending else (-data if data.dtype.kind in "fi" else ~data)   # ~: bool, unsigned
+    key = data if not descending else (-data if data.dtype.kind in "fi" else ~data)  # ~: bool, unsigned
     index = np.argsort(key, axis=axis, kind="stable")
     return return_types.sort(Gather.apply(x, index, axis=axis), _function.Tensor(index, _copy=False))
 
@@ -706,8 +717,10 @@ def gather(x, dim, index):
     axis = _dim("gather", dim, x.ndim)
     index = np.asarray(index.data if isinstance(index, _function.Tensor) else index)
     if index.dtype.kind not in "iu" or index.ndim != x.ndim:
-        raise ValueError(f"gather: index must be an integer tensor with as many dimensions as the input "
-                         f"({x.ndim}). Received: index of dtype {index.dtype} and shape {index.shape}")
+        raise ValueError(
+            f"gather: index must be an integer tensor with as many dimensions as the input "
+            f"({x.ndim}). Received: index of dtype {index.dtype} and shape {index.shape}"
+        )
     return Gather.apply(x, index, axis=axis)
 
 
@@ -732,8 +745,10 @@ def expand(x, shape):
     except ValueError:
         bad = True
     if bad:
-        raise ValueError(f"expand: cannot expand a tensor of shape {x.shape} to {shape} (only axes of length 1 "
-                         f"can grow, -1 keeps an axis). Received: shape {shape}")
+        raise ValueError(
+            f"expand: cannot expand a tensor of shape {x.shape} to {shape} (only axes of length 1 "
+            f"can grow, -1 keeps an axis). Received: shape {shape}"
+        )
     return Expand.apply(x, want)
 
 
@@ -741,8 +756,9 @@ def repeat(x, repeats):
     x = _as_tensor(x)
     repeats = tuple(int(r) for r in repeats)
     if len(repeats) < x.ndim or any(r < 0 for r in repeats):
-        raise ValueError(f"repeat: expected at least {x.ndim} non-negative repeats (one per dimension). "
-                         f"Received: {repeats}")
+        raise ValueError(
+            f"repeat: expected at least {x.ndim} non-negative repeats (one per dimension). Received: {repeats}"
+        )
     return Repeat.apply(x, repeats)
 
 

@@ -29,7 +29,7 @@ def _prepare_environment() -> None:
     variable read by OpenBLAS when it loads has to be set before that import (for example at the
     top of ``convnp/__init__.py``) to take effect for the ``convnp`` command.
     """
-    _ = os.environ   # nothing yet
+    _ = os.environ  # nothing yet
 
 
 _prepare_environment()
@@ -62,21 +62,25 @@ class _Parser(argparse.ArgumentParser):
 def _version() -> str:
     try:
         from importlib.metadata import version
+
         return version("convnp")
     except Exception:  # noqa: BLE001
         import convnp
+
         return convnp.__version__
 
 
 def _broken_command(name: str, exc: BaseException):
     def run(args) -> int:
         raise CLIError(f"the '{name}' command cannot load: {type(exc).__name__}: {one_line(exc)}", status=1)
+
     return run
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="convnp", description="Convolutional neural networks in NumPy: train, evaluate, "
-                                                "predict and look inside.")
+    parser = _Parser(
+        prog="convnp", description="Convolutional neural networks in NumPy: train, evaluate, predict and look inside."
+    )
     parser.add_argument("--version", action="version", version=f"convnp {_version()}")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
@@ -85,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
             module = importlib.import_module(f"convnp.cli.{name}")
         except ModuleNotFoundError as exc:
             if exc.name == f"convnp.cli.{name}":
-                continue                              # not written yet
+                continue  # not written yet
             p = subparsers.add_parser(name, help=f"(cannot load: {one_line(exc)})")
             p.set_defaults(func=_broken_command(name, exc))
             continue
@@ -98,8 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
         for new in set(subparsers.choices) - before:  # --debug after the subcommand works too
             sp = subparsers.choices[new]
             if not any("--debug" in a.option_strings for a in sp._actions):
-                sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                                help="show the full traceback of an error")
+                sp.add_argument(
+                    "--debug",
+                    action="store_true",
+                    default=argparse.SUPPRESS,
+                    help="show the full traceback of an error",
+                )
     return parser
 
 
@@ -110,7 +118,7 @@ def _print_error(message: str) -> None:
 def main(argv=None) -> int:
     """Run the command line ``argv`` (default sys.argv[1:]); return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in argv[:argv.index("--")] if "--" in argv else "--debug" in argv
+    debug = "--debug" in argv[: argv.index("--")] if "--" in argv else "--debug" in argv
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -119,7 +127,7 @@ def main(argv=None) -> int:
             traceback.print_exc()
         _print_error(str(exc))
         return exc.status
-    except SystemExit as exc:                         # --help, --version
+    except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     if not hasattr(args, "func"):
         parser.print_help(sys.stderr)
@@ -136,7 +144,7 @@ def main(argv=None) -> int:
             traceback.print_exc()
         print("convnp: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:                          # `convnp predict ... | head`
+    except BrokenPipeError:  # `convnp predict ... | head`
         try:
             sys.stdout = open(os.devnull, "w")
         except OSError:

@@ -13,9 +13,22 @@ import os
 from convnp.train import setup as _setup
 from convnp.train.setup import SetupError, normalize_dataset_name, one_line, plural
 
-__all__ = ["CLIError", "one_line", "check_positive", "check_positive_int", "check_range", "model_names",
-           "check_model_name", "build_model", "open_checkpoint", "model_from_checkpoint", "open_dataset",
-           "normalize_dataset_name", "plural", "cli_words"]
+__all__ = [
+    "CLIError",
+    "one_line",
+    "check_positive",
+    "check_positive_int",
+    "check_range",
+    "model_names",
+    "check_model_name",
+    "build_model",
+    "open_checkpoint",
+    "model_from_checkpoint",
+    "open_dataset",
+    "normalize_dataset_name",
+    "plural",
+    "cli_words",
+]
 
 
 class CLIError(Exception):
@@ -27,6 +40,7 @@ class CLIError(Exception):
 
 
 # ----------------------------------------------------------------------------- numbers
+
 
 def _cli(check, *args, **kwargs):
     """``check(*args, **kwargs)`` of convnp.train.setup, its SetupError as a CLIError (same message)."""
@@ -50,12 +64,14 @@ def check_range(value, option: str, low: float, high: float, example: str, *, lo
 
 # ----------------------------------------------------------------------------- models
 
+
 def _zoo():
     try:
         import convnp.models as models
-    except ImportError as exc:       # the model zoo is a separate part of convnp
-        raise CLIError(f"the model zoo convnp.models cannot be imported ({one_line(exc)}); reinstall convnp",
-                       status=1) from exc
+    except ImportError as exc:  # the model zoo is a separate part of convnp
+        raise CLIError(
+            f"the model zoo convnp.models cannot be imported ({one_line(exc)}); reinstall convnp", status=1
+        ) from exc
     return models
 
 
@@ -77,8 +93,10 @@ def build_model(name: str, args: dict):
 
 # ----------------------------------------------------------------------------- checkpoints
 
+
 def open_checkpoint(path) -> dict:
     from convnp.train.checkpoint import CheckpointError, load_checkpoint
+
     try:
         return load_checkpoint(path)
     except CheckpointError as exc:
@@ -90,13 +108,18 @@ def model_from_checkpoint(ckpt: dict, path) -> object:
     info = ckpt["model"]
     name = info.get("name")
     if not name:
-        raise CLIError(f"'{path}' records no model name, so convnp cannot rebuild its network; it was not written "
-                       f"by 'convnp train'")
+        raise CLIError(
+            f"'{path}' records no model name, so convnp cannot rebuild its network; it was not written "
+            f"by 'convnp train'"
+        )
     names = model_names()
     if name not in names:
-        raise CLIError(f"'{path}' was saved by model '{name}', which this convnp does not have; available models: "
-                       f"{', '.join(names)}")
+        raise CLIError(
+            f"'{path}' was saved by model '{name}', which this convnp does not have; available models: "
+            f"{', '.join(names)}"
+        )
     from convnp.train.checkpoint import CheckpointError, check_finite_weights
+
     try:
         check_finite_weights(ckpt, path)
     except CheckpointError as exc:
@@ -106,13 +129,16 @@ def model_from_checkpoint(ckpt: dict, path) -> object:
         model.load_state_dict(info["state"])
     except (ValueError, RuntimeError, TypeError) as exc:
         first = one_line(exc).split("; ")[1:2] or [one_line(exc)]
-        raise CLIError(f"the weights in '{path}' do not fit model '{name}' as convnp builds it "
-                       f"({first[0].strip()}); the file belongs to another model or another convnp version") from exc
+        raise CLIError(
+            f"the weights in '{path}' do not fit model '{name}' as convnp builds it "
+            f"({first[0].strip()}); the file belongs to another model or another convnp version"
+        ) from exc
     model.eval()
     return model
 
 
 # ----------------------------------------------------------------------------- data
+
 
 def open_dataset(name: str, data_dir=None, split: str = "train", **options):
     """``convnp.data.get_dataset`` with its errors turned into one-line CLIErrors."""
@@ -121,9 +147,11 @@ def open_dataset(name: str, data_dir=None, split: str = "train", **options):
 
 def cli_words(msg: str) -> str:
     """The data layer speaks Python (``data_dir=``); on the command line the same things are options."""
-    return (msg.replace("pass data_dir= (or set $CONVNP_DATA to)", "pass --data-dir (or set $CONVNP_DATA to)")
-               .replace("data_dir=", "--data-dir ")
-               .replace("get_dataset('mnist-sample')", "--dataset mnist-sample"))
+    return (
+        msg.replace("pass data_dir= (or set $CONVNP_DATA to)", "pass --data-dir (or set $CONVNP_DATA to)")
+        .replace("data_dir=", "--data-dir ")
+        .replace("get_dataset('mnist-sample')", "--dataset mnist-sample")
+    )
 
 
 def checkpoint_and_data(args):

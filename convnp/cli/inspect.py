@@ -25,28 +25,38 @@ from convnp.cli.common import CLIError, check_positive_int, checkpoint_and_data,
 
 __all__ = ["add_parser", "run"]
 
-_EXAMPLES = ("examples:\n"
-             "  convnp inspect runs/lenet5-mnist/best.safetensors\n"
-             "  convnp inspect runs/lenet5-mnist/best.safetensors --dataset mnist --data-dir ../shared/data "
-             "--out inspect/\n"
-             "  convnp inspect runs/vgg11-cifar10/best.safetensors --layers features.0 features.3 --limit 2000")
+_EXAMPLES = (
+    "examples:\n"
+    "  convnp inspect runs/lenet5-mnist/best.safetensors\n"
+    "  convnp inspect runs/lenet5-mnist/best.safetensors --dataset mnist --data-dir ../shared/data "
+    "--out inspect/\n"
+    "  convnp inspect runs/vgg11-cifar10/best.safetensors --layers features.0 features.3 --limit 2000"
+)
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
-        "inspect", help="look inside a trained network: filters, feature maps, top-k patches, saliency, "
-                        "Grad-CAM ... as one offline report.html",
+        "inspect",
+        help="look inside a trained network: filters, feature maps, top-k patches, saliency, "
+        "Grad-CAM ... as one offline report.html",
         description="Write report.html (self-contained, works offline) and a PNG per figure for a checkpoint "
-                    "written by 'convnp train'.",
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EXAMPLES)
+        "written by 'convnp train'.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_EXAMPLES,
+    )
     p.add_argument("checkpoint", metavar="CHECKPOINT", help="a .safetensors file written by 'convnp train'")
     p.add_argument("--dataset", default=None, metavar="NAME", help="default: the one recorded in the checkpoint")
     p.add_argument("--data-dir", default=None, metavar="DIR")
     p.add_argument("--split", default="test", choices=("test", "train"), help="which split to search (default test)")
     p.add_argument("--out", default=None, metavar="DIR", help="output folder (default: inspect/ beside the checkpoint)")
-    p.add_argument("--layers", nargs="+", default=None, metavar="LAYER",
-                   help="layers to show and search top-k patches for, by dotted name (default: the first conv "
-                        "layers; top-k patches for the first two)")
+    p.add_argument(
+        "--layers",
+        nargs="+",
+        default=None,
+        metavar="LAYER",
+        help="layers to show and search top-k patches for, by dotted name (default: the first conv "
+        "layers; top-k patches for the first two)",
+    )
     p.add_argument("--k", type=int, default=9, metavar="K", help="patches per channel (default 9)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="use only the first N images of the split")
     p.add_argument("--batch-size", type=int, default=500, metavar="B")
@@ -65,19 +75,29 @@ def run(args) -> int:
     size = tuple(data.get("image_size") or ())
     have = (dataset.num_channels, *dataset.image_size)
     if channels and size and (channels, *size) != have:
-        raise CLIError(f"'{args.checkpoint}' was trained on {channels}x{size[0]}x{size[1]} images but {name} has "
-                       f"{have[0]}x{have[1]}x{have[2]} images; inspect it on a data set like the one it was trained on")
+        raise CLIError(
+            f"'{args.checkpoint}' was trained on {channels}x{size[0]}x{size[1]} images but {name} has "
+            f"{have[0]}x{have[1]}x{have[2]} images; inspect it on a data set like the one it was trained on"
+        )
     classes = list(data.get("classes") or dataset.classes)
     if len(classes) != dataset.num_classes:
-        raise CLIError(f"'{args.checkpoint}' predicts {len(classes)} classes but {name} has {dataset.num_classes}; "
-                       f"inspect it on a data set like the one it was trained on")
+        raise CLIError(
+            f"'{args.checkpoint}' predicts {len(classes)} classes but {name} has {dataset.num_classes}; "
+            f"inspect it on a data set like the one it was trained on"
+        )
     mean = data.get("mean") or list(dataset.mean)
     std = data.get("std") or list(dataset.std)
 
     from convnp.data import DataLoader, transforms
     from convnp.inspect import report
-    loader = DataLoader(dataset, args.batch_size, transform=transforms.Normalize(mean, std),
-                        generator=np.random.default_rng(0), prefetch=True)
+
+    loader = DataLoader(
+        dataset,
+        args.batch_size,
+        transform=transforms.Normalize(mean, std),
+        generator=np.random.default_rng(0),
+        prefetch=True,
+    )
     out = Path(args.out) if args.out else Path(args.checkpoint).resolve().parent / "inspect"
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -86,19 +106,38 @@ def run(args) -> int:
     metrics = Path(args.checkpoint).resolve().parent / "metrics.json"
     n = len(dataset) if args.limit is None else min(args.limit, len(dataset))
     model_name = ckpt["model"].get("name")
-    print(f"convnp inspect: {model_name} ({args.checkpoint}, epoch {ckpt.get('epoch')}) on {name} {args.split}: "
-          f"{n:,} images -> {out}", flush=True)
-    info = {"model": model_name, "checkpoint": str(args.checkpoint), "epoch": ckpt.get("epoch"),
-            "data set": f"{name} ({args.split} split, {n:,} images)", "classes": ", ".join(classes[:20]) +
-            (" ..." if len(classes) > 20 else "")}
+    print(
+        f"convnp inspect: {model_name} ({args.checkpoint}, epoch {ckpt.get('epoch')}) on {name} {args.split}: "
+        f"{n:,} images -> {out}",
+        flush=True,
+    )
+    info = {
+        "model": model_name,
+        "checkpoint": str(args.checkpoint),
+        "epoch": ckpt.get("epoch"),
+        "data set": f"{name} ({args.split} split, {n:,} images)",
+        "classes": ", ".join(classes[:20]) + (" ..." if len(classes) > 20 else ""),
+    }
     try:
-        result = report(model, loader, out, layers=args.layers, k=args.k, classes=classes, mean=mean, std=std,
-                        metrics=metrics if metrics.exists() else None, limit=args.limit, deconv=not args.no_deconv,
-                        info=info, title=f"{model_name} on {name}: what the network has learned",
-                        log=lambda msg: print(f"  {msg}", flush=True))
-    except KeyError as exc:                                  # an unknown --layers name
+        result = report(
+            model,
+            loader,
+            out,
+            layers=args.layers,
+            k=args.k,
+            classes=classes,
+            mean=mean,
+            std=std,
+            metrics=metrics if metrics.exists() else None,
+            limit=args.limit,
+            deconv=not args.no_deconv,
+            info=info,
+            title=f"{model_name} on {name}: what the network has learned",
+            log=lambda msg: print(f"  {msg}", flush=True),
+        )
+    except KeyError as exc:  # an unknown --layers name
         raise CLIError(f"--layers: {one_line(exc.args[0] if exc.args else exc)}") from exc
-    except ValueError as exc:                                # e.g. a --layers name that gives no feature maps
+    except ValueError as exc:  # e.g. a --layers name that gives no feature maps
         msg = one_line(exc)
         if args.layers and msg.startswith(("top_patches:", "report:", "inspect:")):
             raise CLIError(f"--layers: {msg}") from exc

@@ -26,10 +26,13 @@ from convnp.cli.common import CLIError, check_positive_int, model_from_checkpoin
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    p = subparsers.add_parser("predict", help="classify image files with a trained network (top-k with probabilities)",
-                              description="Classify PNG/JPEG images with a checkpoint written by 'convnp train'. "
-                                          "MNIST-style models expect a light digit on a dark background: pass "
-                                          "--invert for a dark digit on white.")
+    p = subparsers.add_parser(
+        "predict",
+        help="classify image files with a trained network (top-k with probabilities)",
+        description="Classify PNG/JPEG images with a checkpoint written by 'convnp train'. "
+        "MNIST-style models expect a light digit on a dark background: pass "
+        "--invert for a dark digit on white.",
+    )
     p.add_argument("checkpoint", metavar="CHECKPOINT")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="PNG or JPEG files")
     p.add_argument("--top", type=int, default=5, metavar="K", help="how many classes to show per image (default 5)")
@@ -45,14 +48,15 @@ def load_images(paths: list[str], channels: int, size: tuple[int, int], invert: 
     from PIL import Image, UnidentifiedImageError
 
     from convnp.data.imagefolder import check_image_size, to_8bit
+
     h, w = size
     out = np.empty((len(paths), channels, h, w), dtype=np.float32)
-    for i, path in enumerate(paths):                    # one decode per file: Pillow works file by file
+    for i, path in enumerate(paths):  # one decode per file: Pillow works file by file
         if not os.path.exists(path):
             raise CLIError(f"image '{path}' does not exist")
         if os.path.isdir(path):
             raise CLIError(f"'{path}' is a directory; give image files (PNG or JPEG)")
-        if not os.path.isfile(path):                    # a device or a pipe: no end to read to, or a reader blocked
+        if not os.path.isfile(path):  # a device or a pipe: no end to read to, or a reader blocked
             raise CLIError(f"'{path}' is not a regular file (it is a device or a pipe); give image files (PNG or JPEG)")
         try:
             with Image.open(path) as img:
@@ -61,7 +65,7 @@ def load_images(paths: list[str], channels: int, size: tuple[int, int], invert: 
                 except ValueError as exc:
                     raise CLIError(str(exc)) from None
                 img.load()
-                img = to_8bit(img)                               # 16-bit grey: scaled to 0..255, not clipped
+                img = to_8bit(img)  # 16-bit grey: scaled to 0..255, not clipped
                 if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
                     img = img.convert("RGBA")
                     bg = Image.new("RGBA", img.size, (255, 255, 255, 255))
@@ -73,9 +77,10 @@ def load_images(paths: list[str], channels: int, size: tuple[int, int], invert: 
         except UnidentifiedImageError:
             raise CLIError(f"'{path}' is not an image that Pillow can read; give PNG or JPEG files") from None
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-            raise CLIError(f"'{path}' is a damaged or unsupported image ({one_line(exc)}); give PNG or JPEG files") \
-                from None
-        out[i] = arr[None] if channels == 1 else arr.transpose(2, 0, 1)        # (H, W[, 3]) -> (C, H, W)
+            raise CLIError(
+                f"'{path}' is a damaged or unsupported image ({one_line(exc)}); give PNG or JPEG files"
+            ) from None
+        out[i] = arr[None] if channels == 1 else arr.transpose(2, 0, 1)  # (H, W[, 3]) -> (C, H, W)
     if invert:
         out = 1.0 - out
     return out
@@ -90,6 +95,7 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 def run(args) -> int:
     import sys
+
     check_positive_int(args.top, "--top", "5")
     ckpt = open_checkpoint(args.checkpoint)
     data = ckpt.get("data") or {}
@@ -97,28 +103,39 @@ def run(args) -> int:
     channels = int(data.get("channels") or 0)
     size = tuple(data.get("image_size") or ())
     if not classes or channels not in (1, 3) or len(size) != 2:
-        raise CLIError(f"'{args.checkpoint}' does not record its classes, channels and image size; it was not "
-                       f"written by 'convnp train'")
+        raise CLIError(
+            f"'{args.checkpoint}' does not record its classes, channels and image size; it was not "
+            f"written by 'convnp train'"
+        )
     model = model_from_checkpoint(ckpt, args.checkpoint)
-    x = load_images(args.images, channels, size, invert=args.invert)          # (N, C, H, W) in [0, 1]
+    x = load_images(args.images, channels, size, invert=args.invert)  # (N, C, H, W) in [0, 1]
     mean = np.asarray(data.get("mean") or [0.0] * channels, dtype=np.float32).reshape(1, -1, 1, 1)
     std = np.asarray(data.get("std") or [1.0] * channels, dtype=np.float32).reshape(1, -1, 1, 1)
     if not args.invert and not args.json and float(np.mean(mean)) < 0.4:
         light = [p for p, m in zip(args.images, x.mean(axis=(1, 2, 3))) if m > 0.5]
         for p in light:
-            print(f"note: '{p}' is mostly light, but {data.get('dataset', 'the training data')} images are light "
-                  f"on a dark background; if it is a dark drawing on white, pass --invert", file=sys.stderr)
+            print(
+                f"note: '{p}' is mostly light, but {data.get('dataset', 'the training data')} images are light "
+                f"on a dark background; if it is a dark drawing on white, pass --invert",
+                file=sys.stderr,
+            )
     from convnp.autograd.grad_mode import no_grad
     from convnp.autograd.tensor import Tensor
+
     with no_grad():
-        logits = model(Tensor((x - mean) / std)).data                          # (N, K)
+        logits = model(Tensor((x - mean) / std)).data  # (N, K)
     probs = softmax(logits.astype(np.float64))
     k = min(args.top, len(classes))
-    order = np.argsort(-probs, axis=1, kind="stable")[:, :k]                    # (N, k) best first
-    results = [{"image": path,
-                "predictions": [{"class": classes[j], "index": int(j), "probability": float(probs[n, j])}
-                                for j in order[n]]}
-               for n, path in enumerate(args.images)]
+    order = np.argsort(-probs, axis=1, kind="stable")[:, :k]  # (N, k) best first
+    results = [
+        {
+            "image": path,
+            "predictions": [
+                {"class": classes[j], "index": int(j), "probability": float(probs[n, j])} for j in order[n]
+            ],
+        }
+        for n, path in enumerate(args.images)
+    ]
     if args.json:
         print(json.dumps(results, indent=2))
         return 0

@@ -72,28 +72,36 @@ class RestrictedUnpickler(pickle.Unpickler):
             raise ForbiddenGlobalError(
                 f"cifar: refusing to load the pickle: it references the forbidden global '{module}.{name}'. "
                 f"The official CIFAR batches need only {allowed}; this file is not one of them or has been "
-                f"tampered with. Received: global '{module}.{name}'") from None
+                f"tampered with. Received: global '{module}.{name}'"
+            ) from None
 
 
 def restricted_load(path):
     """Unpickle a (Python 2) CIFAR file with :class:`RestrictedUnpickler`; keys stay bytes."""
     import stat
+
     st = Path(path).stat()
     if not stat.S_ISREG(st.st_mode):
-        raise ValueError(f"load_cifar_batch: {path} is not a regular file (it is a device, a pipe or a directory); "
-                         f"give the CIFAR batch files")
+        raise ValueError(
+            f"load_cifar_batch: {path} is not a regular file (it is a device, a pipe or a directory); "
+            f"give the CIFAR batch files"
+        )
     if st.st_size > MAX_BATCH_BYTES:
-        raise ValueError(f"load_cifar_batch: {path} is {st.st_size:,} bytes, more than the {MAX_BATCH_BYTES:,} of a "
-                         f"CIFAR batch convnp reads (convnp.data.cifar.MAX_BATCH_BYTES); it is not an official batch. "
-                         f"Delete it and download the data again")
+        raise ValueError(
+            f"load_cifar_batch: {path} is {st.st_size:,} bytes, more than the {MAX_BATCH_BYTES:,} of a "
+            f"CIFAR batch convnp reads (convnp.data.cifar.MAX_BATCH_BYTES); it is not an official batch. "
+            f"Delete it and download the data again"
+        )
     data = Path(path).read_bytes()
     try:
         return RestrictedUnpickler(io.BytesIO(data), encoding="bytes").load()
     except ForbiddenGlobalError as exc:
-        raise ForbiddenGlobalError(f"{path}: {exc}") from None               # name the file
+        raise ForbiddenGlobalError(f"{path}: {exc}") from None  # name the file
     except Exception as exc:  # truncated or garbage files
-        raise ValueError(f"load_cifar_batch: {path} is not a readable CIFAR pickle ({type(exc).__name__}: {exc}). "
-                         f"Delete it and download the data again. Received: a {len(data)}-byte file") from exc
+        raise ValueError(
+            f"load_cifar_batch: {path} is not a readable CIFAR pickle ({type(exc).__name__}: {exc}). "
+            f"Delete it and download the data again. Received: a {len(data)}-byte file"
+        ) from exc
 
 
 def _text_keys(d, path) -> dict:
@@ -117,20 +125,25 @@ def load_cifar_batch(path) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(labels, list):
         if len(labels) != data.shape[0] or not all(type(v) is int for v in labels):
             kinds = sorted({type(v).__name__ for v in labels[:1000]})
-            raise ValueError(f"load_cifar_batch: {path}: expected {data.shape[0]} integer labels, one per image (a flat "
-                             f"list of ints). Received: a list of {len(labels)} items of type "
-                             f"{', '.join(kinds) or 'none'}")
+            raise ValueError(
+                f"load_cifar_batch: {path}: expected {data.shape[0]} integer labels, one per image (a flat "
+                f"list of ints). Received: a list of {len(labels)} items of type "
+                f"{', '.join(kinds) or 'none'}"
+            )
         labels = np.array(labels, dtype=np.int64)
     elif not isinstance(labels, np.ndarray):
-        raise ValueError(f"load_cifar_batch: {path}: expected {data.shape[0]} integer labels, one per image (a flat "
-                         f"list of ints). Received: {type(labels).__name__}")
+        raise ValueError(
+            f"load_cifar_batch: {path}: expected {data.shape[0]} integer labels, one per image (a flat "
+            f"list of ints). Received: {type(labels).__name__}"
+        )
     if labels.shape != (data.shape[0],) or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"load_cifar_batch: {path}: expected {data.shape[0]} integer labels, one per image. "
-                         f"Received: labels of shape {labels.shape} and dtype {labels.dtype}")
+        raise ValueError(
+            f"load_cifar_batch: {path}: expected {data.shape[0]} integer labels, one per image. "
+            f"Received: labels of shape {labels.shape} and dtype {labels.dtype}"
+        )
     if labels.size and (labels.min() < 0 or labels.max() > 9):
-        raise ValueError(f"load_cifar_batch: {path}: labels must be in 0..9. "
-                         f"Received: {labels.min()}..{labels.max()}")
-    return data.reshape(-1, 3, 32, 32), labels.astype(np.int64)        # (N, 3072) -> (N, 3, 32, 32)
+        raise ValueError(f"load_cifar_batch: {path}: labels must be in 0..9. Received: {labels.min()}..{labels.max()}")
+    return data.reshape(-1, 3, 32, 32), labels.astype(np.int64)  # (N, 3072) -> (N, 3, 32, 32)
 
 
 def load_cifar_meta(path) -> list[str]:
@@ -151,7 +164,7 @@ def load_cifar10(folder, split: str = "train") -> ArrayDataset:
     if missing:
         raise FileNotFoundError(f"load_cifar10: {', '.join(missing)} not found in {folder}")
     parts = [load_cifar_batch(folder / n) for n in names]
-    images = np.concatenate([p[0] for p in parts])                      # (50000, 3, 32, 32)
+    images = np.concatenate([p[0] for p in parts])  # (50000, 3, 32, 32)
     labels = np.concatenate([p[1] for p in parts])
     classes = load_cifar_meta(folder / META_FILE)
     return ArrayDataset(images, labels, classes, CIFAR10_MEAN, CIFAR10_STD, name="cifar10", split=split)

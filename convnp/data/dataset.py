@@ -19,17 +19,17 @@ samples; then the loader converts it to float32 and applies the transform to the
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
-from typing import Callable, Sequence
 
 import numpy as np
 
 from convnp.arraymath.random import resolve
 from convnp.data.transforms import Transform
 
-
 # ----------------------------------------------------------------------------- statistics
+
 
 def channel_stats(images: np.ndarray, chunk_elements: int = 1 << 23) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Per-channel mean and (population) standard deviation of ``images`` as the loader sees them.
@@ -56,16 +56,16 @@ def channel_stats(images: np.ndarray, chunk_elements: int = 1 << 23) -> tuple[tu
     per_sample = max(1, images[0].size)
     step = max(1, chunk_elements // per_sample)
     hist = np.zeros(256 * c, dtype=np.int64)
-    for lo in range(0, n, step):                                # chunks of samples, bounded memory
-        chunk = images[lo:lo + step].astype(np.int32) + offsets  # (b, C, H, W): value + 256 * channel
+    for lo in range(0, n, step):  # chunks of samples, bounded memory
+        chunk = images[lo : lo + step].astype(np.int32) + offsets  # (b, C, H, W): value + 256 * channel
         hist += np.bincount(chunk.ravel(), minlength=256 * c)
-    hist = hist.reshape(c, 256)                                  # (C, 256) histogram per channel
+    hist = hist.reshape(c, 256)  # (C, 256) histogram per channel
     v = np.arange(256, dtype=np.int64)
     count = hist.sum(axis=1)
-    s1 = hist @ v                                                # exact integer sums
+    s1 = hist @ v  # exact integer sums
     s2 = hist @ (v * v)
     means, stds = [], []
-    for k in range(c):                                           # exact Python-int arithmetic, C <= 4
+    for k in range(c):  # exact Python-int arithmetic, C <= 4
         cnt, a, b = int(count[k]), int(s1[k]), int(s2[k])
         means.append(a / (cnt * 255))
         stds.append(math.sqrt(max(b * cnt - a * a, 0)) / (cnt * 255))
@@ -85,21 +85,24 @@ def stratified_split(labels: np.ndarray, fraction: float, seed: int = 0) -> tupl
     """
     labels = np.asarray(labels)
     if not (isinstance(fraction, (float, int)) and 0.0 < float(fraction) < 1.0):
-        raise ValueError(f"stratified_split: fraction must be a number strictly between 0 and 1 "
-                         f"(the share held out). Received: fraction={fraction!r}")
+        raise ValueError(
+            f"stratified_split: fraction must be a number strictly between 0 and 1 "
+            f"(the share held out). Received: fraction={fraction!r}"
+        )
     n = labels.shape[0]
     rng = np.random.default_rng(seed)
     perm = rng.permutation(n)
-    grouped = perm[np.argsort(labels[perm], kind="stable")]         # classes contiguous, random inside
+    grouped = perm[np.argsort(labels[perm], kind="stable")]  # classes contiguous, random inside
     counts = np.bincount(labels, minlength=int(labels.max()) + 1 if n else 0)
     starts = np.cumsum(counts) - counts
-    rank = np.arange(n) - np.repeat(starts, counts)                 # position within its class
+    rank = np.arange(n) - np.repeat(starts, counts)  # position within its class
     n_out = np.round(counts * float(fraction)).astype(np.int64)
     held = rank < np.repeat(n_out, counts)
     return np.sort(grouped[~held]), np.sort(grouped[held])
 
 
 # ----------------------------------------------------------------------------- datasets
+
 
 class Dataset:
     """The interface a DataLoader needs.
@@ -140,21 +143,33 @@ class ArrayDataset(Dataset):
     (3, (8, 8), ['0', '1', '2'])
     """
 
-    def __init__(self, images, labels, classes: Sequence[str] | None = None, mean=None, std=None,
-                 name: str = "arrays", split: str | None = None):
+    def __init__(
+        self,
+        images,
+        labels,
+        classes: Sequence[str] | None = None,
+        mean=None,
+        std=None,
+        name: str = "arrays",
+        split: str | None = None,
+    ):
         images = np.asarray(images)
         if images.ndim == 3:
-            images = images[:, None]                                  # (N, H, W) -> (N, 1, H, W)
+            images = images[:, None]  # (N, H, W) -> (N, 1, H, W)
         if images.ndim != 4:
-            raise ValueError(f"ArrayDataset: expected images of shape (N, C, H, W) or (N, H, W). "
-                             f"Received: shape {images.shape}")
+            raise ValueError(
+                f"ArrayDataset: expected images of shape (N, C, H, W) or (N, H, W). Received: shape {images.shape}"
+            )
         if not (images.dtype == np.uint8 or np.issubdtype(images.dtype, np.floating)):
-            raise TypeError(f"ArrayDataset: expected uint8 images (bytes 0..255) or float images. "
-                            f"Received: dtype {images.dtype}")
+            raise TypeError(
+                f"ArrayDataset: expected uint8 images (bytes 0..255) or float images. Received: dtype {images.dtype}"
+            )
         labels = np.asarray(labels)
         if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
-            raise ValueError(f"ArrayDataset: expected one label per image, labels of shape ({images.shape[0]},). "
-                             f"Received: labels of shape {labels.shape} for {images.shape[0]} images")
+            raise ValueError(
+                f"ArrayDataset: expected one label per image, labels of shape ({images.shape[0]},). "
+                f"Received: labels of shape {labels.shape} for {images.shape[0]} images"
+            )
         if labels.size and not np.issubdtype(labels.dtype, np.integer):
             raise TypeError(f"ArrayDataset: labels must be integer class indices. Received: dtype {labels.dtype}")
         labels = labels.astype(np.int64, copy=False)
@@ -162,8 +177,10 @@ class ArrayDataset(Dataset):
             classes = [str(k) for k in range(int(labels.max()) + 1 if labels.size else 0)]
         classes = [str(c) for c in classes]
         if labels.size and (labels.min() < 0 or labels.max() >= len(classes)):
-            raise ValueError(f"ArrayDataset: labels must lie in [0, {len(classes)}) for {len(classes)} classes. "
-                             f"Received: labels from {labels.min()} to {labels.max()}")
+            raise ValueError(
+                f"ArrayDataset: labels must lie in [0, {len(classes)}) for {len(classes)} classes. "
+                f"Received: labels from {labels.min()} to {labels.max()}"
+            )
         self.images = images
         self.labels = labels
         self.classes = classes
@@ -179,8 +196,9 @@ class ArrayDataset(Dataset):
         if len(values) == 1:
             values = values * self.num_channels
         if len(values) != self.num_channels:
-            raise ValueError(f"ArrayDataset: {what} needs one value per channel ({self.num_channels}). "
-                             f"Received: {what}={values}")
+            raise ValueError(
+                f"ArrayDataset: {what} needs one value per channel ({self.num_channels}). Received: {what}={values}"
+            )
         return values
 
     @cached_property
@@ -212,19 +230,28 @@ class ArrayDataset(Dataset):
         """``(images[index], labels[index])``; an index array gives a whole batch in one step."""
         return self.images[index], self.labels[index]
 
-    def subset(self, indices) -> "ArrayDataset":
+    def subset(self, indices) -> ArrayDataset:
         """A dataset of the given samples, keeping classes, mean and std."""
         indices = np.asarray(indices, dtype=np.int64)
-        return ArrayDataset(self.images[indices], self.labels[indices], self.classes, self.mean, self.std,
-                            name=self.name, split=self.split)
+        return ArrayDataset(
+            self.images[indices],
+            self.labels[indices],
+            self.classes,
+            self.mean,
+            self.std,
+            name=self.name,
+            split=self.split,
+        )
 
     def class_counts(self) -> np.ndarray:
         return np.bincount(self.labels, minlength=len(self.classes))
 
     def __repr__(self) -> str:
         split = f", split={self.split!r}" if self.split else ""
-        return (f"{type(self).__name__}(name={self.name!r}{split}, n={len(self)}, "
-                f"shape={tuple(self.images.shape[1:])}, dtype={self.images.dtype}, classes={len(self.classes)})")
+        return (
+            f"{type(self).__name__}(name={self.name!r}{split}, n={len(self)}, "
+            f"shape={tuple(self.images.shape[1:])}, dtype={self.images.dtype}, classes={len(self.classes)})"
+        )
 
 
 TensorDataset = ArrayDataset
@@ -232,10 +259,13 @@ TensorDataset = ArrayDataset
 
 # ----------------------------------------------------------------------------- loader
 
+
 def _check_batch_size(batch_size) -> int:
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError("DataLoader: batch_size must be a positive int, the number of samples per batch "
-                         f"(for example batch_size=128). Received: batch_size={batch_size!r}")
+        raise ValueError(
+            "DataLoader: batch_size must be a positive int, the number of samples per batch "
+            f"(for example batch_size=128). Received: batch_size={batch_size!r}"
+        )
     return int(batch_size)
 
 
@@ -265,16 +295,27 @@ class DataLoader:
     [[0, 1, 0, 1], [0, 1]]
     """
 
-    def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
-                 generator: np.random.Generator | None = None, transform: Callable | None = None,
-                 prefetch: bool = False):
+    def __init__(
+        self,
+        dataset,
+        batch_size: int = 1,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        generator: np.random.Generator | None = None,
+        transform: Callable | None = None,
+        prefetch: bool = False,
+    ):
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
-            raise TypeError("DataLoader: dataset must have __len__ and __getitem__ (an ArrayDataset, or "
-                            f"get_dataset(...)). Received: {type(dataset).__name__}")
+            raise TypeError(
+                "DataLoader: dataset must have __len__ and __getitem__ (an ArrayDataset, or "
+                f"get_dataset(...)). Received: {type(dataset).__name__}"
+            )
         self.batch_size = _check_batch_size(batch_size)
         if generator is not None and not isinstance(generator, np.random.Generator):
-            raise TypeError("DataLoader: generator must be a numpy.random.Generator (np.random.default_rng(seed)) "
-                            f"or None. Received: {type(generator).__name__}")
+            raise TypeError(
+                "DataLoader: generator must be a numpy.random.Generator (np.random.default_rng(seed)) "
+                f"or None. Received: {type(generator).__name__}"
+            )
         if transform is not None and not callable(transform):
             raise TypeError(f"DataLoader: transform must be callable or None. Received: {type(transform).__name__}")
         self.dataset = dataset
@@ -293,12 +334,12 @@ class DataLoader:
         n = len(self.dataset)
         rng = resolve(self.generator)
         order = rng.permutation(n) if self.shuffle else np.arange(n)
-        aug = np.random.default_rng(int(rng.integers(2 ** 63))) if self.transform is not None else None
+        aug = np.random.default_rng(int(rng.integers(2**63))) if self.transform is not None else None
         starts = range(0, len(self) * self.batch_size, self.batch_size)
-        return [order[s:s + self.batch_size] for s in starts], aug
+        return [order[s : s + self.batch_size] for s in starts], aug
 
     def _make_batch(self, idx: np.ndarray, aug: np.random.Generator | None):
-        images, labels = self.dataset[idx]                        # (B, C, H, W), (B,): one fancy index
+        images, labels = self.dataset[idx]  # (B, C, H, W), (B,): one fancy index
         images = np.asarray(images)
         if images.dtype == np.uint8:
             x = np.divide(images, np.float32(255), dtype=np.float32)  # uint8 -> float32 in [0, 1]
@@ -328,5 +369,7 @@ class DataLoader:
             pool.shutdown(wait=True, cancel_futures=True)
 
     def __repr__(self) -> str:
-        return (f"DataLoader({self.dataset!r}, batch_size={self.batch_size}, shuffle={self.shuffle}, "
-                f"drop_last={self.drop_last}, prefetch={self.prefetch})")
+        return (
+            f"DataLoader({self.dataset!r}, batch_size={self.batch_size}, shuffle={self.shuffle}, "
+            f"drop_last={self.drop_last}, prefetch={self.prefetch})"
+        )

@@ -23,7 +23,6 @@ import hashlib
 import http.client
 import os
 import shutil
-import socket
 import sys
 import tarfile
 import tempfile
@@ -36,55 +35,74 @@ from pathlib import Path
 from convnp.data.cifar import CIFAR10_FILES, CIFAR10_FOLDER
 from convnp.data.mnist import missing_idx_files
 
-DEFAULT_TIMEOUT = 5.0   # seconds to connect / between bytes: fail at once without network
+DEFAULT_TIMEOUT = 5.0  # seconds to connect / between bytes: fail at once without network
 
 
 @dataclass(frozen=True)
 class RemoteFile:
     name: str
-    md5: str                            # of the file as published
+    md5: str  # of the file as published
     md5_uncompressed: str | None = None  # of its gunzipped content, when published
 
 
 @dataclass(frozen=True)
 class Resource:
     name: str
-    subdir: str                         # <data-dir>/<subdir>/
+    subdir: str  # <data-dir>/<subdir>/
     mirrors: tuple[str, ...]
     files: tuple[RemoteFile, ...]
     homepage: str
-    archive: bool = False               # a tar.gz to unpack into <data-dir>/<subdir>/
+    archive: bool = False  # a tar.gz to unpack into <data-dir>/<subdir>/
 
 
 RESOURCES = {
     "mnist": Resource(
-        name="mnist", subdir="mnist",
-        mirrors=("https://ossci-datasets.s3.amazonaws.com/mnist/",
-                 "https://storage.googleapis.com/cvdf-datasets/mnist/",
-                 "http://yann.lecun.com/exdb/mnist/"),
-        files=(RemoteFile("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-                          "6bbc9ace898e44ae57da46a324031adb"),
-               RemoteFile("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432",
-                          "a25bea736e30d166cdddb491f175f624"),
-               RemoteFile("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3",
-                          "2646ac647ad5339dbf082846283269ea"),
-               RemoteFile("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c",
-                          "27ae3e4e09519cfbb04c329615203637")),
-        homepage="http://yann.lecun.com/exdb/mnist/"),
+        name="mnist",
+        subdir="mnist",
+        mirrors=(
+            "https://ossci-datasets.s3.amazonaws.com/mnist/",
+            "https://storage.googleapis.com/cvdf-datasets/mnist/",
+            "http://yann.lecun.com/exdb/mnist/",
+        ),
+        files=(
+            RemoteFile(
+                "train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873", "6bbc9ace898e44ae57da46a324031adb"
+            ),
+            RemoteFile(
+                "train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432", "a25bea736e30d166cdddb491f175f624"
+            ),
+            RemoteFile(
+                "t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3", "2646ac647ad5339dbf082846283269ea"
+            ),
+            RemoteFile(
+                "t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c", "27ae3e4e09519cfbb04c329615203637"
+            ),
+        ),
+        homepage="http://yann.lecun.com/exdb/mnist/",
+    ),
     "fashion-mnist": Resource(
-        name="fashion-mnist", subdir="fashion-mnist",
-        mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
-                 "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/"),
-        files=(RemoteFile("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
-               RemoteFile("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe"),
-               RemoteFile("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79"),
-               RemoteFile("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310")),
-        homepage="https://github.com/zalandoresearch/fashion-mnist"),
+        name="fashion-mnist",
+        subdir="fashion-mnist",
+        mirrors=(
+            "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+            "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+        ),
+        files=(
+            RemoteFile("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
+            RemoteFile("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe"),
+            RemoteFile("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79"),
+            RemoteFile("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310"),
+        ),
+        homepage="https://github.com/zalandoresearch/fashion-mnist",
+    ),
     "cifar10": Resource(
-        name="cifar10", subdir="cifar10",
+        name="cifar10",
+        subdir="cifar10",
         mirrors=("https://www.cs.toronto.edu/~kriz/",),
         files=(RemoteFile("cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a"),),
-        homepage="https://www.cs.toronto.edu/~kriz/cifar.html", archive=True),
+        homepage="https://www.cs.toronto.edu/~kriz/cifar.html",
+        archive=True,
+    ),
 }
 
 
@@ -97,6 +115,7 @@ class ChecksumError(DownloadError):
 
 
 # ----------------------------------------------------------------------------- folders
+
 
 def user_cache_dir() -> Path:
     """convnp's cache folder: $CONVNP_CACHE, else the platform's user cache dir + /convnp
@@ -137,17 +156,24 @@ def manual_instructions(name: str, data_dir) -> str:
     res = RESOURCES[name]
     target = Path(data_dir) / res.subdir
     if res.archive:
-        what = (f"download {res.files[0].name} from {res.homepage} (MD5 {res.files[0].md5}) and unpack it into "
-                f"{target}/ so that {dataset_folder(name, data_dir) / 'data_batch_1'} exists")
+        what = (
+            f"download {res.files[0].name} from {res.homepage} (MD5 {res.files[0].md5}) and unpack it into "
+            f"{target}/ so that {dataset_folder(name, data_dir) / 'data_batch_1'} exists"
+        )
     else:
-        what = (f"copy the files {', '.join(f.name for f in res.files)} (gzip-compressed or not) into {target}/ "
-                f"(published at {res.mirrors[0]})")
+        what = (
+            f"copy the files {', '.join(f.name for f in res.files)} (gzip-compressed or not) into {target}/ "
+            f"(published at {res.mirrors[0]})"
+        )
     hint = " For a quick offline run use get_dataset('mnist-sample')." if name == "mnist" else ""
-    return (f"Without network, {what}; or pass data_dir= (or set $CONVNP_DATA to) a folder whose {res.subdir}/ "
-            f"subfolder holds them; or set $CONVNP_MIRROR to a mirror you can reach.{hint}")
+    return (
+        f"Without network, {what}; or pass data_dir= (or set $CONVNP_DATA to) a folder whose {res.subdir}/ "
+        f"subfolder holds them; or set $CONVNP_MIRROR to a mirror you can reach.{hint}"
+    )
 
 
 # ----------------------------------------------------------------------------- progress
+
 
 class _Progress:
     """tqdm on stderr when installed; otherwise a plain percentage line on an interactive stderr."""
@@ -163,8 +189,16 @@ class _Progress:
             from tqdm import tqdm
         except ImportError:
             return
-        self.bar = tqdm(total=total, desc=desc, unit=unit, unit_scale=unit == "B", unit_divisor=1024 if unit == "B" else 1000,
-                        file=sys.stderr, leave=False, dynamic_ncols=True)
+        self.bar = tqdm(
+            total=total,
+            desc=desc,
+            unit=unit,
+            unit_scale=unit == "B",
+            unit_divisor=1024 if unit == "B" else 1000,
+            file=sys.stderr,
+            leave=False,
+            dynamic_ncols=True,
+        )
 
     def update(self, n: int) -> None:
         self.done += n
@@ -186,10 +220,11 @@ class _Progress:
 
 # ----------------------------------------------------------------------------- download
 
+
 def _md5(path: Path, gunzip: bool = False) -> str | None:
     digest = hashlib.md5(usedforsecurity=False)
     try:
-        with (gzip.open(path, "rb") if gunzip else open(path, "rb")) as fh:
+        with gzip.open(path, "rb") if gunzip else open(path, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)
     except (OSError, EOFError, ValueError):
@@ -233,12 +268,13 @@ def download_file(url: str, dest, remote: RemoteFile, timeout: float = DEFAULT_T
                     bar.close()
         except urllib.error.HTTPError as exc:
             raise DownloadError(f"{url}: HTTP {exc.code} {exc.reason}") from exc
-        except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, http.client.HTTPException) as exc:
+        except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as exc:
             reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
             raise DownloadError(f"{url}: {reason}") from exc
         if total is not None and received != total:
-            raise ChecksumError(f"incomplete download of {dest.name} from {url}: got {received} of {total} bytes; "
-                                "the file was deleted")
+            raise ChecksumError(
+                f"incomplete download of {dest.name} from {url}: got {received} of {total} bytes; the file was deleted"
+            )
         got = digest.hexdigest()
         ok = got == remote.md5
         got_unc = None
@@ -246,11 +282,13 @@ def download_file(url: str, dest, remote: RemoteFile, timeout: float = DEFAULT_T
             got_unc = _md5(tmp, gunzip=True)
             ok = got_unc == remote.md5_uncompressed
         if not ok:
-            expected = f"MD5 {remote.md5}" + (f" (or {remote.md5_uncompressed} of the uncompressed data)"
-                                              if remote.md5_uncompressed else "")
+            expected = f"MD5 {remote.md5}" + (
+                f" (or {remote.md5_uncompressed} of the uncompressed data)" if remote.md5_uncompressed else ""
+            )
             gotten = got + (f" ({got_unc or 'not gzip'} uncompressed)" if remote.md5_uncompressed else "")
-            raise ChecksumError(f"checksum mismatch for {dest.name} from {url}: expected {expected}, got {gotten}; "
-                                "the file was deleted")
+            raise ChecksumError(
+                f"checksum mismatch for {dest.name} from {url}: expected {expected}, got {gotten}; the file was deleted"
+            )
         os.replace(tmp, dest)
         return dest
     except BaseException:
@@ -274,10 +312,14 @@ def _fetch(res: Resource, remote: RemoteFile, dest: Path, mirror, timeout, progr
             errors.append(exc)
     tried = "; ".join(str(e) for e in errors)
     if any(isinstance(e, ChecksumError) for e in errors):
-        raise ChecksumError(f"get_dataset('{res.name}'): {tried}. Try again later or another mirror "
-                            f"($CONVNP_MIRROR). {manual_instructions(res.name, data_dir)}")
-    raise DownloadError(f"get_dataset('{res.name}'): the data files are missing from {Path(data_dir) / res.subdir} "
-                        f"and could not be downloaded (no network?): {tried}. {manual_instructions(res.name, data_dir)}")
+        raise ChecksumError(
+            f"get_dataset('{res.name}'): {tried}. Try again later or another mirror "
+            f"($CONVNP_MIRROR). {manual_instructions(res.name, data_dir)}"
+        )
+    raise DownloadError(
+        f"get_dataset('{res.name}'): the data files are missing from {Path(data_dir) / res.subdir} "
+        f"and could not be downloaded (no network?): {tried}. {manual_instructions(res.name, data_dir)}"
+    )
 
 
 def _unpack_cifar(archive: Path, target: Path) -> None:
@@ -310,8 +352,14 @@ def _files_directly_in(name: str, data_dir: Path) -> Path | None:
     return data_dir if data_dir.is_dir() and not missing_idx_files(data_dir) else None
 
 
-def ensure_dataset(name: str, data_dir, download: bool = True, mirror: str | None = None,
-                   timeout: float = DEFAULT_TIMEOUT, progress: bool = True) -> Path:
+def ensure_dataset(
+    name: str,
+    data_dir,
+    download: bool = True,
+    mirror: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    progress: bool = True,
+) -> Path:
     """Make sure the files of ``name`` ('mnist', 'fashion-mnist', 'cifar10') are under ``data_dir``,
     downloading what is missing when ``download``; returns the folder the loader reads.
 
@@ -327,15 +375,19 @@ def ensure_dataset(name: str, data_dir, download: bool = True, mirror: str | Non
     if direct is not None:
         return direct
     if not download:
-        raise FileNotFoundError(f"get_dataset('{name}'): {', '.join(missing)} not found in "
-                                f"{dataset_folder(name, data_dir)} and download=False. "
-                                f"{manual_instructions(name, data_dir)}")
+        raise FileNotFoundError(
+            f"get_dataset('{name}'): {', '.join(missing)} not found in "
+            f"{dataset_folder(name, data_dir)} and download=False. "
+            f"{manual_instructions(name, data_dir)}"
+        )
     target = data_dir / res.subdir
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DownloadError(f"get_dataset('{name}'): cannot create {target} to download into ({exc}). Pass a "
-                            f"writable data_dir= or set $CONVNP_DATA.") from exc
+        raise DownloadError(
+            f"get_dataset('{name}'): cannot create {target} to download into ({exc}). Pass a "
+            f"writable data_dir= or set $CONVNP_DATA."
+        ) from exc
     if res.archive:
         remote = res.files[0]
         archive = target / remote.name
@@ -351,6 +403,8 @@ def ensure_dataset(name: str, data_dir, download: bool = True, mirror: str | Non
                 _fetch(res, remote, target / remote.name, mirror, timeout, progress, data_dir)
     still = missing_files(name, data_dir)
     if still:
-        raise DownloadError(f"get_dataset('{name}'): after downloading, {', '.join(still)} are still missing from "
-                            f"{dataset_folder(name, data_dir)}. {manual_instructions(name, data_dir)}")
+        raise DownloadError(
+            f"get_dataset('{name}'): after downloading, {', '.join(still)} are still missing from "
+            f"{dataset_folder(name, data_dir)}. {manual_instructions(name, data_dir)}"
+        )
     return dataset_folder(name, data_dir)

@@ -37,11 +37,11 @@ import numpy as np
 from convnp.data.dataset import ArrayDataset, channel_stats, stratified_split
 from convnp.data.download import _Progress, user_cache_dir
 
-CACHE_VERSION = 2                 # 2: 16-bit greyscale images are scaled to 0..255, no longer clipped
+CACHE_VERSION = 2  # 2: 16-bit greyscale images are scaled to 0..255, no longer clipped
 SPLIT_NAMES = {"train": ("train",), "test": ("test", "val", "valid", "validation")}
 _ALL_SPLIT_DIRS = {d for names in SPLIT_NAMES.values() for d in names}
 GREY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
-WIDE_GREY_MODES = {"I", "I;16", "I;16L", "I;16B", "I;16N"}     # 16-bit greyscale (PNG, TIFF) opens as one of these
+WIDE_GREY_MODES = {"I", "I;16", "I;16L", "I;16B", "I;16N"}  # 16-bit greyscale (PNG, TIFF) opens as one of these
 # Images larger than this many pixels are refused before they are decoded (an image file of a few
 # kilobytes can claim 30000x30000 pixels). Adjustable: convnp.data.imagefolder.MAX_IMAGE_PIXELS = ...
 MAX_IMAGE_PIXELS = 50_000_000
@@ -52,6 +52,7 @@ MAX_IMAGE_FILE_BYTES = 64 << 20
 
 # ----------------------------------------------------------------------------- sources
 
+
 class _Source:
     """A folder or a zip file, seen as relative POSIX paths of files."""
 
@@ -61,9 +62,11 @@ class _Source:
         self._zip: zipfile.ZipFile | None = None
         if self.is_zip:
             if not zipfile.is_zipfile(path):
-                raise ValueError(f"imagefolder: {path} is a file but not a zip archive; give a folder of class "
-                                 f"folders or a .zip of one. Received: {path}")
-            self._files = None                                    # listed on demand: the cache key needs only stat
+                raise ValueError(
+                    f"imagefolder: {path} is a file but not a zip archive; give a folder of class "
+                    f"folders or a .zip of one. Received: {path}"
+                )
+            self._files = None  # listed on demand: the cache key needs only stat
         elif path.is_dir():
             self._files = []
             self._dirs = []
@@ -98,14 +101,16 @@ class _Source:
             for rel in sorted(self._files):
                 st = (self.path / rel).stat()
                 h.update(f"|{rel}|{st.st_size}|{st.st_mtime_ns}".encode())
-            for rel in sorted(self._dirs):                        # an empty class folder changes the data set
+            for rel in sorted(self._dirs):  # an empty class folder changes the data set
                 h.update(f"|{rel}/".encode())
         return h.hexdigest()
 
     def _too_big(self, name: str, size: int) -> ValueError:
-        return ValueError(f"imagefolder: {name} is {size:,} bytes{' once decompressed' if self.is_zip else ''}, "
-                          f"more than the {MAX_IMAGE_FILE_BYTES:,} convnp reads for one image "
-                          f"(convnp.data.imagefolder.MAX_IMAGE_FILE_BYTES); remove it or give a smaller image")
+        return ValueError(
+            f"imagefolder: {name} is {size:,} bytes{' once decompressed' if self.is_zip else ''}, "
+            f"more than the {MAX_IMAGE_FILE_BYTES:,} convnp reads for one image "
+            f"(convnp.data.imagefolder.MAX_IMAGE_FILE_BYTES); remove it or give a smaller image"
+        )
 
     def read(self, rel: str) -> bytes:
         """The bytes of one file; safe from several threads (ZipFile serialises its seeks and reads).
@@ -113,36 +118,44 @@ class _Source:
         if not self.is_zip:
             path = self.path / rel
             st = path.stat()
-            if not stat.S_ISREG(st.st_mode):            # a device or a pipe in a class folder
-                raise ValueError(f"imagefolder: {path} is not a regular file (it is a device or a pipe); every file "
-                                 f"inside a class folder must be an image: remove it")
+            if not stat.S_ISREG(st.st_mode):  # a device or a pipe in a class folder
+                raise ValueError(
+                    f"imagefolder: {path} is not a regular file (it is a device or a pipe); every file "
+                    f"inside a class folder must be an image: remove it"
+                )
             size = st.st_size
             if size > MAX_IMAGE_FILE_BYTES:
                 raise self._too_big(str(path), size)
             return path.read_bytes()
         name = f"{self.path}:{rel}"
         info = self._zip.getinfo(rel)
-        if info.file_size > MAX_IMAGE_FILE_BYTES:       # zipfile stops reading at file_size, so this bounds it
+        if info.file_size > MAX_IMAGE_FILE_BYTES:  # zipfile stops reading at file_size, so this bounds it
             raise self._too_big(name, info.file_size)
         if info.flag_bits & 0x1:
-            raise ValueError(f"imagefolder: {name} is encrypted; convnp reads zip archives without passwords: "
-                             f"give an archive whose members are not encrypted")
+            raise ValueError(
+                f"imagefolder: {name} is encrypted; convnp reads zip archives without passwords: "
+                f"give an archive whose members are not encrypted"
+            )
         try:
             return self._zip.read(rel)
         except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError, OSError, zlib.error) as exc:
-            raise ValueError(f"imagefolder: cannot read {name} ({type(exc).__name__}: {exc}); the zip archive "
-                             f"is damaged: download or create it again") from None
+            raise ValueError(
+                f"imagefolder: cannot read {name} ({type(exc).__name__}: {exc}); the zip archive "
+                f"is damaged: download or create it again"
+            ) from None
 
     def _open_zip(self) -> zipfile.ZipFile:
         try:
             return zipfile.ZipFile(self.path)
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
-            raise ValueError(f"imagefolder: {self.path} is a damaged zip archive ({type(exc).__name__}: {exc}); "
-                             f"download or create it again") from None
+            raise ValueError(
+                f"imagefolder: {self.path} is a damaged zip archive ({type(exc).__name__}: {exc}); "
+                f"download or create it again"
+            ) from None
 
     def __enter__(self):
         if self.is_zip:
-            self._zip = self._open_zip()                   # the central directory is parsed once
+            self._zip = self._open_zip()  # the central directory is parsed once
         return self
 
     def __exit__(self, *exc):
@@ -155,26 +168,29 @@ def _visible(parts: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
     return [p for p in parts if p and not any(c.startswith(".") or c == "__MACOSX" for c in p)]
 
 
-def _layout(files: list[str], source: Path, dirs: list[str] = ()) -> tuple[dict[str, list[tuple[str, str]]],
-                                                                           list[str]]:
+def _layout(files: list[str], source: Path, dirs: list[str] = ()) -> tuple[dict[str, list[tuple[str, str]]], list[str]]:
     """{split: [(relpath, class), ...]} and the sorted class names, from the relative paths. A class
     folder (of ``dirs``) that holds no file is an error, as in torchvision's ImageFolder."""
     parts = _visible([PurePosixPath(f).parts for f in files])
     prefix: tuple[str, ...] = ()
     # Strip wrapping folders ("cifar10/train/cat/1.jpg" -> "train/cat/1.jpg").
-    while parts and all(len(p) >= 3 for p in parts) and len({p[0] for p in parts}) == 1 \
-            and parts[0][0].lower() not in _ALL_SPLIT_DIRS:
+    while (
+        parts
+        and all(len(p) >= 3 for p in parts)
+        and len({p[0] for p in parts}) == 1
+        and parts[0][0].lower() not in _ALL_SPLIT_DIRS
+    ):
         prefix += (parts[0][0],)
         parts = [p[1:] for p in parts]
     out: dict[str, list[tuple[str, str]]] = {}
-    folders = [d[len(prefix):] for d in _visible([PurePosixPath(d).parts for d in dirs]) if d[:len(prefix)] == prefix]
-    class_dirs: dict[str, list[tuple[str, ...]]] = {}           # split -> its class folders (relative to the split)
+    folders = [d[len(prefix) :] for d in _visible([PurePosixPath(d).parts for d in dirs]) if d[: len(prefix)] == prefix]
+    class_dirs: dict[str, list[tuple[str, ...]]] = {}  # split -> its class folders (relative to the split)
     if any(len(p) >= 3 and p[0].lower() in _ALL_SPLIT_DIRS for p in parts):
-        groups: dict[str, list[tuple[str, str]]] = {}          # split folder -> [(relpath, class)]
+        groups: dict[str, list[tuple[str, str]]] = {}  # split folder -> [(relpath, class)]
         for p in parts:
             if len(p) >= 3 and p[0].lower() in _ALL_SPLIT_DIRS:  # root/README, root/train/LICENSE: ignored
                 groups.setdefault(p[0], []).append(("/".join(prefix + p), p[1]))
-        for split, names in SPLIT_NAMES.items():                # train; test, else val, valid, ...
+        for split, names in SPLIT_NAMES.items():  # train; test, else val, valid, ...
             found = [d for name in names for d in sorted(groups) if d.lower() == name]
             if found:
                 out[split] = groups[found[0]]
@@ -182,27 +198,38 @@ def _layout(files: list[str], source: Path, dirs: list[str] = ()) -> tuple[dict[
     else:
         out["train"] = [("/".join(prefix + p), p[0]) for p in parts if len(p) >= 2]
         class_dirs["train"] = [d for d in folders if len(d) == 1]
-    empty = sorted("/".join(prefix + d) for split, ds in class_dirs.items() for d in ds
-                   if d[-1] not in {c for _, c in out.get(split, [])})
+    empty = sorted(
+        "/".join(prefix + d)
+        for split, ds in class_dirs.items()
+        for d in ds
+        if d[-1] not in {c for _, c in out.get(split, [])}
+    )
     if empty:
         shown = ", ".join(empty[:5]) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
-        raise ValueError(f"imagefolder: the class folder{'s' if len(empty) > 1 else ''} {shown} of {source} "
-                         f"hold{'' if len(empty) > 1 else 's'} no image; every class folder needs at least one "
-                         f"(put images in it or remove it)")
+        raise ValueError(
+            f"imagefolder: the class folder{'s' if len(empty) > 1 else ''} {shown} of {source} "
+            f"hold{'' if len(empty) > 1 else 's'} no image; every class folder needs at least one "
+            f"(put images in it or remove it)"
+        )
     out = {s: sorted(v, key=lambda e: (e[1], e[0])) for s, v in out.items() if v}
     if "train" not in out:
-        raise ValueError(f"imagefolder: found no class folders in {source}; expected train/<class>/<image> "
-                         f"(and test/<class>/<image>) or <class>/<image>. Received: {len(files)} files, "
-                         f"top-level entries {sorted({p[0] for p in parts})[:10]}")
+        raise ValueError(
+            f"imagefolder: found no class folders in {source}; expected train/<class>/<image> "
+            f"(and test/<class>/<image>) or <class>/<image>. Received: {len(files)} files, "
+            f"top-level entries {sorted({p[0] for p in parts})[:10]}"
+        )
     classes = sorted({c for _, c in out["train"]})
     unknown = sorted({c for _, c in out.get("test", [])} - set(classes))
     if unknown:
-        raise ValueError(f"imagefolder: the test split of {source} has classes that train lacks: {unknown}. "
-                         f"Both splits must use the same class folders. Received: train classes {classes}")
+        raise ValueError(
+            f"imagefolder: the test split of {source} has classes that train lacks: {unknown}. "
+            f"Both splits must use the same class folders. Received: train classes {classes}"
+        )
     return out, classes
 
 
 # ----------------------------------------------------------------------------- decoding
+
 
 def to_8bit(im):
     """A 16-bit greyscale Pillow image (mode I;16*, or I holding 16-bit values) as an 8-bit one (mode L),
@@ -213,7 +240,8 @@ def to_8bit(im):
     if im.mode not in WIDE_GREY_MODES:
         return im
     from PIL import Image
-    wide = np.asarray(im).astype(np.float64)                     # (H, W), any byte order
+
+    wide = np.asarray(im).astype(np.float64)  # (H, W), any byte order
     return Image.fromarray(np.rint(np.clip(wide, 0, 65535) / 257.0).astype(np.uint8), mode="L")
 
 
@@ -221,13 +249,16 @@ def check_image_size(im, name: str) -> None:
     """ValueError when the image claims more than MAX_IMAGE_PIXELS pixels (checked before decoding)."""
     w, h = im.size
     if w * h > MAX_IMAGE_PIXELS:
-        raise ValueError(f"{name} is {w}x{h} pixels, more than the {MAX_IMAGE_PIXELS:,} convnp decodes "
-                         f"(convnp.data.imagefolder.MAX_IMAGE_PIXELS); give a smaller image")
+        raise ValueError(
+            f"{name} is {w}x{h} pixels, more than the {MAX_IMAGE_PIXELS:,} convnp decodes "
+            f"(convnp.data.imagefolder.MAX_IMAGE_PIXELS); give a smaller image"
+        )
 
 
 def _decode_image(data: bytes, name: str) -> np.ndarray:
     """Pillow decode: (H, W) uint8 for greyscale images, (H, W, 3) uint8 for everything else."""
     from PIL import Image, UnidentifiedImageError
+
     try:
         with Image.open(io.BytesIO(data)) as im:
             check_image_size(im, f"imagefolder: {name}")
@@ -239,7 +270,7 @@ def _decode_image(data: bytes, name: str) -> np.ndarray:
                 im = im.convert("RGB")
             return np.asarray(im, dtype=np.uint8)
     except ValueError as exc:
-        if str(exc).startswith("imagefolder: "):                 # check_image_size's
+        if str(exc).startswith("imagefolder: "):  # check_image_size's
             raise
         raise _undecodable(name, data, exc) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
@@ -248,13 +279,16 @@ def _decode_image(data: bytes, name: str) -> np.ndarray:
 
 def _undecodable(name: str, data: bytes, exc: BaseException) -> ValueError:
     head = data[:16]
-    return ValueError(f"imagefolder: could not decode {name} as an image ({type(exc).__name__}: {exc}). Every "
-                      f"file inside a class folder must be an image: remove or replace this one. "
-                      f"Received: a {len(data)}-byte file starting with {head!r}")
+    return ValueError(
+        f"imagefolder: could not decode {name} as an image ({type(exc).__name__}: {exc}). Every "
+        f"file inside a class folder must be an image: remove or replace this one. "
+        f"Received: a {len(data)}-byte file starting with {head!r}"
+    )
 
 
 def _resize(arr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     from PIL import Image
+
     h, w = size
     return np.asarray(Image.fromarray(arr).resize((w, h), Image.Resampling.BILINEAR), dtype=np.uint8)
 
@@ -268,12 +302,14 @@ def _default_workers() -> int:
 
 
 def _decode_all(source: _Source, items: list[str], workers: int, progress: bool, desc: str) -> list[np.ndarray]:
-    chunk = max(8, min(256, -(-len(items) // max(1, 4 * workers))))   # >= 4 chunks per worker
+    chunk = max(8, min(256, -(-len(items) // max(1, 4 * workers))))  # >= 4 chunks per worker
     bar = _Progress(len(items), desc, unit="img", enabled=progress and len(items) >= 2000)
 
     def work(lo: int) -> list[np.ndarray]:
-        out = [_decode_image(source.read(rel), f"{source.path}:{rel}" if source.is_zip else str(source.path / rel))
-               for rel in items[lo:lo + chunk]]
+        out = [
+            _decode_image(source.read(rel), f"{source.path}:{rel}" if source.is_zip else str(source.path / rel))
+            for rel in items[lo : lo + chunk]
+        ]
         bar.update(len(out))
         return out
 
@@ -294,18 +330,25 @@ def _target_size(arrays: list[np.ndarray], names: list[str], image_size, resize:
     if image_size is not None and image_size != "most_common":
         if isinstance(image_size, int) and not isinstance(image_size, bool):
             image_size = (image_size, image_size)
-        if not (isinstance(image_size, (tuple, list)) and len(image_size) == 2
-                and all(isinstance(v, int) and v > 0 for v in image_size)):
-            raise ValueError(f"imagefolder: image_size must be 'most_common', an int or (height, width). "
-                             f"Received: image_size={image_size!r}")
+        if not (
+            isinstance(image_size, (tuple, list))
+            and len(image_size) == 2
+            and all(isinstance(v, int) and v > 0 for v in image_size)
+        ):
+            raise ValueError(
+                f"imagefolder: image_size must be 'most_common', an int or (height, width). "
+                f"Received: image_size={image_size!r}"
+            )
         return tuple(image_size)
     target = sizes.most_common(1)[0][0]
     if not resize and len(sizes) > 1:
         odd = [(n, a.shape[:2]) for n, a in zip(names, arrays) if a.shape[:2] != target][:5]
         shown = ", ".join(f"{n} is {h}x{w}" for n, (h, w) in odd)
-        raise ValueError(f"imagefolder: the images have different sizes ({len(sizes)} sizes; most are "
-                         f"{target[0]}x{target[1]}) and resize=False. Pass resize=True (to the most common size) "
-                         f"or image_size=(height, width). Received: {shown}")
+        raise ValueError(
+            f"imagefolder: the images have different sizes ({len(sizes)} sizes; most are "
+            f"{target[0]}x{target[1]}) and resize=False. Pass resize=True (to the most common size) "
+            f"or image_size=(height, width). Received: {shown}"
+        )
     return target
 
 
@@ -327,9 +370,9 @@ def _build(source: _Source, layout, classes, image_size, resize, workers, progre
     start = 0
     for s in splits:
         n = len(layout[s])
-        stack = np.stack(arrays[start:start + n]) if n else np.zeros((0, *target, 1 if grey else 3), np.uint8)
-        stack = stack[..., None] if grey else stack                              # (N, H, W) -> (N, H, W, 1)
-        out[f"{s}_images"] = np.ascontiguousarray(stack.transpose(0, 3, 1, 2))   # (N, H, W, C) -> (N, C, H, W)
+        stack = np.stack(arrays[start : start + n]) if n else np.zeros((0, *target, 1 if grey else 3), np.uint8)
+        stack = stack[..., None] if grey else stack  # (N, H, W) -> (N, H, W, 1)
+        out[f"{s}_images"] = np.ascontiguousarray(stack.transpose(0, 3, 1, 2))  # (N, H, W, C) -> (N, C, H, W)
         out[f"{s}_labels"] = np.array([index[c] for _, c in layout[s]], dtype=np.int64)
         start += n
     out["has_test"] = np.array("test" in layout)
@@ -339,6 +382,7 @@ def _build(source: _Source, layout, classes, image_size, resize, workers, progre
 
 
 # ----------------------------------------------------------------------------- cache
+
 
 def _cache_file(source: _Source, cache_dir, image_size, resize) -> Path:
     key = hashlib.sha256(f"{source.fingerprint()}|{image_size!r}|{resize}|v{CACHE_VERSION}".encode()).hexdigest()
@@ -371,9 +415,16 @@ def _load_cache(path: Path, splits) -> dict[str, np.ndarray] | None:
         return None
 
 
-def load_image_arrays(path, image_size="most_common", resize: bool = True, cache_dir=None, use_cache: bool = True,
-                      num_workers: int | None = None, progress: bool = True,
-                      splits=("train", "test")) -> dict[str, np.ndarray]:
+def load_image_arrays(
+    path,
+    image_size="most_common",
+    resize: bool = True,
+    cache_dir=None,
+    use_cache: bool = True,
+    num_workers: int | None = None,
+    progress: bool = True,
+    splits=("train", "test"),
+) -> dict[str, np.ndarray]:
     """Decode (or load from the cache) every split of an image folder / zip.
 
     Returns {'classes', 'has_test', 'mean', 'std', 'train_images', 'train_labels', 'test_images',
@@ -395,14 +446,24 @@ def load_image_arrays(path, image_size="most_common", resize: bool = True, cache
         try:
             _save_cache(cache, arrays)
         except OSError as exc:
-            warnings.warn(f"imagefolder: could not write the cache {cache} ({exc}); the next run decodes again",
-                          stacklevel=2)
+            warnings.warn(
+                f"imagefolder: could not write the cache {cache} ({exc}); the next run decodes again", stacklevel=2
+            )
     return arrays
 
 
-def load_image_folder(path, split: str = "train", image_size="most_common", resize: bool = True,
-                      val_split: float = 0.1, seed: int = 0, cache_dir=None, use_cache: bool = True,
-                      num_workers: int | None = None, progress: bool = True) -> ArrayDataset:
+def load_image_folder(
+    path,
+    split: str = "train",
+    image_size="most_common",
+    resize: bool = True,
+    val_split: float = 0.1,
+    seed: int = 0,
+    cache_dir=None,
+    use_cache: bool = True,
+    num_workers: int | None = None,
+    progress: bool = True,
+) -> ArrayDataset:
     """An ArrayDataset of one split of an image folder or zip (see the module docstring).
 
     Args:
@@ -424,17 +485,18 @@ def load_image_folder(path, split: str = "train", image_size="most_common", resi
     """
     if split not in ("train", "test"):
         raise ValueError(f"imagefolder: split must be 'train' or 'test'. Received: split={split!r}")
-    arrays = load_image_arrays(path, image_size, resize, cache_dir, use_cache, num_workers, progress,
-                               splits=(split,))
+    arrays = load_image_arrays(path, image_size, resize, cache_dir, use_cache, num_workers, progress, splits=(split,))
     if split == "test" and not bool(arrays["has_test"]) and "train_images" not in arrays:  # held out from train
-        arrays = load_image_arrays(path, image_size, resize, cache_dir, use_cache, num_workers, progress,
-                                   splits=("train",))
+        arrays = load_image_arrays(
+            path, image_size, resize, cache_dir, use_cache, num_workers, progress, splits=("train",)
+        )
     classes = [str(c) for c in arrays["classes"]]
     mean, std = tuple(arrays["mean"].tolist()), tuple(arrays["std"].tolist())
     name = f"imagefolder:{path}"
     if bool(arrays["has_test"]):
-        return ArrayDataset(arrays[f"{split}_images"], arrays[f"{split}_labels"], classes, mean, std,
-                            name=name, split=split)
+        return ArrayDataset(
+            arrays[f"{split}_images"], arrays[f"{split}_labels"], classes, mean, std, name=name, split=split
+        )
     images, labels = arrays["train_images"], arrays["train_labels"]
     keep, held = stratified_split(labels, val_split, seed)
     idx = keep if split == "train" else held

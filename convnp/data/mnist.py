@@ -27,8 +27,14 @@ import numpy as np
 
 from convnp.data.dataset import ArrayDataset
 
-IDX_TYPES = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype(">i2"),
-             0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+IDX_TYPES = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
 IMAGES_MAGIC = 0x00000803
 LABELS_MAGIC = 0x00000801
 
@@ -39,8 +45,18 @@ SPLIT_FILES = {
 MNIST_FILES = tuple(f + ".gz" for pair in SPLIT_FILES.values() for f in pair)
 
 MNIST_CLASSES = [str(d) for d in range(10)]
-FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-                         "Sneaker", "Bag", "Ankle boot"]
+FASHION_MNIST_CLASSES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
 # Mean and std of value/255 over the 60,000 training images (MNIST: 0.1307, 0.3081, checked
 # against the real files in the tests; Fashion-MNIST: the commonly published 0.2860, 0.3530).
 MNIST_MEAN, MNIST_STD = (0.1307,), (0.3081,)
@@ -71,9 +87,11 @@ class _Reader:
         self.raw = raw
 
     def _fail(self, exc):
-        raise ValueError(f"{self.op}: {self.path} is not a valid gzip file, it is corrupt or truncated ({exc}). "
-                         "Delete it and download it again, or copy an intact file in its place. "
-                         f"Received: a {self.path.stat().st_size}-byte file") from exc
+        raise ValueError(
+            f"{self.op}: {self.path} is not a valid gzip file, it is corrupt or truncated ({exc}). "
+            "Delete it and download it again, or copy an intact file in its place. "
+            f"Received: a {self.path.stat().st_size}-byte file"
+        ) from exc
 
     def read(self, n: int) -> bytes:
         try:
@@ -100,7 +118,7 @@ class _Reader:
         return count
 
     def readinto(self, buf) -> int:
-        if not memoryview(buf).nbytes:                       # zero images: nothing to read
+        if not memoryview(buf).nbytes:  # zero images: nothing to read
             return 0
         view = memoryview(buf).cast("B")
         got = 0
@@ -138,49 +156,68 @@ def read_idx(path, expected_magic: int | None = None, op: str = "read_idx") -> n
     with _Reader(path, op) as fh:
         header = fh.read(4)
         if len(header) < 4:
-            raise ValueError(f"{op}: {path} is too short to be an IDX file ({len(header)} bytes, the header alone "
-                             f"has 4). Delete it and download it again. Received: {len(header)} bytes")
+            raise ValueError(
+                f"{op}: {path} is too short to be an IDX file ({len(header)} bytes, the header alone "
+                f"has 4). Delete it and download it again. Received: {len(header)} bytes"
+            )
         magic = int.from_bytes(header, "big")
         if expected_magic is not None and magic != expected_magic:
             kind = {IMAGES_MAGIC: "an IDX image file", LABELS_MAGIC: "an IDX label file"}.get(expected_magic, "IDX")
-            hint = (" The images and labels files look swapped." if {magic, expected_magic} == {IMAGES_MAGIC, LABELS_MAGIC}
-                    else " Check that it is the right file, uncompressed or gzip-compressed, not an HTML error page.")
-            raise ValueError(f"{op}: {path} is not {kind}: expected magic number 0x{expected_magic:08X}, found "
-                             f"0x{magic:08X}.{hint} Received: magic=0x{magic:08X}")
+            hint = (
+                " The images and labels files look swapped."
+                if {magic, expected_magic} == {IMAGES_MAGIC, LABELS_MAGIC}
+                else " Check that it is the right file, uncompressed or gzip-compressed, not an HTML error page."
+            )
+            raise ValueError(
+                f"{op}: {path} is not {kind}: expected magic number 0x{expected_magic:08X}, found "
+                f"0x{magic:08X}.{hint} Received: magic=0x{magic:08X}"
+            )
         type_code, ndim = header[2], header[3]
         if header[:2] != b"\0\0" or type_code not in IDX_TYPES or ndim == 0:
-            raise ValueError(f"{op}: {path} is not an IDX file: its first 4 bytes must be 00 00, a type code "
-                             f"({', '.join(f'0x{t:02X}' for t in IDX_TYPES)}) and a number of dimensions >= 1. "
-                             f"Received: magic=0x{magic:08X}")
+            raise ValueError(
+                f"{op}: {path} is not an IDX file: its first 4 bytes must be 00 00, a type code "
+                f"({', '.join(f'0x{t:02X}' for t in IDX_TYPES)}) and a number of dimensions >= 1. "
+                f"Received: magic=0x{magic:08X}"
+            )
         dims_bytes = fh.read(4 * ndim)
         if len(dims_bytes) < 4 * ndim:
-            raise ValueError(f"{op}: {path} is truncated inside its header ({ndim} sizes declared). Delete it and "
-                             f"download it again. Received: {4 + len(dims_bytes)} bytes in all")
+            raise ValueError(
+                f"{op}: {path} is truncated inside its header ({ndim} sizes declared). Delete it and "
+                f"download it again. Received: {4 + len(dims_bytes)} bytes in all"
+            )
         dims = tuple(int(v) for v in np.frombuffer(dims_bytes, dtype=">u4"))
         dtype = IDX_TYPES[type_code]
         shape = " x ".join(str(d) for d in dims)
-        expected = dtype.itemsize * int(np.prod(dims, dtype=object))          # Python ints: no overflow
+        expected = dtype.itemsize * int(np.prod(dims, dtype=object))  # Python ints: no overflow
         if expected > MAX_IDX_BYTES:
-            raise ValueError(f"{op}: {path} declares {shape} values of type {dtype.name} ({expected:,} bytes), more "
-                             f"than the {MAX_IDX_BYTES:,} convnp reads from an IDX file "
-                             f"(convnp.data.mnist.MAX_IDX_BYTES); it is damaged or not a data set file. "
-                             f"Delete it and download it again")
+            raise ValueError(
+                f"{op}: {path} declares {shape} values of type {dtype.name} ({expected:,} bytes), more "
+                f"than the {MAX_IDX_BYTES:,} convnp reads from an IDX file "
+                f"(convnp.data.mnist.MAX_IDX_BYTES); it is damaged or not a data set file. "
+                f"Delete it and download it again"
+            )
         have = fh.remaining(expected) if not fh.compressed or expected > COUNT_GZIP_ABOVE else expected
         if have < expected:
-            raise ValueError(f"{op}: {path} is truncated: its header declares {shape} values of type {dtype.name} "
-                             f"({expected} bytes) but only {have} bytes follow the header. Delete it and download it "
-                             f"again. Received: {have} of {expected} data bytes")
+            raise ValueError(
+                f"{op}: {path} is truncated: its header declares {shape} values of type {dtype.name} "
+                f"({expected} bytes) but only {have} bytes follow the header. Delete it and download it "
+                f"again. Received: {have} of {expected} data bytes"
+            )
         out = np.empty(dims, dtype=dtype)
         got = fh.readinto(out)
         if got < expected:
-            raise ValueError(f"{op}: {path} is truncated: its header declares {shape} values of type {dtype.name} "
-                             f"({expected} bytes) but only {got} bytes follow the header. Delete it and download it "
-                             f"again. Received: {got} of {expected} data bytes")
+            raise ValueError(
+                f"{op}: {path} is truncated: its header declares {shape} values of type {dtype.name} "
+                f"({expected} bytes) but only {got} bytes follow the header. Delete it and download it "
+                f"again. Received: {got} of {expected} data bytes"
+            )
         extra = fh.read(1)
         if extra:
-            raise ValueError(f"{op}: {path} has bytes after the {expected} data bytes its header declares "
-                             f"({' x '.join(str(d) for d in dims)}); it is not a valid IDX file. "
-                             "Received: trailing data")
+            raise ValueError(
+                f"{op}: {path} has bytes after the {expected} data bytes its header declares "
+                f"({' x '.join(str(d) for d in dims)}); it is not a valid IDX file. "
+                "Received: trailing data"
+            )
     return out.astype(dtype.newbyteorder("="), copy=False) if dtype.byteorder == ">" else out
 
 
@@ -232,15 +269,19 @@ def missing_idx_files(folder) -> list[str]:
 
 def load_idx_pair(images_path, labels_path, classes, mean, std, name: str, split: str) -> ArrayDataset:
     """An ArrayDataset from an images file and a labels file, checked against each other."""
-    images = read_idx_images(images_path)                       # (N, H, W) uint8
-    labels = read_idx_labels(labels_path)                       # (N,) uint8
+    images = read_idx_images(images_path)  # (N, H, W) uint8
+    labels = read_idx_labels(labels_path)  # (N,) uint8
     if images.shape[0] != labels.shape[0]:
-        raise ValueError(f"load_mnist: {images_path} holds {images.shape[0]} images but {labels_path} holds "
-                         f"{labels.shape[0]} labels; both files must come from the same split (train-* or t10k-*). "
-                         f"Received: {images.shape[0]} images, {labels.shape[0]} labels")
+        raise ValueError(
+            f"load_mnist: {images_path} holds {images.shape[0]} images but {labels_path} holds "
+            f"{labels.shape[0]} labels; both files must come from the same split (train-* or t10k-*). "
+            f"Received: {images.shape[0]} images, {labels.shape[0]} labels"
+        )
     if labels.size and labels.max() >= len(classes):
-        raise ValueError(f"load_mnist: {labels_path} has labels up to {labels.max()}, expected 0..{len(classes) - 1}. "
-                         f"Received: max label {labels.max()}")
+        raise ValueError(
+            f"load_mnist: {labels_path} has labels up to {labels.max()}, expected 0..{len(classes) - 1}. "
+            f"Received: max label {labels.max()}"
+        )
     return ArrayDataset(images[:, None], labels, classes, mean, std, name=name, split=split)  # (N, 1, H, W)
 
 

@@ -24,11 +24,24 @@ from convnp.data.imagefolder import load_image_folder
 from convnp.data.mnist import load_mnist
 
 DATASETS = ("mnist", "fashion-mnist", "cifar10", "mnist-sample", "imagefolder:PATH")
-_ALIASES = {"fashion_mnist": "fashion-mnist", "fashionmnist": "fashion-mnist", "cifar-10": "cifar10",
-            "cifar_10": "cifar10", "mnist_sample": "mnist-sample"}
+_ALIASES = {
+    "fashion_mnist": "fashion-mnist",
+    "fashionmnist": "fashion-mnist",
+    "cifar-10": "cifar10",
+    "cifar_10": "cifar10",
+    "mnist_sample": "mnist-sample",
+}
 _DOWNLOAD_OPTIONS = {"mirror", "timeout", "progress"}
-_IMAGEFOLDER_OPTIONS = {"image_size", "resize", "val_split", "seed", "cache_dir", "use_cache", "num_workers",
-                        "progress"}
+_IMAGEFOLDER_OPTIONS = {
+    "image_size",
+    "resize",
+    "val_split",
+    "seed",
+    "cache_dir",
+    "use_cache",
+    "num_workers",
+    "progress",
+}
 
 
 def list_datasets() -> list[str]:
@@ -52,8 +65,10 @@ def load_mnist_sample(split: str = "train") -> ArrayDataset:
 def _check_options(name: str, options: dict, allowed: set[str]) -> None:
     unknown = sorted(set(options) - allowed)
     if unknown:
-        raise TypeError(f"get_dataset: unexpected option(s) {', '.join(unknown)} for {name!r}; it accepts "
-                        f"{', '.join(sorted(allowed)) or 'no options'}. Received: {', '.join(unknown)}")
+        raise TypeError(
+            f"get_dataset: unexpected option(s) {', '.join(unknown)} for {name!r}; it accepts "
+            f"{', '.join(sorted(allowed)) or 'no options'}. Received: {', '.join(unknown)}"
+        )
 
 
 def get_dataset(name: str, data_dir=None, split: str = "train", download: bool = True, **options) -> ArrayDataset:
@@ -78,10 +93,12 @@ def get_dataset(name: str, data_dir=None, split: str = "train", download: bool =
     if split not in ("train", "test"):
         raise ValueError(f"get_dataset: split must be 'train' or 'test'. Received: split={split!r}")
     if name.startswith("imagefolder:"):
-        path = name[len("imagefolder:"):]
+        path = name[len("imagefolder:") :]
         if not path:
-            raise ValueError("get_dataset: 'imagefolder:' needs a path, e.g. 'imagefolder:/data/cifar10-jpg.zip'. "
-                             f"Received: name={name!r}")
+            raise ValueError(
+                "get_dataset: 'imagefolder:' needs a path, e.g. 'imagefolder:/data/cifar10-jpg.zip'. "
+                f"Received: name={name!r}"
+            )
         _check_options(name, options, _IMAGEFOLDER_OPTIONS)
         return load_image_folder(path, split=split, **options)
     key = _ALIASES.get(name.lower(), name.lower())
@@ -91,13 +108,20 @@ def get_dataset(name: str, data_dir=None, split: str = "train", download: bool =
     if key in ("mnist", "fashion-mnist", "cifar10"):
         _check_options(name, options, _DOWNLOAD_OPTIONS)
         root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
-        folder = ensure_dataset(key, root, download=download, mirror=options.get("mirror"),
-                                timeout=options.get("timeout", DEFAULT_TIMEOUT), progress=options.get("progress", True))
+        folder = ensure_dataset(
+            key,
+            root,
+            download=download,
+            mirror=options.get("mirror"),
+            timeout=options.get("timeout", DEFAULT_TIMEOUT),
+            progress=options.get("progress", True),
+        )
         if key == "cifar10":
             return load_cifar10(folder, split)
         return load_mnist(folder, split, variant=key)
     known = [d.split(":")[0] for d in DATASETS] + list(_ALIASES)
     close = difflib.get_close_matches(name.lower(), known, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
-    raise ValueError(f"get_dataset: unknown dataset {name!r}; choose one of {', '.join(DATASETS)}.{hint} "
-                     f"Received: name={name!r}")
+    raise ValueError(
+        f"get_dataset: unknown dataset {name!r}; choose one of {', '.join(DATASETS)}.{hint} Received: name={name!r}"
+    )

@@ -24,23 +24,36 @@ generator of ``convnp.manual_seed``. The same seed gives the same batch.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from convnp.arraymath.im2col import pad_spatial, sliding_windows
 from convnp.arraymath.random import resolve
 
-__all__ = ["Transform", "Normalize", "RandomHorizontalFlip", "RandomCrop", "RandomShift", "RandomErasing",
-           "Compose", "RandomApply", "RandomChoice", "Identity", "preset", "PRESETS"]
+__all__ = [
+    "Transform",
+    "Normalize",
+    "RandomHorizontalFlip",
+    "RandomCrop",
+    "RandomShift",
+    "RandomErasing",
+    "Compose",
+    "RandomApply",
+    "RandomChoice",
+    "Identity",
+    "preset",
+    "PRESETS",
+]
 
 
 def _check_batch(x, op: str) -> np.ndarray:
     if not isinstance(x, np.ndarray) or x.ndim != 4 or not np.issubdtype(x.dtype, np.floating):
-        got = (f"array of shape {x.shape} and dtype {x.dtype}" if isinstance(x, np.ndarray)
-               else type(x).__name__)
-        raise ValueError(f"{op}: expected a float batch of shape (N, C, H, W), as the DataLoader produces "
-                         f"after dividing by 255. Received: {got}")
+        got = f"array of shape {x.shape} and dtype {x.dtype}" if isinstance(x, np.ndarray) else type(x).__name__
+        raise ValueError(
+            f"{op}: expected a float batch of shape (N, C, H, W), as the DataLoader produces "
+            f"after dividing by 255. Received: {got}"
+        )
     return x
 
 
@@ -52,16 +65,20 @@ def _check_probability(p, op: str, name: str = "p") -> float:
 
 def _check_generator(generator, op: str):
     if generator is not None and not isinstance(generator, np.random.Generator):
-        raise TypeError(f"{op}: generator must be a numpy.random.Generator or None. "
-                        f"Received: {type(generator).__name__}")
+        raise TypeError(
+            f"{op}: generator must be a numpy.random.Generator or None. Received: {type(generator).__name__}"
+        )
     return generator
 
 
 def _pair(value, op: str, name: str) -> tuple[int, int]:
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return int(value), int(value)
-    if (isinstance(value, (tuple, list)) and len(value) == 2
-            and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)):
+    if (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)
+    ):
         return int(value[0]), int(value[1])
     raise TypeError(f"{op}: {name} must be an int or a pair (height, width) of ints. Received: {name}={value!r}")
 
@@ -117,20 +134,26 @@ class Normalize(Transform):
         mean = np.atleast_1d(np.asarray(mean, dtype=np.float64))
         std = np.atleast_1d(np.asarray(std, dtype=np.float64))
         if mean.ndim != 1 or std.ndim != 1 or (len(mean) != len(std) and 1 not in (len(mean), len(std))):
-            raise ValueError("Normalize: mean and std must be numbers or sequences of one number per channel, "
-                             f"of the same length. Received: mean={mean.tolist()}, std={std.tolist()}")
+            raise ValueError(
+                "Normalize: mean and std must be numbers or sequences of one number per channel, "
+                f"of the same length. Received: mean={mean.tolist()}, std={std.tolist()}"
+            )
         if not np.all(np.isfinite(mean)) or not np.all(std > 0):
-            raise ValueError("Normalize: std must be positive and mean finite (a zero std divides by zero). "
-                             f"Received: mean={mean.tolist()}, std={std.tolist()}")
+            raise ValueError(
+                "Normalize: std must be positive and mean finite (a zero std divides by zero). "
+                f"Received: mean={mean.tolist()}, std={std.tolist()}"
+            )
         self.mean, self.std = mean, std
 
     def forward(self, x, rng):
         c = x.shape[1]
         for name, v in (("mean", self.mean), ("std", self.std)):
             if len(v) not in (1, c):
-                raise ValueError(f"Normalize: {name} has {len(v)} values but the batch has {c} channels. "
-                                 f"Received: batch of shape {x.shape}, {name}={v.tolist()}")
-        mean = self.mean.astype(x.dtype).reshape(1, -1, 1, 1)        # (C,) -> (1, C, 1, 1)
+                raise ValueError(
+                    f"Normalize: {name} has {len(v)} values but the batch has {c} channels. "
+                    f"Received: batch of shape {x.shape}, {name}={v.tolist()}"
+                )
+        mean = self.mean.astype(x.dtype).reshape(1, -1, 1, 1)  # (C,) -> (1, C, 1, 1)
         std = self.std.astype(x.dtype).reshape(1, -1, 1, 1)
         return (x - mean) / std
 
@@ -149,7 +172,7 @@ class RandomHorizontalFlip(RandomTransform):
         self.generator = _check_generator(generator, "RandomHorizontalFlip")
 
     def sample(self, x, generator=None):
-        return resolve(generator).random(x.shape[0]) < self.p                  # (N,) bool
+        return resolve(generator).random(x.shape[0]) < self.p  # (N,) bool
 
     def apply(self, x, flip):
         return np.where(np.asarray(flip)[:, None, None, None], x[..., ::-1], x)
@@ -185,8 +208,10 @@ class RandomCrop(RandomTransform):
         if self.size is not None and min(self.size) < 1:
             raise ValueError(f"RandomCrop: size must be at least 1. Received: size={size!r}")
         if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
-            raise ValueError(f"RandomCrop: padding must be a non-negative int (pixels added on every side). "
-                             f"Received: padding={padding!r}")
+            raise ValueError(
+                f"RandomCrop: padding must be a non-negative int (pixels added on every side). "
+                f"Received: padding={padding!r}"
+            )
         self.padding = int(padding)
         self.fill = float(fill)
         self.generator = _check_generator(generator, "RandomCrop")
@@ -196,9 +221,11 @@ class RandomCrop(RandomTransform):
         h, w = self.size if self.size is not None else (h_in, w_in)
         hp, wp = h_in + 2 * self.padding, w_in + 2 * self.padding
         if h > hp or w > wp:
-            raise ValueError(f"RandomCrop: the crop size {h}x{w} is larger than the padded input {hp}x{wp} "
-                             f"({h_in}x{w_in} plus padding {self.padding} on every side); use a smaller size "
-                             f"or more padding. Received: batch of shape {x.shape}, size={(h, w)}")
+            raise ValueError(
+                f"RandomCrop: the crop size {h}x{w} is larger than the padded input {hp}x{wp} "
+                f"({h_in}x{w_in} plus padding {self.padding} on every side); use a smaller size "
+                f"or more padding. Received: batch of shape {x.shape}, size={(h, w)}"
+            )
         return h, w, hp, wp
 
     def sample(self, x, generator=None):
@@ -211,7 +238,7 @@ class RandomCrop(RandomTransform):
         h, w, _, _ = self._geometry(x)
         top, left = params
         p = self.padding
-        padded = pad_spatial(x, [(p, p), (p, p)], value=self.fill)          # (N, C, H+2p, W+2p)
+        padded = pad_spatial(x, [(p, p), (p, p)], value=self.fill)  # (N, C, H+2p, W+2p)
         return _crop_batch(padded, np.asarray(top), np.asarray(left), h, w)  # (N, C, h, w)
 
     def __repr__(self):
@@ -242,7 +269,7 @@ class RandomShift(RandomTransform):
     def apply(self, x, params):
         dy, dx = (np.asarray(v) for v in params)
         m = self.max_pixels
-        padded = pad_spatial(x, [(m, m), (m, m)], value=0.0)                # (N, C, H+2m, W+2m)
+        padded = pad_spatial(x, [(m, m), (m, m)], value=0.0)  # (N, C, H+2m, W+2m)
         return _crop_batch(padded, m - dy, m - dx, x.shape[2], x.shape[3])  # (N, C, H, W)
 
     def __repr__(self):
@@ -267,30 +294,33 @@ class RandomErasing(RandomTransform):
         self.p = _check_probability(p, "RandomErasing")
         scale, ratio = tuple(float(v) for v in scale), tuple(float(v) for v in ratio)
         if len(scale) != 2 or not 0 < scale[0] <= scale[1] <= 1:
-            raise ValueError(f"RandomErasing: scale must be (min, max) with 0 < min <= max <= 1 (fractions of the "
-                             f"image area). Received: scale={scale}")
+            raise ValueError(
+                f"RandomErasing: scale must be (min, max) with 0 < min <= max <= 1 (fractions of the "
+                f"image area). Received: scale={scale}"
+            )
         if len(ratio) != 2 or not 0 < ratio[0] <= ratio[1]:
             raise ValueError(f"RandomErasing: ratio must be (min, max) with 0 < min <= max. Received: ratio={ratio}")
         if isinstance(value, str) and value != "random":
-            raise ValueError(f"RandomErasing: value must be a number, one number per channel, or 'random'. "
-                             f"Received: value={value!r}")
+            raise ValueError(
+                f"RandomErasing: value must be a number, one number per channel, or 'random'. Received: value={value!r}"
+            )
         self.scale, self.ratio, self.value = scale, ratio, value
         self.generator = _check_generator(generator, "RandomErasing")
 
     def sample(self, x, generator=None):
         rng = resolve(generator)
         n, _, H, W = x.shape
-        area = H * W * rng.uniform(self.scale[0], self.scale[1], size=(n, self.attempts))        # (N, 10)
+        area = H * W * rng.uniform(self.scale[0], self.scale[1], size=(n, self.attempts))  # (N, 10)
         aspect = np.exp(rng.uniform(math.log(self.ratio[0]), math.log(self.ratio[1]), size=(n, self.attempts)))
         hs = np.rint(np.sqrt(area * aspect)).astype(np.int64)
         ws = np.rint(np.sqrt(area / aspect)).astype(np.int64)
         ok = (hs < H) & (ws < W) & (hs > 0) & (ws > 0)
-        first = np.argmax(ok, axis=1)                                   # first valid attempt per image
+        first = np.argmax(ok, axis=1)  # first valid attempt per image
         rows = np.arange(n)
         h, w = hs[rows, first], ws[rows, first]
         has_box = ok[rows, first]
         h, w = np.where(has_box, h, 0), np.where(has_box, w, 0)
-        top = rng.integers(0, H - h + 1)                                # per-image upper bounds
+        top = rng.integers(0, H - h + 1)  # per-image upper bounds
         left = rng.integers(0, W - w + 1)
         erase = (rng.random(n) < self.p) & has_box
         noise = rng.standard_normal(x.shape, dtype=np.float64).astype(x.dtype) if self.value == "random" else None
@@ -299,20 +329,26 @@ class RandomErasing(RandomTransform):
     def apply(self, x, params):
         erase, top, left, h, w, noise = params
         H, W = x.shape[2:]
-        r = np.arange(H)[None, :, None]                                 # (1, H, 1)
-        c = np.arange(W)[None, None, :]                                 # (1, 1, W)
-        box = ((r >= top[:, None, None]) & (r < (top + h)[:, None, None])
-               & (c >= left[:, None, None]) & (c < (left + w)[:, None, None])
-               & np.asarray(erase)[:, None, None])                      # (N, H, W)
+        r = np.arange(H)[None, :, None]  # (1, H, 1)
+        c = np.arange(W)[None, None, :]  # (1, 1, W)
+        box = (
+            (r >= top[:, None, None])
+            & (r < (top + h)[:, None, None])
+            & (c >= left[:, None, None])
+            & (c < (left + w)[:, None, None])
+            & np.asarray(erase)[:, None, None]
+        )  # (N, H, W)
         if noise is not None:
             fill = noise
         else:
             fill = np.asarray(self.value, dtype=x.dtype)
             if fill.ndim == 1:
                 if len(fill) not in (1, x.shape[1]):
-                    raise ValueError(f"RandomErasing: value has {len(fill)} entries but the batch has "
-                                     f"{x.shape[1]} channels. Received: value={self.value!r}")
-                fill = fill.reshape(1, -1, 1, 1)                        # (C,) -> (1, C, 1, 1)
+                    raise ValueError(
+                        f"RandomErasing: value has {len(fill)} entries but the batch has "
+                        f"{x.shape[1]} channels. Received: value={self.value!r}"
+                    )
+                fill = fill.reshape(1, -1, 1, 1)  # (C,) -> (1, C, 1, 1)
         return np.where(box[:, None], fill, x).astype(x.dtype, copy=False)
 
     def __repr__(self):
@@ -348,8 +384,10 @@ class Compose(Transform):
 
 def _put(out: np.ndarray, mask: np.ndarray, values: np.ndarray, op: str) -> None:
     if values.shape[1:] != out.shape[1:]:
-        raise ValueError(f"{op}: the wrapped transforms must keep the image shape {out.shape[1:]} (images that "
-                         f"are not transformed keep it). Received: output of shape {values.shape[1:]}")
+        raise ValueError(
+            f"{op}: the wrapped transforms must keep the image shape {out.shape[1:]} (images that "
+            f"are not transformed keep it). Received: output of shape {values.shape[1:]}"
+        )
     out[mask] = values
 
 
@@ -365,7 +403,7 @@ class RandomApply(Transform):
         self.generator = _check_generator(generator, "RandomApply")
 
     def forward(self, x, rng):
-        chosen = rng.random(x.shape[0]) < self.p                         # (N,) bool
+        chosen = rng.random(x.shape[0]) < self.p  # (N,) bool
         out = x.copy()
         if chosen.any():
             _put(out, chosen, self.inner(x[chosen], generator=rng), "RandomApply")
@@ -386,15 +424,17 @@ class RandomChoice(Transform):
         if p is not None:
             p = np.asarray(p, dtype=np.float64)
             if p.shape != (len(self.transforms),) or np.any(p < 0) or not np.isclose(p.sum(), 1.0):
-                raise ValueError(f"RandomChoice: p must hold one probability per transform, summing to 1. "
-                                 f"Received: p={p.tolist()} for {len(self.transforms)} transforms")
+                raise ValueError(
+                    f"RandomChoice: p must hold one probability per transform, summing to 1. "
+                    f"Received: p={p.tolist()} for {len(self.transforms)} transforms"
+                )
         self.p = p
         self.generator = _check_generator(generator, "RandomChoice")
 
     def forward(self, x, rng):
-        choice = rng.choice(len(self.transforms), size=x.shape[0], p=self.p)   # (N,) int
+        choice = rng.choice(len(self.transforms), size=x.shape[0], p=self.p)  # (N,) int
         out = np.empty_like(x)
-        for k, t in enumerate(self.transforms):                                # loop over transforms
+        for k, t in enumerate(self.transforms):  # loop over transforms
             sel = choice == k
             if sel.any():
                 _put(out, sel, t(x[sel], generator=rng), "RandomChoice")
@@ -415,17 +455,22 @@ def preset(name: str, size=None, mean=None, std=None, generator=None) -> Transfo
       ``size=None`` crops back to the input size).
     """
     if name not in PRESETS:
-        raise ValueError(f"preset: unknown augmentation {name!r}; choose one of {', '.join(PRESETS)}. "
-                         f"Received: name={name!r}")
+        raise ValueError(
+            f"preset: unknown augmentation {name!r}; choose one of {', '.join(PRESETS)}. Received: name={name!r}"
+        )
     steps: list[Transform] = {
         "none": lambda: [],
         "shift": lambda: [RandomShift(2, generator=generator)],
         "flip": lambda: [RandomHorizontalFlip(0.5, generator=generator)],
-        "standard": lambda: [RandomCrop(size, padding=4, generator=generator),
-                             RandomHorizontalFlip(0.5, generator=generator)],
+        "standard": lambda: [
+            RandomCrop(size, padding=4, generator=generator),
+            RandomHorizontalFlip(0.5, generator=generator),
+        ],
     }[name]()
     if (mean is None) != (std is None):
-        raise ValueError(f"preset: give both mean and std (for Normalize) or neither. Received: mean={mean!r}, std={std!r}")
+        raise ValueError(
+            f"preset: give both mean and std (for Normalize) or neither. Received: mean={mean!r}, std={std!r}"
+        )
     if mean is not None:
         steps.append(Normalize(mean, std))
     if not steps:

@@ -23,23 +23,54 @@ from convnp.inspect.deconvnet import deconv, deconv_layers, guided_backprop, pro
 from convnp.inspect.explain import OutputExplanation, explain_output
 from convnp.inspect.maps import FeatureMaps, FilterImages, conv_layers, feature_maps, filters
 from convnp.inspect.predictions import (
-    Evaluation, TopK, evaluate_predictions, most_confused, predictions, softmax,
+    Evaluation,
+    TopK,
+    evaluate_predictions,
+    most_confused,
+    predictions,
+    softmax,
 )
 from convnp.inspect.receptive import ReceptiveField, receptive_field, receptive_fields
 from convnp.inspect.report import Report, report
 from convnp.inspect.topk import StreamingTopK, TopPatches, top_patches
 from convnp.inspect.trace import LayerCall, ModelTrace, trace
 
-confusion = evaluate_predictions          # the confusion matrix and the most confused pairs, one pass
+confusion = evaluate_predictions  # the confusion matrix and the most confused pairs, one pass
 
 __all__ = [
-    "filters", "FilterImages", "feature_maps", "FeatureMaps", "conv_layers",
-    "top_patches", "TopPatches", "StreamingTopK",
-    "deconv", "guided_backprop", "deconv_layers", "project",
-    "saliency", "input_gradient", "grad_cam", "upsample", "default_cam_layer", "class_scores",
-    "explain_output", "OutputExplanation",
-    "predictions", "TopK", "evaluate_predictions", "confusion", "Evaluation", "most_confused", "softmax",
-    "receptive_field", "receptive_fields", "ReceptiveField",
-    "trace", "ModelTrace", "LayerCall",
-    "report", "Report",
+    "filters",
+    "FilterImages",
+    "feature_maps",
+    "FeatureMaps",
+    "conv_layers",
+    "top_patches",
+    "TopPatches",
+    "StreamingTopK",
+    "deconv",
+    "guided_backprop",
+    "deconv_layers",
+    "project",
+    "saliency",
+    "input_gradient",
+    "grad_cam",
+    "upsample",
+    "default_cam_layer",
+    "class_scores",
+    "explain_output",
+    "OutputExplanation",
+    "predictions",
+    "TopK",
+    "evaluate_predictions",
+    "confusion",
+    "Evaluation",
+    "most_confused",
+    "softmax",
+    "receptive_field",
+    "receptive_fields",
+    "ReceptiveField",
+    "trace",
+    "ModelTrace",
+    "LayerCall",
+    "report",
+    "Report",
 ]

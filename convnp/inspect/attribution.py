@@ -21,8 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from convnp.autograd.tensor import Tensor
-from convnp.nn.module import Module
 from convnp.inspect.trace import ModelTrace, as_input, spatial_output, trace
+from convnp.nn.module import Module
 
 __all__ = ["input_gradient", "saliency", "grad_cam", "default_cam_layer", "upsample", "class_scores"]
 
@@ -30,11 +30,13 @@ __all__ = ["input_gradient", "saliency", "grad_cam", "default_cam_layer", "upsam
 def _logits(tr: ModelTrace, op: str) -> Tensor:
     out = tr.output
     if isinstance(out, (tuple, list)) and out and isinstance(out[0], Tensor):
-        out = out[0]                                               # (logits, aux...) namedtuples
+        out = out[0]  # (logits, aux...) namedtuples
     if not isinstance(out, Tensor) or out.ndim != 2:
         shape = getattr(out, "shape", None)
-        raise ValueError(f"{op}: expected the model to return class scores of shape (N, classes). "
-                         f"Received: {type(out).__name__} of shape {shape}")
+        raise ValueError(
+            f"{op}: expected the model to return class scores of shape (N, classes). "
+            f"Received: {type(out).__name__} of shape {shape}"
+        )
     return out
 
 
@@ -58,7 +60,7 @@ def _backward_score(tr: ModelTrace, op: str, target) -> tuple[np.ndarray, np.nda
     logits = _logits(tr, op)
     t = _targets(op, target, logits.data)
     seed = np.zeros_like(logits.data)
-    seed[np.arange(seed.shape[0]), t] = 1.0                      # dS_t / d(logits): one-hot
+    seed[np.arange(seed.shape[0]), t] = 1.0  # dS_t / d(logits): one-hot
     logits.backward(seed)
     return t, logits.data
 
@@ -99,8 +101,10 @@ def default_cam_layer(tr: ModelTrace) -> str:
         if isinstance(out, Tensor) and out.ndim == 4 and out.shape[2] * out.shape[3] > 1:
             best = c
     if best is None:
-        raise ValueError("grad_cam: the model has no layer with feature maps larger than 1x1. "
-                         "Received: a model without spatial layers")
+        raise ValueError(
+            "grad_cam: the model has no layer with feature maps larger than 1x1. "
+            "Received: a model without spatial layers"
+        )
     return best.key
 
 
@@ -118,9 +122,9 @@ def grad_cam(model: Module, x, target=None, layer: str | None = None, *, return_
         raise ValueError(f"grad_cam: layer {layer!r} does not depend on the input. Received: layer={layer!r}")
     act.retain_grad()
     t, _ = _backward_score(tr, "grad_cam", target)
-    g = act.grad if act.grad is not None else np.zeros_like(act.data)      # (N, K, h, w)
-    alpha = g.mean(axis=(2, 3), keepdims=True)                               # (N, K, 1, 1)
-    cam = np.maximum((alpha * act.data).sum(axis=1), 0)                     # (N, h, w)
+    g = act.grad if act.grad is not None else np.zeros_like(act.data)  # (N, K, h, w)
+    alpha = g.mean(axis=(2, 3), keepdims=True)  # (N, K, 1, 1)
+    cam = np.maximum((alpha * act.data).sum(axis=1), 0)  # (N, h, w)
     return (cam, t) if return_target else cam
 
 
@@ -139,7 +143,6 @@ def upsample(maps: np.ndarray, size) -> np.ndarray:
 
     y0, y1, fy = coords(H, h)
     x0, x1, fx = coords(W, w)
-    top = maps[:, y0][:, :, x0] * (1 - fx) + maps[:, y0][:, :, x1] * fx          # (N, H, W)
+    top = maps[:, y0][:, :, x0] * (1 - fx) + maps[:, y0][:, :, x1] * fx  # (N, H, W)
     bottom = maps[:, y1][:, :, x0] * (1 - fx) + maps[:, y1][:, :, x1] * fx
     return top * (1 - fy)[None, :, None] + bottom * fy[None, :, None]
-

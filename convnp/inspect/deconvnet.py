@@ -35,16 +35,16 @@ import numpy as np
 from convnp.autograd.function import Function
 from convnp.autograd.grad_mode import no_grad
 from convnp.autograd.tensor import Tensor
+from convnp.inspect.trace import as_input, spatial_output, trace
 from convnp.kernels.activation import BitmaskRelu
 from convnp.nn import functional as F
 from convnp.nn.activation import ReLU
+from convnp.nn.containers import Identity
 from convnp.nn.conv import Conv2d
 from convnp.nn.dropout import Dropout, Dropout2d
-from convnp.nn.containers import Identity
 from convnp.nn.module import Module
 from convnp.nn.pooling import MaxPool2d
 from convnp.ops.activation import Relu
-from convnp.inspect.trace import as_input, spatial_output, trace
 
 __all__ = ["deconv", "guided_backprop", "project", "deconv_layers", "MODES"]
 
@@ -70,7 +70,7 @@ def _guided(relu: type[Function]) -> type[Function]:
     return _GuidedRelu
 
 
-_RELUS = (Relu, BitmaskRelu)         # the lecture Function and its kernel: both offer pass_mask(ctx)
+_RELUS = (Relu, BitmaskRelu)  # the lecture Function and its kernel: both offer pass_mask(ctx)
 _SWAP = {"deconvnet": {r: _DeconvRelu for r in _RELUS}, "guided": {r: _guided(r) for r in _RELUS}}
 
 
@@ -104,11 +104,12 @@ def _positions(op: str, act: np.ndarray, channels, positions):
     if ch is None or ch.shape != (n,):
         raise ValueError(f"{op}: channel must be an int or one per image. Received: channel={channels!r}")
     if ch.min() < 0 or ch.max() >= c:
-        raise ValueError(f"{op}: channel must lie in [0, {c}) for this layer of {c} channels. "
-                         f"Received: channel={channels!r}")
+        raise ValueError(
+            f"{op}: channel must lie in [0, {c}) for this layer of {c} channels. Received: channel={channels!r}"
+        )
     if positions is None:
-        maps = act[np.arange(n), ch].reshape(n, h * w)                      # (N, H*W)
-        flat = np.argmax(maps, axis=1)                                     # first maximum on ties
+        maps = act[np.arange(n), ch].reshape(n, h * w)  # (N, H*W)
+        flat = np.argmax(maps, axis=1)  # first maximum on ties
         return ch, flat // w, flat % w
     pos = np.asarray(positions, dtype=np.int64)
     if pos.shape == (2,):
@@ -121,8 +122,9 @@ def _positions(op: str, act: np.ndarray, channels, positions):
     return ch, ys, xs
 
 
-def project(model: Module, x, layer: str, channel, position=None, mode: str = "deconvnet",
-            return_positions: bool = False):
+def project(
+    model: Module, x, layer: str, channel, position=None, mode: str = "deconvnet", return_positions: bool = False
+):
     """Project one activation per image of ``layer`` back to the input (the engine of :func:`deconv`).
 
     ``channel``: an int or one per image; ``position``: (y, x), one (y, x) per image, or None for
@@ -139,7 +141,7 @@ def project(model: Module, x, layer: str, channel, position=None, mode: str = "d
     ch, ys, xs = _positions(op, act.data, channel, position)
     n = arr.shape[0]
     seed = np.zeros_like(act.data)
-    seed[np.arange(n), ch, ys, xs] = act.data[np.arange(n), ch, ys, xs]   # one activation per image
+    seed[np.arange(n), ch, ys, xs] = act.data[np.arange(n), ch, ys, xs]  # one activation per image
     if not act.requires_grad:
         result = np.zeros_like(arr)
     else:
@@ -182,7 +184,7 @@ _PASS = (Identity, Dropout, Dropout2d)
 
 def _chain(model: Module, arr: np.ndarray, layer: str):
     """The leaf layers from the input to ``layer`` if they form a plain chain, else None."""
-    tr = trace(model, arr, stop_after=layer)                    # stops right after ``layer`` returns
+    tr = trace(model, arr, stop_after=layer)  # stops right after ``layer`` returns
     leaves = [c for c in tr.calls if c.is_leaf]
     current = tr.input
     for c in leaves:
@@ -216,16 +218,19 @@ def deconv_layers(model: Module, x, layer: str, channel, position=None) -> np.nd
     arr = as_input(model, x, op)
     leaves = _chain(model, arr, layer)
     if leaves is None:
-        raise ValueError(f"{op}: the layers from the input to {layer!r} are not a plain chain of Conv2d, ReLU and "
-                         f"MaxPool2d (use deconv, which follows any graph). Received: layer={layer!r}")
+        raise ValueError(
+            f"{op}: the layers from the input to {layer!r} are not a plain chain of Conv2d, ReLU and "
+            f"MaxPool2d (use deconv, which follows any graph). Received: layer={layer!r}"
+        )
     switches = []
     with no_grad():
         out = Tensor(arr)
-        for c in leaves:                                         # the way up, keeping the switches
+        for c in leaves:  # the way up, keeping the switches
             m = c.module
             if isinstance(m, MaxPool2d):
-                y, idx = F.max_pool2d(out, m.kernel_size, m.stride, m.padding, m.dilation, m.ceil_mode,
-                                      return_indices=True)
+                y, idx = F.max_pool2d(
+                    out, m.kernel_size, m.stride, m.padding, m.dilation, m.ceil_mode, return_indices=True
+                )
                 switches.append((out.shape, idx))
             else:
                 y = m(out) if not isinstance(m, _PASS) else out
@@ -237,12 +242,14 @@ def deconv_layers(model: Module, x, layer: str, channel, position=None) -> np.nd
         r = np.zeros_like(act)
         r[np.arange(n), ch, ys, xs] = act[np.arange(n), ch, ys, xs]
         r = Tensor(r)
-        for c, (in_shape, idx) in zip(reversed(leaves), reversed(switches)):   # the way down
+        for c, (in_shape, idx) in zip(reversed(leaves), reversed(switches)):  # the way down
             m = c.module
             if isinstance(m, MaxPool2d):
                 if m.dilation not in (1, (1, 1)):
-                    raise ValueError(f"{op}: max_unpool2d cannot undo a dilated max pooling ({c.key}). "
-                                     f"Received: dilation={m.dilation}")
+                    raise ValueError(
+                        f"{op}: max_unpool2d cannot undo a dilated max pooling ({c.key}). "
+                        f"Received: dilation={m.dilation}"
+                    )
                 r = _unpool(r, idx, m, in_shape)
             elif isinstance(m, ReLU):
                 r = F.relu(r)
@@ -260,7 +267,7 @@ def _unpool(r: Tensor, idx: Tensor, m: MaxPool2d, in_shape) -> Tensor:
         return F.max_unpool2d(r, idx, m.kernel_size, m.stride, m.padding, output_size=tuple(in_shape[2:]))
     n, c, h, w = in_shape
     plane = (np.arange(n * c, dtype=np.int64) * (h * w)).reshape(n, c, 1, 1)
-    flat = (idx.data + plane).ravel()                                    # (N*C*Ho*Wo,) into (N*C*H*W,)
+    flat = (idx.data + plane).ravel()  # (N*C*Ho*Wo,) into (N*C*H*W,)
     out = np.bincount(flat, weights=r.data.ravel(), minlength=n * c * h * w)
     return Tensor(out.reshape(in_shape).astype(r.dtype, copy=False))
 
@@ -268,9 +275,9 @@ def _unpool(r: Tensor, idx: Tensor, m: MaxPool2d, in_shape) -> Tensor:
 def _conv_down(r: Tensor, m: Conv2d, in_shape) -> Tensor:
     """conv_transpose2d with the layer's own filters, back to the layer's input size."""
     s, p, d = m.stride, m.padding, m.dilation
-    natural = m.window.transposed_output_size(r.shape[2:])      # (in - 1)*s - 2p + d*(k - 1) + 1
-    out_pad = [n - size for n, size in zip(in_shape[2:], natural)]   # rows the forward's floor dropped
+    natural = m.window.transposed_output_size(r.shape[2:])  # (in - 1)*s - 2p + d*(k - 1) + 1
+    out_pad = [n - size for n, size in zip(in_shape[2:], natural)]  # rows the forward's floor dropped
     if all(op_ < max(s_, d_) for op_, s_, d_ in zip(out_pad, s, d)):
         return F.conv_transpose2d(r, m.weight.data, None, s, p, tuple(out_pad), m.groups, d)
-    y = F.conv_transpose2d(r, m.weight.data, None, s, p, 0, m.groups, d)          # then pad what is missing
+    y = F.conv_transpose2d(r, m.weight.data, None, s, p, 0, m.groups, d)  # then pad what is missing
     return F.pad(y, (0, in_shape[3] - y.shape[3], 0, in_shape[2] - y.shape[2]))

@@ -30,12 +30,12 @@ import numpy as np
 
 from convnp.arraymath.conv_arithmetic import Window
 from convnp.autograd.tensor import Tensor
+from convnp.inspect.trace import LayerCall, ModelTrace, as_input, conv_like, output_tensor, trace
 from convnp.nn import functional as F
 from convnp.nn.linear import Linear
 from convnp.nn.module import Module
 from convnp.nn.pooling import AvgPool2d, MaxPool2d
 from convnp.nn.tracing import window_of
-from convnp.inspect.trace import LayerCall, ModelTrace, as_input, conv_like, output_tensor, trace
 
 __all__ = ["OutputExplanation", "explain_output"]
 
@@ -49,18 +49,18 @@ class OutputExplanation:
     value after the activation that follows the layer (None if none does)."""
 
     layer: str
-    kind: str                       # "conv", "linear", "maxpool", "avgpool"
-    index: tuple                    # (n, c, y, x), or (n, c) for a linear layer
-    patch: np.ndarray               # conv: (C_in/groups, kh, kw) input under the kernel; linear: (in,); pool: window
-    kernel: np.ndarray | None       # the weights multiplying the patch (None for pooling)
-    products: np.ndarray | None     # patch * kernel
+    kind: str  # "conv", "linear", "maxpool", "avgpool"
+    index: tuple  # (n, c, y, x), or (n, c) for a linear layer
+    patch: np.ndarray  # conv: (C_in/groups, kh, kw) input under the kernel; linear: (in,); pool: window
+    kernel: np.ndarray | None  # the weights multiplying the patch (None for pooling)
+    products: np.ndarray | None  # patch * kernel
     bias: float
     sum: float
     output: float
     activation: str | None = None
     activated: float | None = None
-    channels: np.ndarray | None = None     # input channels of the patch (conv: c's group)
-    rows: np.ndarray | None = None          # input rows / columns of the taps (-1 .. : in the padding)
+    channels: np.ndarray | None = None  # input channels of the patch (conv: c's group)
+    rows: np.ndarray | None = None  # input rows / columns of the taps (-1 .. : in the padding)
     cols: np.ndarray | None = None
     lines: list[str] = field(default_factory=list, repr=False)
 
@@ -91,12 +91,25 @@ def _check_index(op, name, shape, n, c, y, x) -> None:
     dims = (n, c) if len(shape) == 2 else (n, c, y, x)
     for label, v, size in zip("ncyx", dims, shape):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v < size:
-            raise ValueError(f"{op}: {label} must be an index in [0, {size}) for layer {name!r} of output shape "
-                             f"{tuple(shape)}. Received: {label}={v!r}")
+            raise ValueError(
+                f"{op}: {label} must be an index in [0, {size}) for layer {name!r} of output shape "
+                f"{tuple(shape)}. Received: {label}={v!r}"
+            )
 
 
-def explain_output(model: Module, input, layer: str, n: int = 0, c: int = 0, y: int = 0, x: int = 0, *,
-                   show: bool = True, file=None, max_channels: int = 4) -> OutputExplanation:
+def explain_output(
+    model: Module,
+    input,
+    layer: str,
+    n: int = 0,
+    c: int = 0,
+    y: int = 0,
+    x: int = 0,
+    *,
+    show: bool = True,
+    file=None,
+    max_channels: int = 4,
+) -> OutputExplanation:
     """Print, and return, how ``layer``'s output value at (n, c, y, x) is computed for ``input``.
 
     ``input``: (N, C, H, W) images (the model's input); the layer: a Conv2d (or any layer with a
@@ -123,8 +136,10 @@ def explain_output(model: Module, input, layer: str, n: int = 0, c: int = 0, y: 
     elif isinstance(module, (MaxPool2d, AvgPool2d)):
         e = _explain_pool(call, module, xin, out, n, c, y, x)
     else:
-        raise ValueError(f"{op}: layer {layer!r} is a {type(module).__name__}; explain_output explains a "
-                         f"convolution, a linear layer or a max / average pooling. Received: layer={layer!r}")
+        raise ValueError(
+            f"{op}: layer {layer!r} is a {type(module).__name__}; explain_output explains a "
+            f"convolution, a linear layer or a max / average pooling. Received: layer={layer!r}"
+        )
     act = _next_activation(tr, call, out)
     if act is not None:
         idx = e.index
@@ -138,11 +153,16 @@ def explain_output(model: Module, input, layer: str, n: int = 0, c: int = 0, y: 
 
 def _explain_conv(call, module, xin, out, n, c, y, x) -> OutputExplanation:
     w = module.dense_weight() if callable(getattr(module, "dense_weight", None)) else module.weight
-    w = (w.data if isinstance(w, Tensor) else np.asarray(w)).astype(np.float64)      # (C_out, C_in/g, kh, kw)
+    w = (w.data if isinstance(w, Tensor) else np.asarray(w)).astype(np.float64)  # (C_out, C_in/g, kh, kw)
     kh, kw = w.shape[2:]
-    window = window_of(module, 2) or Window.of(                         # 'same' resolved: the odd pixel after
-        2, (kh, kw), getattr(module, "stride", 1), getattr(module, "padding", 0), getattr(module, "dilation", 1),
-        op="explain_output")
+    window = window_of(module, 2) or Window.of(  # 'same' resolved: the odd pixel after
+        2,
+        (kh, kw),
+        getattr(module, "stride", 1),
+        getattr(module, "padding", 0),
+        getattr(module, "dilation", 1),
+        op="explain_output",
+    )
     s, d = window.stride, window.dilation
     before = tuple(b for b, _ in window.padding)
     after = tuple(a for _, a in window.padding)
@@ -150,52 +170,67 @@ def _explain_conv(call, module, xin, out, n, c, y, x) -> OutputExplanation:
     cin_g = w.shape[1]
     g = c // (w.shape[0] // groups)
     chans = np.arange(g * cin_g, (g + 1) * cin_g)
-    rows = s[0] * y - before[0] + d[0] * np.arange(kh)                  # input rows of the taps
+    rows = s[0] * y - before[0] + d[0] * np.arange(kh)  # input rows of the taps
     cols = s[1] * x - before[1] + d[1] * np.arange(kw)
     mode = getattr(module, "padding_mode", "zeros")
     h, wd = xin.shape[2:]
     if mode == "zeros":
         ok = ((rows >= 0) & (rows < h))[:, None] & ((cols >= 0) & (cols < wd))[None, :]
-        patch = xin[n][chans][:, np.clip(rows, 0, h - 1)][:, :, np.clip(cols, 0, wd - 1)] * ok     # (C_in/g, kh, kw)
-    else:                                                               # reflect / replicate / circular
-        padded = F.pad(Tensor(xin[n:n + 1]), (before[1], after[1], before[0], after[0]), mode=mode).data[0]
+        patch = xin[n][chans][:, np.clip(rows, 0, h - 1)][:, :, np.clip(cols, 0, wd - 1)] * ok  # (C_in/g, kh, kw)
+    else:  # reflect / replicate / circular
+        padded = F.pad(Tensor(xin[n : n + 1]), (before[1], after[1], before[0], after[0]), mode=mode).data[0]
         patch = padded[chans][:, rows + before[0]][:, :, cols + before[1]]
     kernel = w[c]
     products = patch * kernel
     bias = float(module.bias.data[c]) if getattr(module, "bias", None) is not None else 0.0
     total = float(products.sum() + bias)
-    return OutputExplanation(call.key, "conv", (n, c, y, x), patch, kernel, products, bias, total,
-                             float(out.data[n, c, y, x]), channels=chans, rows=rows, cols=cols)
+    return OutputExplanation(
+        call.key,
+        "conv",
+        (n, c, y, x),
+        patch,
+        kernel,
+        products,
+        bias,
+        total,
+        float(out.data[n, c, y, x]),
+        channels=chans,
+        rows=rows,
+        cols=cols,
+    )
 
 
 def _explain_linear(call, module, xin, out, n, c) -> OutputExplanation:
     if xin.ndim != 2:
-        raise ValueError(f"explain_output: layer {call.key!r} received input of shape {xin.shape}; explain_output "
-                         f"explains a linear layer on (N, features). Received: input shape {xin.shape}")
+        raise ValueError(
+            f"explain_output: layer {call.key!r} received input of shape {xin.shape}; explain_output "
+            f"explains a linear layer on (N, features). Received: input shape {xin.shape}"
+        )
     v = xin[n]
     wrow = module.weight.data[c].astype(np.float64)
     products = v * wrow
     bias = float(module.bias.data[c]) if module.bias is not None else 0.0
-    return OutputExplanation(call.key, "linear", (n, c), v, wrow, products, bias, float(products.sum() + bias),
-                             float(out.data[n, c]))
+    return OutputExplanation(
+        call.key, "linear", (n, c), v, wrow, products, bias, float(products.sum() + bias), float(out.data[n, c])
+    )
 
 
 def _explain_pool(call, module, xin, out, n, c, y, x) -> OutputExplanation:
     window = module.window
     k, s, d = window.kernel, window.stride, window.dilation
-    p = tuple(before for before, _ in window.padding)                  # pooling pads symmetrically
+    p = tuple(before for before, _ in window.padding)  # pooling pads symmetrically
     rows = s[0] * y - p[0] + d[0] * np.arange(k[0])
     cols = s[1] * x - p[1] + d[1] * np.arange(k[1])
     h, wd = xin.shape[2:]
     ok = ((rows >= 0) & (rows < h))[:, None] & ((cols >= 0) & (cols < wd))[None, :]
-    window = xin[n, c][np.clip(rows, 0, h - 1)][:, np.clip(cols, 0, wd - 1)]             # (kh, kw)
+    window = xin[n, c][np.clip(rows, 0, h - 1)][:, np.clip(cols, 0, wd - 1)]  # (kh, kw)
     if isinstance(module, MaxPool2d):
         value = float(np.where(ok, window, -np.inf).max())
         kind = "maxpool"
     else:
         if module.divisor_override:
             divisor = module.divisor_override
-        elif module.count_include_pad:                                   # the window clipped to the padded input
+        elif module.count_include_pad:  # the window clipped to the padded input
             in_r = (rows < h + p[0]).sum()
             in_c = (cols < wd + p[1]).sum()
             divisor = int(in_r * in_c)
@@ -203,8 +238,20 @@ def _explain_pool(call, module, xin, out, n, c, y, x) -> OutputExplanation:
             divisor = int(ok.sum())
         value = float(np.where(ok, window, 0).sum() / divisor)
         kind = "avgpool"
-    return OutputExplanation(call.key, kind, (n, c, y, x), np.where(ok, window, np.nan), None, None, 0.0, value,
-                             float(out.data[n, c, y, x]), channels=np.array([c]), rows=rows, cols=cols)
+    return OutputExplanation(
+        call.key,
+        kind,
+        (n, c, y, x),
+        np.where(ok, window, np.nan),
+        None,
+        None,
+        0.0,
+        value,
+        float(out.data[n, c, y, x]),
+        channels=np.array([c]),
+        rows=rows,
+        cols=cols,
+    )
 
 
 def _text(e: OutputExplanation, max_channels: int) -> list[str]:
@@ -212,9 +259,11 @@ def _text(e: OutputExplanation, max_channels: int) -> list[str]:
     where = "[" + ", ".join(f"{a}={v}" for a, v in zip("ncyx", e.index)) + "]"
     if e.kind == "conv":
         cin, kh, kw = e.patch.shape
-        lines.append(f"{e.layer} output {where}: a {kh}x{kw} kernel over {cin} input channel"
-                     f"{'s' if cin > 1 else ''} (rows {e.rows[0]}..{e.rows[-1]}, columns {e.cols[0]}..{e.cols[-1]} "
-                     f"of the layer's input; outside 0..H-1 is zero padding)")
+        lines.append(
+            f"{e.layer} output {where}: a {kh}x{kw} kernel over {cin} input channel"
+            f"{'s' if cin > 1 else ''} (rows {e.rows[0]}..{e.rows[-1]}, columns {e.cols[0]}..{e.cols[-1]} "
+            f"of the layer's input; outside 0..H-1 is zero padding)"
+        )
         for i, ch in enumerate(e.channels):
             part = float(e.products[i].sum())
             if i < max_channels:
@@ -227,20 +276,31 @@ def _text(e: OutputExplanation, max_channels: int) -> list[str]:
                 lines.append(f"  sum of products for channel {ch}: {_fmt(part)}")
             elif i == max_channels:
                 rest = e.products[max_channels:].sum(axis=(1, 2))
-                lines.append(f"  ... {cin - max_channels} more input channels, their sums: "
-                             + ", ".join(f"{v:.4f}" for v in rest[:16]) + (" ..." if rest.size > 16 else ""))
+                lines.append(
+                    f"  ... {cin - max_channels} more input channels, their sums: "
+                    + ", ".join(f"{v:.4f}" for v in rest[:16])
+                    + (" ..." if rest.size > 16 else "")
+                )
         lines.append(f"  sum of all {e.products.size} products: {_fmt(float(e.products.sum()))}")
     elif e.kind == "linear":
         lines.append(f"{e.layer} output {where}: {e.patch.size} inputs times the weights of unit {e.index[1]}")
         show = min(e.patch.size, 12)
-        lines.append("  inputs   " + " ".join(f"{v:8.4f}" for v in e.patch[:show]) + (" ..." if e.patch.size > show else ""))
-        lines.append("  weights  " + " ".join(f"{v:8.4f}" for v in e.kernel[:show]) + (" ..." if e.patch.size > show else ""))
-        lines.append("  products " + " ".join(f"{v:8.4f}" for v in e.products[:show]) + (" ..." if e.patch.size > show else ""))
+        lines.append(
+            "  inputs   " + " ".join(f"{v:8.4f}" for v in e.patch[:show]) + (" ..." if e.patch.size > show else "")
+        )
+        lines.append(
+            "  weights  " + " ".join(f"{v:8.4f}" for v in e.kernel[:show]) + (" ..." if e.patch.size > show else "")
+        )
+        lines.append(
+            "  products " + " ".join(f"{v:8.4f}" for v in e.products[:show]) + (" ..." if e.patch.size > show else "")
+        )
         lines.append(f"  sum of all {e.products.size} products: {_fmt(float(e.products.sum()))}")
     else:
         what = "maximum" if e.kind == "maxpool" else "mean"
-        lines.append(f"{e.layer} output {where}: the {what} of the window (rows {e.rows[0]}..{e.rows[-1]}, "
-                     f"columns {e.cols[0]}..{e.cols[-1]}; nan: padding)")
+        lines.append(
+            f"{e.layer} output {where}: the {what} of the window (rows {e.rows[0]}..{e.rows[-1]}, "
+            f"columns {e.cols[0]}..{e.cols[-1]}; nan: padding)"
+        )
         lines += _grid(e.patch)
     if e.kind in ("conv", "linear"):
         lines.append(f"  + bias: {_fmt(e.bias)}")

@@ -16,17 +16,30 @@ import math
 
 import numpy as np
 
-__all__ = ["filter_images", "mosaic", "to_display", "filters_figure", "feature_maps_figure", "top_patches_figure",
-           "heatmap_figure", "predictions_figure", "confusion_figure", "confused_pairs_figure", "curves_figure",
-           "save_png", "png_bytes"]
+__all__ = [
+    "filter_images",
+    "mosaic",
+    "to_display",
+    "filters_figure",
+    "feature_maps_figure",
+    "top_patches_figure",
+    "heatmap_figure",
+    "predictions_figure",
+    "confusion_figure",
+    "confused_pairs_figure",
+    "curves_figure",
+    "save_png",
+    "png_bytes",
+]
 
-_NAN_RGB = np.array([0.86, 0.88, 0.92])     # outside the image (clipped receptive fields): pale blue-grey
-_GAP_RGB = np.array([1.0, 1.0, 1.0])        # between tiles
+_NAN_RGB = np.array([0.86, 0.88, 0.92])  # outside the image (clipped receptive fields): pale blue-grey
+_GAP_RGB = np.array([1.0, 1.0, 1.0])  # between tiles
 
 
 def _figure(width: float, height: float):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+
     fig = Figure(figsize=(max(width, 1.0), max(height, 1.0)), dpi=100)
     FigureCanvasAgg(fig)
     return fig
@@ -64,7 +77,7 @@ def filter_images(weight: np.ndarray) -> np.ndarray:
     span = hi - lo
     img = np.where(span > 0, (w - lo) / np.where(span > 0, span, 1), 0.5)
     if w.shape[1] == 3:
-        return img.transpose(0, 2, 3, 1)                       # (K, 3, kh, kw) -> (K, kh, kw, 3)
+        return img.transpose(0, 2, 3, 1)  # (K, 3, kh, kw) -> (K, kh, kw, 3)
     return img
 
 
@@ -91,7 +104,7 @@ def to_display(images: np.ndarray, mean=None, std=None, per_image: bool = False)
         x = np.repeat(x, 3, axis=1)
     elif c != 3:
         x = np.repeat(x.mean(axis=1, keepdims=True), 3, axis=1)
-    return x.transpose(0, 2, 3, 1)                             # (M, C, H, W) -> (M, H, W, 3)
+    return x.transpose(0, 2, 3, 1)  # (M, C, H, W) -> (M, H, W, 3)
 
 
 def _signed_display(p: np.ndarray) -> np.ndarray:
@@ -110,6 +123,7 @@ def _signed_display(p: np.ndarray) -> np.ndarray:
 
 def _colormap(values: np.ndarray, cmap: str = "viridis") -> np.ndarray:
     import matplotlib
+
     return matplotlib.colormaps[cmap](np.clip(values, 0, 1))[..., :3]
 
 
@@ -125,7 +139,7 @@ def mosaic(tiles: np.ndarray, cols: int, pad: int = 1, fill=_GAP_RGB) -> np.ndar
     full = np.empty((rows * cols, h, w, 3))
     full[...] = fill
     full[:m] = t
-    grid = full.reshape(rows, cols, h, w, 3).transpose(0, 2, 1, 3, 4)          # (rows, h, cols, w, 3)
+    grid = full.reshape(rows, cols, h, w, 3).transpose(0, 2, 1, 3, 4)  # (rows, h, cols, w, 3)
     body = np.concatenate([grid, np.broadcast_to(fill, (rows, h, cols, pad, 3))], axis=3)  # pad right of tiles
     body = body.reshape(rows, h, cols * (w + pad), 3)
     body = np.concatenate([body, np.broadcast_to(fill, (rows, pad, cols * (w + pad), 3))], axis=1)
@@ -153,7 +167,7 @@ def filters_figure(weight: np.ndarray, layer: str, max_filters: int = 128):
     imgs = filter_images(w[:max_filters])
     shown = imgs.shape[0]
     if c == 3:
-        tiles = imgs                                                        # (K, kh, kw, 3)
+        tiles = imgs  # (K, kh, kw, 3)
         cols = int(math.ceil(math.sqrt(shown)))
         grid = mosaic(tiles, cols)
     else:
@@ -163,7 +177,7 @@ def filters_figure(weight: np.ndarray, layer: str, max_filters: int = 128):
             cols = int(math.ceil(math.sqrt(shown)))
             grid = mosaic(tiles, cols)
         else:
-            grid = mosaic(tiles, cs)                                        # a row per filter
+            grid = mosaic(tiles, cs)  # a row per filter
     scale = max(1, int(math.ceil(320 / max(grid.shape[:2]))))
     grid = _upscale(grid, min(scale, 12))
     h, w_ = grid.shape[:2]
@@ -171,23 +185,34 @@ def filters_figure(weight: np.ndarray, layer: str, max_filters: int = 128):
     ax = fig.add_subplot(1, 1, 1)
     _show(ax, grid)
     more = f" (first {shown} of {k})" if shown < k else ""
-    layout = "colour" if c == 3 else (f"a row per filter, a column per input channel{' (first 16)' if c > 16 else ''}"
-                                      if c > 1 else "grey")
-    ax.set_title(f"{layer}: weight {k}x{c}x{kh}x{kw}{more}\n{layout};\neach filter normalised to its own range",
-                 fontsize=9)
+    layout = (
+        "colour"
+        if c == 3
+        else (f"a row per filter, a column per input channel{' (first 16)' if c > 16 else ''}" if c > 1 else "grey")
+    )
+    ax.set_title(
+        f"{layer}: weight {k}x{c}x{kh}x{kw}{more}\n{layout};\neach filter normalised to its own range", fontsize=9
+    )
     fig.tight_layout()
     return fig
 
 
-def feature_maps_figure(maps: np.ndarray, layer: str, image: np.ndarray | None = None, mean=None, std=None,
-                        max_channels: int = 64, label: str = ""):
+def feature_maps_figure(
+    maps: np.ndarray,
+    layer: str,
+    image: np.ndarray | None = None,
+    mean=None,
+    std=None,
+    max_channels: int = 64,
+    label: str = "",
+):
     """One tile per channel of (C, h, w) feature maps, on one colour scale for the layer (viridis,
     min to max of the layer); the input image beside them."""
     maps = np.asarray(maps, dtype=np.float64)[:max_channels]
     c, h, w = maps.shape
     lo, hi = float(np.nanmin(maps)), float(np.nanmax(maps))
     norm = (maps - lo) / (hi - lo) if hi > lo else np.zeros_like(maps)
-    tiles = _colormap(norm)                                                  # (C, h, w, 3)
+    tiles = _colormap(norm)  # (C, h, w, 3)
     cols = int(math.ceil(math.sqrt(c)))
     grid = mosaic(tiles, cols)
     scale = max(1, int(240 // max(grid.shape[:2])))
@@ -201,37 +226,41 @@ def feature_maps_figure(maps: np.ndarray, layer: str, image: np.ndarray | None =
     else:
         ax = fig.add_subplot(1, 1, 1)
     _show(ax, grid)
-    ax.set_title(f"{layer}: {c} feature maps of {h}x{w} (one scale for the layer: {lo:.3g} .. {hi:.3g})",
-                 fontsize=9)
+    ax.set_title(f"{layer}: {c} feature maps of {h}x{w} (one scale for the layer: {lo:.3g} .. {hi:.3g})", fontsize=9)
     fig.tight_layout()
     return fig
 
 
-def top_patches_figure(tp, channels=None, projections: bool | None = None, per_row: int | None = None,
-                       max_channels: int = 64):
+def top_patches_figure(
+    tp, channels=None, projections: bool | None = None, per_row: int | None = None, max_channels: int = 64
+):
     """Zeiler & Fergus's grids: for each channel a block of its k crops (k=9: 3x3), the strongest
     first; with ``projections`` each crop has its deconvnet projection on its left."""
-    sel = np.arange(len(tp.channels)) if channels is None else np.array(
-        [int(np.nonzero(tp.channels == c)[0][0]) for c in np.atleast_1d(channels)])
+    sel = (
+        np.arange(len(tp.channels))
+        if channels is None
+        else np.array([int(np.nonzero(tp.channels == c)[0][0]) for c in np.atleast_1d(channels)])
+    )
     sel = sel[:max_channels]
     proj = tp.projections is not None if projections is None else bool(projections and tp.projections is not None)
-    crops = tp.crops[sel]                                                    # (S, k, C_in, rh, rw)
+    crops = tp.crops[sel]  # (S, k, C_in, rh, rw)
     s, k = crops.shape[:2]
     rh, rw = crops.shape[3:]
-    disp = to_display(crops.reshape(s * k, *crops.shape[2:]), tp.mean, tp.std,
-                      per_image=tp.mean is None).reshape(s, k, rh, rw, 3)
+    disp = to_display(crops.reshape(s * k, *crops.shape[2:]), tp.mean, tp.std, per_image=tp.mean is None).reshape(
+        s, k, rh, rw, 3
+    )
     empty = tp.index[sel] < 0
     disp[empty] = np.nan
     if proj:
         pdisp = _signed_display(np.nan_to_num(tp.projections[sel].reshape(s * k, *crops.shape[2:])))
         pdisp = pdisp.reshape(s, k, rh, rw, 3)
         pdisp[empty] = np.nan
-        pairs = np.concatenate([pdisp, np.ones((s, k, rh, 1, 3)), disp], axis=3)   # projection | crop
+        pairs = np.concatenate([pdisp, np.ones((s, k, rh, 1, 3)), disp], axis=3)  # projection | crop
         tiles = pairs
     else:
         tiles = disp
     kc = int(math.ceil(math.sqrt(k)))
-    blocks = np.stack([mosaic(tiles[i], kc, pad=1) for i in range(s)])          # (S, bh, bw, 3) per channel
+    blocks = np.stack([mosaic(tiles[i], kc, pad=1) for i in range(s)])  # (S, bh, bw, 3) per channel
     per_row = per_row or max(1, min(8 if not proj else 4, int(math.ceil(math.sqrt(s * 1.5)))))
     grid = mosaic(blocks, per_row, pad=4, fill=np.array([0.35, 0.35, 0.35]))
     scale = max(1, int(900 // max(grid.shape[:2])))
@@ -243,24 +272,42 @@ def top_patches_figure(tp, channels=None, projections: bool | None = None, per_r
     f = grid.shape[0] / mosaic(blocks, per_row, pad=4).shape[0]
     for i, ch in enumerate(tp.channels[sel]):
         r, c = divmod(i, per_row)
-        ax.text((4 + c * (bw + 4)) * f + 1, (4 + r * (bh + 4)) * f + 1, f"{ch}", color="yellow", fontsize=7,
-                va="top", ha="left", bbox=dict(facecolor="black", alpha=0.6, pad=1, linewidth=0))
+        ax.text(
+            (4 + c * (bw + 4)) * f + 1,
+            (4 + r * (bh + 4)) * f + 1,
+            f"{ch}",
+            color="yellow",
+            fontsize=7,
+            va="top",
+            ha="left",
+            bbox=dict(facecolor="black", alpha=0.6, pad=1, linewidth=0),
+        )
     what = "deconvnet projection | image patch" if proj else "image patches"
-    ax.set_title(f"{tp.layer}: top-{k} {what} per channel over {tp.images_seen:,} images "
-                 f"(receptive field {rh}x{rw} px)", fontsize=9)
+    ax.set_title(
+        f"{tp.layer}: top-{k} {what} per channel over {tp.images_seen:,} images (receptive field {rh}x{rw} px)",
+        fontsize=9,
+    )
     fig.tight_layout()
     return fig
 
 
-def heatmap_figure(images: np.ndarray, maps: np.ndarray, titles: list[str], mean=None, std=None,
-                   suptitle: str = "", cmap: str = "jet", alpha: float = 0.45):
+def heatmap_figure(
+    images: np.ndarray,
+    maps: np.ndarray,
+    titles: list[str],
+    mean=None,
+    std=None,
+    suptitle: str = "",
+    cmap: str = "jet",
+    alpha: float = 0.45,
+):
     """Images (N, C, H, W) with heatmaps (N, H, W) laid over them (each map scaled to its own max),
     side by side in one picture."""
     imgs = np.nan_to_num(to_display(images, mean, std, per_image=mean is None), nan=0.5)
     n, h, w, _ = imgs.shape
     m = np.asarray(maps, dtype=np.float64)
     peak = m.reshape(n, -1).max(axis=1).reshape(n, 1, 1)
-    heat = _colormap(m / np.where(peak > 0, peak, 1.0), cmap)                     # (N, H, W, 3)
+    heat = _colormap(m / np.where(peak > 0, peak, 1.0), cmap)  # (N, H, W, 3)
     tiles = (1 - alpha) * imgs + alpha * heat
     scale = max(1, int(140 // max(h, w)))
     tiles = np.stack([_upscale(t, scale) for t in tiles])
@@ -290,13 +337,18 @@ def predictions_figure(images: np.ndarray, labels: np.ndarray, top, classes: lis
         ax_img = fig.add_subplot(gs[2 * r, c])
         _show(ax_img, imgs[i])
         right = top.indices[i, 0] == labels[i]
-        ax_img.set_title(f"true {classes[labels[i]]}, predicted {classes[top.indices[i, 0]]}", fontsize=8,
-                         color="green" if right else "red")
+        ax_img.set_title(
+            f"true {classes[labels[i]]}, predicted {classes[top.indices[i, 0]]}",
+            fontsize=8,
+            color="green" if right else "red",
+        )
         ax = fig.add_subplot(gs[2 * r + 1, c])
         k = top.indices.shape[1]
         names = [classes[j] for j in top.indices[i]]
-        colors = ["tab:green" if j == labels[i] else ("tab:red" if t == 0 else "tab:blue")
-                  for t, j in enumerate(top.indices[i])]
+        colors = [
+            "tab:green" if j == labels[i] else ("tab:red" if t == 0 else "tab:blue")
+            for t, j in enumerate(top.indices[i])
+        ]
         ax.barh(np.arange(k)[::-1], top.probs[i], color=colors)
         ax.set_yticks(np.arange(k)[::-1])
         ax.set_yticklabels([s[:14] for s in names], fontsize=7)
@@ -312,14 +364,21 @@ def confusion_figure(cm: np.ndarray, classes: list[str], title: str = "confusion
     size = min(12, 2.5 + 0.45 * k)
     fig = _figure(size, size * 0.9)
     ax = fig.add_subplot(1, 1, 1)
-    norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)                 # row fractions for the colour
+    norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)  # row fractions for the colour
     ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
     if k <= 20:
         for i in range(k):
             for j in range(k):
                 if cm[i, j]:
-                    ax.text(j, i, str(int(cm[i, j])), ha="center", va="center", fontsize=7,
-                            color="white" if norm[i, j] > 0.5 else "black")
+                    ax.text(
+                        j,
+                        i,
+                        str(int(cm[i, j])),
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color="white" if norm[i, j] > 0.5 else "black",
+                    )
     names = [c[:12] for c in classes]
     ax.set_xticks(range(k))
     ax.set_yticks(range(k))
@@ -347,15 +406,21 @@ def confused_pairs_figure(pairs: list, examples: dict, classes: list[str], mean=
     for r, (t, p, _) in enumerate(pairs):
         ex = examples.get((t, p))
         if ex is not None and len(ex):
-            tiles[r * per:r * per + len(ex)] = to_display(np.asarray(ex), mean, std, per_image=mean is None)
+            tiles[r * per : r * per + len(ex)] = to_display(np.asarray(ex), mean, std, per_image=mean is None)
     scale = max(1, int(60 // max(h, w)))
     tiles = np.stack([_upscale(t, scale) for t in tiles])
     grid = mosaic(tiles, per, pad=2, fill=np.array([1.0, 1.0, 1.0]))
     _show(ax, grid)
     th = tiles.shape[1] + 2
     for r, (t, p, count) in enumerate(pairs):
-        ax.text(-6, 2 + r * th + th / 2, f"true {classes[t]}\nseen as {classes[p]}: {count}x", fontsize=8,
-                ha="right", va="center")
+        ax.text(
+            -6,
+            2 + r * th + th / 2,
+            f"true {classes[t]}\nseen as {classes[p]}: {count}x",
+            fontsize=8,
+            ha="right",
+            va="center",
+        )
     fig.suptitle("most confused pairs, with examples", fontsize=9)
     return fig
 
@@ -364,8 +429,10 @@ def curves_figure(history: list[dict]):
     """Training curves from metrics.json's history: loss and accuracy against the epoch."""
     fig = _figure(10, 3.6)
     ax_l, ax_a = fig.subplots(1, 2)
-    for ax, keys, ylabel in ((ax_l, ("train_loss", "val_loss", "test_loss"), "loss"),
-                             (ax_a, ("train_accuracy", "val_accuracy", "test_accuracy", "test_top5"), "accuracy (%)")):
+    for ax, keys, ylabel in (
+        (ax_l, ("train_loss", "val_loss", "test_loss"), "loss"),
+        (ax_a, ("train_accuracy", "val_accuracy", "test_accuracy", "test_top5"), "accuracy (%)"),
+    ):
         for key in keys:
             pts = [(h.get("epoch"), h.get(key)) for h in history if isinstance(h.get(key), (int, float))]
             if pts:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from convnp.autograd.tensor import Tensor
-from convnp.nn.module import Module
 from convnp.inspect.figures import feature_maps_figure, filter_images, filters_figure
 from convnp.inspect.trace import as_input, conv_like, output_tensor, trace
+from convnp.nn.module import Module
 
 __all__ = ["FilterImages", "filters", "FeatureMaps", "feature_maps", "conv_layers", "filter_weight"]
 
@@ -63,12 +63,15 @@ def filters(model: Module, layer: str) -> FilterImages:
     modules = dict(model.named_modules())
     if layer not in modules:
         names = conv_layers(model)
-        raise ValueError(f"filters: no layer named {layer!r} (conv layers: {', '.join(names) or 'none'}). "
-                         f"Received: layer={layer!r}")
+        raise ValueError(
+            f"filters: no layer named {layer!r} (conv layers: {', '.join(names) or 'none'}). Received: layer={layer!r}"
+        )
     module = modules[layer]
     if not conv_like(module):
-        raise ValueError(f"filters: layer {layer!r} is a {type(module).__name__}, not a convolution; conv layers: "
-                         f"{', '.join(conv_layers(model)) or 'none'}. Received: layer={layer!r}")
+        raise ValueError(
+            f"filters: layer {layer!r} is a {type(module).__name__}, not a convolution; conv layers: "
+            f"{', '.join(conv_layers(model)) or 'none'}. Received: layer={layer!r}"
+        )
     w = filter_weight(module)
     return FilterImages(filter_images(w), w, layer)
 

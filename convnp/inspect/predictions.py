@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from convnp.nn.module import Module
 from convnp.inspect.attribution import class_scores
 from convnp.inspect.topk import iterate_batches
 from convnp.inspect.trace import as_input
+from convnp.nn.module import Module
 
 __all__ = ["softmax", "predictions", "TopK", "Evaluation", "evaluate_predictions", "most_confused"]
 
@@ -44,7 +44,7 @@ class TopK:
 
 def _topk(probs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     k = min(k, probs.shape[1])
-    order = np.argsort(-probs, axis=1, kind="stable")[:, :k]                 # (N, k) best first
+    order = np.argsort(-probs, axis=1, kind="stable")[:, :k]  # (N, k) best first
     return order, np.take_along_axis(probs, order, axis=1)
 
 
@@ -99,9 +99,18 @@ def most_confused(confusion: np.ndarray, count: int = 6) -> list[tuple[int, int,
     return [(int(f // k), int(f % k), int(m.flat[f])) for f in flat if m.flat[f] > 0]
 
 
-def evaluate_predictions(model: Module, loader, num_classes: int | None = None, classes=None, *,
-                         samples: int = 8, pairs: int = 6, examples: int = 4, limit: int | None = None,
-                         k: int = 5) -> Evaluation:
+def evaluate_predictions(
+    model: Module,
+    loader,
+    num_classes: int | None = None,
+    classes=None,
+    *,
+    samples: int = 8,
+    pairs: int = 6,
+    examples: int = 4,
+    limit: int | None = None,
+    k: int = 5,
+) -> Evaluation:
     """Run ``model`` over ``loader`` ((x, y) batches) once: confusion matrix, sample top-k, confused pairs.
 
     Memory does not grow with the data set: the confusion matrix, ``samples`` sample images and, per
@@ -118,12 +127,13 @@ def evaluate_predictions(model: Module, loader, num_classes: int | None = None, 
         if limit is not None and n >= limit:
             break
         if yb is None:
-            raise ValueError("evaluate_predictions: the loader must give (images, labels) batches. "
-                             "Received: batches without labels")
+            raise ValueError(
+                "evaluate_predictions: the loader must give (images, labels) batches. Received: batches without labels"
+            )
         xb = as_input(model, xb, "evaluate_predictions")
         yb = np.asarray(yb, dtype=np.int64).reshape(-1)
         if limit is not None:
-            xb, yb = xb[:limit - n], yb[:limit - n]
+            xb, yb = xb[: limit - n], yb[: limit - n]
         scores = class_scores(model, xb)
         if cm is None:
             kk = kk or scores.shape[1]
@@ -135,27 +145,36 @@ def evaluate_predictions(model: Module, loader, num_classes: int | None = None, 
         n += len(yb)
         half = max(samples // 2, 1)
         if len(good_x) < samples:
-            good_x += list(xb[ok][:samples - len(good_x)])
-            good_y += list(yb[ok][:samples - len(good_y)])
+            good_x += list(xb[ok][: samples - len(good_x)])
+            good_y += list(yb[ok][: samples - len(good_y)])
         if len(bad_x) < half:
-            bad_x += list(xb[~ok][:half - len(bad_x)])
-            bad_y += list(yb[~ok][:half - len(bad_y)])
+            bad_x += list(xb[~ok][: half - len(bad_x)])
+            bad_y += list(yb[~ok][: half - len(bad_y)])
         wrong = np.nonzero(~ok)[0]
         if wrong.size:
             keys = yb[wrong] * kk + pred[wrong]
-            for key in np.unique(keys):                             # loop over the distinct pairs of the batch
+            for key in np.unique(keys):  # loop over the distinct pairs of the batch
                 pair = (int(key // kk), int(key % kk))
                 have = kept.setdefault(pair, [])
                 if len(have) < examples:
-                    have += list(xb[wrong[keys == key]][:examples - len(have)])
+                    have += list(xb[wrong[keys == key]][: examples - len(have)])
     if cm is None:
         raise ValueError("evaluate_predictions: the loader gave no images. Received: an empty loader")
     n_bad = min(len(bad_x), samples // 2)
-    sx = np.array(good_x[:samples - n_bad] + bad_x[:n_bad])
-    sy = np.array(good_y[:samples - n_bad] + bad_y[:n_bad], dtype=np.int64)
+    sx = np.array(good_x[: samples - n_bad] + bad_x[:n_bad])
+    sy = np.array(good_y[: samples - n_bad] + bad_y[:n_bad], dtype=np.int64)
     probs = softmax(class_scores(model, sx)) if len(sx) else np.zeros((0, kk))
     idx, p = _topk(probs, k) if len(sx) else (np.zeros((0, 0), np.int64), np.zeros((0, 0)))
     names = classes or [str(i) for i in range(kk)]
     top_pairs = most_confused(cm, pairs)
-    return Evaluation(cm, names, n, correct, sx, sy, TopK(idx, p, names), top_pairs,
-                      {(t, q): np.array(kept.get((t, q), [])) for t, q, _ in top_pairs})
+    return Evaluation(
+        cm,
+        names,
+        n,
+        correct,
+        sx,
+        sy,
+        TopK(idx, p, names),
+        top_pairs,
+        {(t, q): np.array(kept.get((t, q), [])) for t, q, _ in top_pairs},
+    )

@@ -47,24 +47,31 @@ from convnp.arraymath.conv_arithmetic import Window
 from convnp.arraymath.conv_config import ConvConfig
 from convnp.arraymath.pool_arithmetic import PoolConfig
 from convnp.arraymath.receptive import (
-    bins_axis, broadcast_axis, gather_axis, identity_axis, union_axis, whole, window_axis,
+    bins_axis,
+    broadcast_axis,
+    gather_axis,
+    identity_axis,
+    union_axis,
+    whole,
+    window_axis,
 )
 from convnp.autograd import tensor_ops as _tops
 from convnp.autograd.tensor import Tensor
+from convnp.inspect.trace import ModelTrace, as_input, output_tensor, trace
 from convnp.nn.module import Module
 from convnp.nn.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d
 from convnp.nn.tracing import window_of
 from convnp.ops import convolution as _oconv
 from convnp.ops import padding as _opad
 from convnp.ops import pooling as _opool
-from convnp.inspect.trace import ModelTrace, as_input, output_tensor, trace
 
 __all__ = ["ReceptiveField", "receptive_field", "receptive_fields", "field_of_tensors"]
 
+
 @dataclass
 class _Field:
-    axes: tuple | None       # (Axis for H, Axis for W) of a feature map
-    box: tuple | None        # (lo_h, hi_h, lo_w, hi_w, nlo_h, nhi_h, nlo_w, nhi_w, jump_h, jump_w) when not spatial
+    axes: tuple | None  # (Axis for H, Axis for W) of a feature map
+    box: tuple | None  # (lo_h, hi_h, lo_w, hi_w, nlo_h, nhi_h, nlo_w, nhi_w, jump_h, jump_w) when not spatial
     exact: bool = True
 
     def overall(self) -> tuple:
@@ -72,8 +79,18 @@ class _Field:
         if self.box is not None:
             return self.box
         h, w = self.axes
-        return (int(h.lo.min()), int(h.hi.max()), int(w.lo.min()), int(w.hi.max()),
-                int(h.nlo.min()), int(h.nhi.max()), int(w.nlo.min()), int(w.nhi.max()), h.jump, w.jump)
+        return (
+            int(h.lo.min()),
+            int(h.hi.max()),
+            int(w.lo.min()),
+            int(w.hi.max()),
+            int(h.nlo.min()),
+            int(h.nhi.max()),
+            int(w.nlo.min()),
+            int(w.nhi.max()),
+            h.jump,
+            w.jump,
+        )
 
 
 def _union_fields(fields: list[_Field], out_shape: tuple) -> _Field:
@@ -99,9 +116,18 @@ def _union_fields(fields: list[_Field], out_shape: tuple) -> _Field:
 
 
 def _merge_boxes(boxes: list[tuple]) -> tuple:
-    return (min(b[0] for b in boxes), max(b[1] for b in boxes), min(b[2] for b in boxes), max(b[3] for b in boxes),
-            min(b[4] for b in boxes), max(b[5] for b in boxes), min(b[6] for b in boxes), max(b[7] for b in boxes),
-            max(b[8] for b in boxes), max(b[9] for b in boxes))
+    return (
+        min(b[0] for b in boxes),
+        max(b[1] for b in boxes),
+        min(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+        min(b[4] for b in boxes),
+        max(b[5] for b in boxes),
+        min(b[6] for b in boxes),
+        max(b[7] for b in boxes),
+        max(b[8] for b in boxes),
+        max(b[9] for b in boxes),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -118,8 +144,11 @@ def _window_module(module: Module) -> tuple | None:
 
 def _window_field(f: _Field, out_shape, k, s, p, d) -> _Field:
     h, w = f.axes
-    return _Field((window_axis(h, out_shape[2], k[0], s[0], p[0], d[0]),
-                   window_axis(w, out_shape[3], k[1], s[1], p[1], d[1])), None, f.exact)
+    return _Field(
+        (window_axis(h, out_shape[2], k[0], s[0], p[0], d[0]), window_axis(w, out_shape[3], k[1], s[1], p[1], d[1])),
+        None,
+        f.exact,
+    )
 
 
 def _bins_field(f: _Field, out_shape) -> _Field:
@@ -136,7 +165,7 @@ def _slice_maps(index, shape, out_shape):
         return None
     if Ellipsis in parts:
         i = parts.index(Ellipsis)
-        parts = parts[:i] + (slice(None),) * (len(shape) - len(parts) + 1) + parts[i + 1:]
+        parts = parts[:i] + (slice(None),) * (len(shape) - len(parts) + 1) + parts[i + 1 :]
     parts = parts + (slice(None),) * (len(shape) - len(parts))
     maps = []
     for ax in (2, 3):
@@ -162,8 +191,8 @@ def _node_window(fn, ctx) -> Window | None:
     (ConvNd, MaxPoolNd, AvgPoolNd) and their kernels. A transposed convolution (``config.transposed``)
     is followed as an operation without a rule."""
     if fn in _LECTURE_WINDOWED:
-        return ctx.config.window                                     # by name: a renamed field fails here
-    config = vars(ctx).get("config")                                 # a kernel's context: the same config
+        return ctx.config.window  # by name: a renamed field fails here
+    config = vars(ctx).get("config")  # a kernel's context: the same config
     if isinstance(config, PoolConfig) or (isinstance(config, ConvConfig) and not config.transposed):
         return config.window
     return None
@@ -178,7 +207,7 @@ def _shape_changing_rule(t: Tensor, parents: list[tuple[Tensor, _Field]]) -> _Fi
         src, f = parents[0]
         if f.axes is not None and len(src.shape) == 4:
             ctx = node.ctx
-            if fn is _opad.ConstantPad:                                 # F.pad: shift, padding sees nothing
+            if fn is _opad.ConstantPad:  # F.pad: shift, padding sees nothing
                 axes = []
                 for ax, a in zip((2, 3), f.axes):
                     crop, place = ctx.crop[ax], ctx.place[ax]
@@ -187,22 +216,27 @@ def _shape_changing_rule(t: Tensor, parents: list[tuple[Tensor, _Field]]) -> _Fi
                     inside = (o >= place.start) & (o < place.stop)
                     axes.append(gather_axis(a, np.where(inside, nominal, -1), nominal))
                 return _Field(tuple(axes), None, f.exact)
-            if fn is _opad.IndexPad:                                    # reflect / replicate / circular
+            if fn is _opad.IndexPad:  # reflect / replicate / circular
                 axes = list(f.axes)
                 for axis, idx, direct in ctx.plan:
                     if axis in (2, 3):
                         o = np.arange(idx.size, dtype=np.int64)
                         axes[axis - 2] = gather_axis(axes[axis - 2], idx.astype(np.int64), o - direct[0] + direct[1])
                 return _Field(tuple(axes), None, f.exact)
-            if fn is _tops.GetItem:                                     # x[:, :, ::2, ::2]
+            if fn is _tops.GetItem:  # x[:, :, ::2, ::2]
                 maps = _slice_maps(ctx.index, src.shape, out_shape)
                 if maps is not None:
-                    return _Field(tuple(gather_axis(a, m[0], m[1], m[2]) for a, m in zip(f.axes, maps)),
-                                  None, f.exact)
-            window = _node_window(fn, ctx)                              # F.conv2d, F.max_pool2d ... in a forward
+                    return _Field(tuple(gather_axis(a, m[0], m[1], m[2]) for a, m in zip(f.axes, maps)), None, f.exact)
+            window = _node_window(fn, ctx)  # F.conv2d, F.max_pool2d ... in a forward
             if window is not None and len(window.kernel) == 2:
-                return _window_field(f, out_shape, window.kernel, window.stride,
-                                     tuple(before for before, _ in window.padding), window.dilation)
+                return _window_field(
+                    f,
+                    out_shape,
+                    window.kernel,
+                    window.stride,
+                    tuple(before for before, _ in window.padding),
+                    window.dilation,
+                )
             if fn in (_opool.AdaptiveAvgPool2d, _opool.AdaptiveMaxPool2d):
                 return _bins_field(f, out_shape)
     return None
@@ -215,10 +249,13 @@ def _generic_rule(t: Tensor, parents: list[tuple[Tensor, _Field]]) -> _Field:
     exact = True
     for src, f in parents:
         same = len(src.shape) == 4 and len(out_shape) == 4 and src.shape[2:] == out_shape[2:]
-        broadcast = len(src.shape) == 4 and len(out_shape) == 4 and all(
-            a == 1 or a == b for a, b in zip(src.shape[2:], out_shape[2:]))
+        broadcast = (
+            len(src.shape) == 4
+            and len(out_shape) == 4
+            and all(a == 1 or a == b for a, b in zip(src.shape[2:], out_shape[2:]))
+        )
         if not (same or broadcast or len(out_shape) != 4):
-            exact = False                     # an operation convnp has no rule for: its whole input
+            exact = False  # an operation convnp has no rule for: its whole input
         fields.append(f)
     u = _union_fields(fields, out_shape)
     u.exact = u.exact and exact
@@ -230,15 +267,14 @@ def field_of_tensors(tr: ModelTrace, targets: list[Tensor]) -> dict[int, _Field]
     image = tr.input
     x_shape = image.shape
     producers: dict[int, object] = {}
-    for c in sorted(tr.calls, key=lambda c: -c.depth):                  # innermost first
+    for c in sorted(tr.calls, key=lambda c: -c.depth):  # innermost first
         out = c.output
         if isinstance(out, tuple) and out and isinstance(out[0], Tensor):
             out = out[0]
         if isinstance(out, Tensor) and id(out) not in producers and out is not image:
             producers[id(out)] = c
-    memo: dict[int, _Field | None] = {id(image): _Field((identity_axis(x_shape[2]), identity_axis(x_shape[3])),
-                                                         None)}
-    keep = [image]                                                      # hold tensors: ids stay unique
+    memo: dict[int, _Field | None] = {id(image): _Field((identity_axis(x_shape[2]), identity_axis(x_shape[3])), None)}
+    keep = [image]  # hold tensors: ids stay unique
 
     def deps(t: Tensor) -> list[Tensor]:
         c = producers.get(id(t))
@@ -251,7 +287,7 @@ def field_of_tensors(tr: ModelTrace, targets: list[Tensor]) -> dict[int, _Field]
 
     for target in targets:
         stack = [(target, False)]
-        while stack:                                                    # iterative post-order walk
+        while stack:  # iterative post-order walk
             t, expanded = stack.pop()
             if id(t) in memo and not expanded:
                 continue
@@ -276,9 +312,9 @@ def _compute(t: Tensor, call, memo, parents) -> _Field | None:
     known = [(p, memo.get(id(p))) for p in parents]
     known = [(p, f) for p, f in known if f is not None]
     if not known:
-        return None                                                     # a constant, a parameter
+        return None  # a constant, a parameter
     if call is not None and len(t.shape) == 4:
-        (src, f), = known[:1]
+        ((src, f),) = known[:1]
         if f.axes is not None and len(src.shape) == 4:
             win = _window_module(call.module)
             if win is not None:
@@ -335,7 +371,7 @@ class ReceptiveField:
         y, x = self._pos(y, x)
         y0, y1 = self.lo[0][y], self.hi[0][y] + 1
         x0, x1 = self.lo[1][x], self.hi[1][x] + 1
-        y1, x1 = np.maximum(y1, y0), np.maximum(x1, x0)                 # an empty field: y0 == y1
+        y1, x1 = np.maximum(y1, y0), np.maximum(x1, x0)  # an empty field: y0 == y1
         if np.ndim(y0) == 0:
             return int(y0), int(y1), int(x0), int(x1)
         return y0, y1, x0, x1
@@ -357,8 +393,10 @@ class ReceptiveField:
         return m
 
     def __repr__(self) -> str:
-        return (f"ReceptiveField({self.layer!r}, size={self.size}, jump={self.jump}, "
-                f"output={self.output_shape[2:] if self.spatial else self.output_shape}, exact={self.exact})")
+        return (
+            f"ReceptiveField({self.layer!r}, size={self.size}, jump={self.jump}, "
+            f"output={self.output_shape[2:] if self.spatial else self.output_shape}, exact={self.exact})"
+        )
 
 
 def _input_for(model: Module, input_size) -> np.ndarray:
@@ -369,8 +407,10 @@ def _input_for(model: Module, input_size) -> np.ndarray:
     if len(size) == 3:
         size = (1,) + size
     if len(size) != 4 or min(size) < 1:
-        raise ValueError(f"receptive_field: expected input_size (N, C, H, W) or (C, H, W) of positive sizes. "
-                         f"Received: input_size={input_size!r}")
+        raise ValueError(
+            f"receptive_field: expected input_size (N, C, H, W) or (C, H, W) of positive sizes. "
+            f"Received: input_size={input_size!r}"
+        )
     return np.zeros((1,) + size[1:], dtype=np.float32)
 
 
@@ -394,8 +434,10 @@ def receptive_fields(model: Module, input_size, layers=None) -> dict[str, Recept
         if f is not None:
             result[key] = ReceptiveField(c.key, f, o.shape, x.shape)
         elif layers is not None:
-            raise ValueError(f"receptive_field: the output of layer {key!r} does not depend on the input image. "
-                             f"Received: layer={key!r}")
+            raise ValueError(
+                f"receptive_field: the output of layer {key!r} does not depend on the input image. "
+                f"Received: layer={key!r}"
+            )
     return result
 
 

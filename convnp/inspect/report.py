@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 
-from convnp.nn.module import Module
 from convnp.inspect import figures as figs
 from convnp.inspect.attribution import default_cam_layer, grad_cam, saliency, upsample
 from convnp.inspect.deconvnet import guided_backprop
@@ -34,6 +33,7 @@ from convnp.inspect.predictions import evaluate_predictions
 from convnp.inspect.receptive import receptive_fields
 from convnp.inspect.topk import iterate_batches, top_patches
 from convnp.inspect.trace import as_input, conv_like, output_tensor, trace
+from convnp.nn.module import Module
 
 __all__ = ["report", "Report", "default_layers"]
 
@@ -57,8 +57,16 @@ def default_layers(model: Module, x) -> tuple[list[str], list[str]]:
     if not shown_convs:
         return [], []
     last = shown_convs[-1].order
-    pools = [c for c in tr.calls if c.path and c.is_leaf and "Pool" in type(c.module).__name__ and c.order < last
-             and isinstance(c.output, type(tr.input)) and c.output.ndim == 4]
+    pools = [
+        c
+        for c in tr.calls
+        if c.path
+        and c.is_leaf
+        and "Pool" in type(c.module).__name__
+        and c.order < last
+        and isinstance(c.output, type(tr.input))
+        and c.output.ndim == 4
+    ]
     shown = sorted(shown_convs + pools, key=lambda c: c.order)
     return [c.key for c in shown], [c.key for c in convs[:2]]
 
@@ -108,9 +116,26 @@ def _summary_text(model: Module, shape) -> str | None:
         return f"(cn.summary failed: {type(exc).__name__}: {exc})"
 
 
-def report(model: Module, loader, out, *, layers=None, top_layers=None, k: int = 9, classes=None, mean=None,
-           std=None, metrics=None, title: str | None = None, limit: int | None = None, samples: int = 8,
-           deconv: bool = True, info: dict | None = None, log=None, dpi: int = 90) -> Report:
+def report(
+    model: Module,
+    loader,
+    out,
+    *,
+    layers=None,
+    top_layers=None,
+    k: int = 9,
+    classes=None,
+    mean=None,
+    std=None,
+    metrics=None,
+    title: str | None = None,
+    limit: int | None = None,
+    samples: int = 8,
+    deconv: bool = True,
+    info: dict | None = None,
+    log=None,
+    dpi: int = 90,
+) -> Report:
     """Write ``out``/report.html and a PNG per figure for ``model`` over ``loader`` ((x, y) batches of
     normalised model inputs, read twice: once for the top-k patches, once for the predictions).
 
@@ -129,8 +154,10 @@ def report(model: Module, loader, out, *, layers=None, top_layers=None, k: int =
     w = _Writer(out, dpi)
 
     if not isinstance(loader, np.ndarray) and iter(loader) is loader:
-        raise TypeError("report: the loader is read several times (top-k patches, predictions); pass a DataLoader "
-                        f"or an array of images, not a one-shot iterator. Received: {type(loader).__name__}")
+        raise TypeError(
+            "report: the loader is read several times (top-k patches, predictions); pass a DataLoader "
+            f"or an array of images, not a one-shot iterator. Received: {type(loader).__name__}"
+        )
     first = next(iter(iterate_batches(loader)), None)
     if first is None:
         raise ValueError("report: the loader gave no images. Received: an empty loader")
@@ -144,7 +171,7 @@ def report(model: Module, loader, out, *, layers=None, top_layers=None, k: int =
     top = list(top_layers) if top_layers is not None else top_default
     tr0 = trace(model, x0[:1])
     for name in shown + top:
-        tr0[name]                                                 # unknown names fail here, before any work
+        tr0[name]  # unknown names fail here, before any work
     spatial_top = [n for n in top if output_tensor(tr0[n], "report").ndim == 4]
     spatial_shown = [n for n in shown if output_tensor(tr0[n], "report").ndim == 4]
     fields = receptive_fields(model, x0[:1])
@@ -154,8 +181,9 @@ def report(model: Module, loader, out, *, layers=None, top_layers=None, k: int =
     tops = {}
     if spatial_top:
         say(f"top-{k} patches of {', '.join(spatial_top)} ...")
-        tops = top_patches(model, loader, spatial_top, k=k, limit=limit, deconv=deconv, mean=mean, std=std,
-                           classes=classes)
+        tops = top_patches(
+            model, loader, spatial_top, k=k, limit=limit, deconv=deconv, mean=mean, std=std, classes=classes
+        )
     seconds["top_patches"] = time.perf_counter() - t
 
     # --- one pass: predictions -----------------------------------------------------------------
@@ -163,8 +191,9 @@ def report(model: Module, loader, out, *, layers=None, top_layers=None, k: int =
     evaluation = None
     if y0 is not None:
         say("predictions and confusion matrix ...")
-        evaluation = evaluate_predictions(model, loader, len(classes) if classes else None, classes,
-                                          samples=samples, limit=limit)
+        evaluation = evaluate_predictions(
+            model, loader, len(classes) if classes else None, classes, samples=samples, limit=limit
+        )
         classes = evaluation.classes
     seconds["predictions"] = time.perf_counter() - t
 
@@ -181,14 +210,24 @@ def report(model: Module, loader, out, *, layers=None, top_layers=None, k: int =
     if evaluation is not None:
         acc = evaluation.accuracy
         parts["predictions"] = w.figure(
-            figs.predictions_figure(sample_x, sample_y, evaluation.samples_top, names, mean, std), "predictions",
-            "top-5 predictions of sample images (true class green, a wrong first guess red)")
+            figs.predictions_figure(sample_x, sample_y, evaluation.samples_top, names, mean, std),
+            "predictions",
+            "top-5 predictions of sample images (true class green, a wrong first guess red)",
+        )
         parts["confusion"] = w.figure(
-            figs.confusion_figure(evaluation.confusion, names,
-                                  f"confusion matrix over {evaluation.n:,} images (accuracy {100 * acc:.2f}%)"),
-            "confusion", "confusion matrix: rows the true class, columns the prediction")
-        parts["pairs"] = w.figure(figs.confused_pairs_figure(evaluation.pairs, evaluation.pair_examples, names, mean,
-                                                             std), "confused_pairs", "the most confused pairs")
+            figs.confusion_figure(
+                evaluation.confusion,
+                names,
+                f"confusion matrix over {evaluation.n:,} images (accuracy {100 * acc:.2f}%)",
+            ),
+            "confusion",
+            "confusion matrix: rows the true class, columns the prediction",
+        )
+        parts["pairs"] = w.figure(
+            figs.confused_pairs_figure(evaluation.pairs, evaluation.pair_examples, names, mean, std),
+            "confused_pairs",
+            "the most confused pairs",
+        )
     attribution_html = _attributions(model, sample_x, sample_y, names, mean, std, w)
     layer_html = []
     for name in spatial_shown + [n for n in spatial_top if n not in spatial_shown]:
@@ -197,8 +236,18 @@ def report(model: Module, loader, out, *, layers=None, top_layers=None, k: int =
 
     summary = _summary_text(model, (1,) + x0.shape[1:])
     seconds["total"] = time.perf_counter() - t_start
-    page = _page(title or f"{type(model).__name__}: what the network has learned", info or {}, summary, parts,
-                 attribution_html, layer_html, fields, tr0, evaluation, seconds)
+    page = _page(
+        title or f"{type(model).__name__}: what the network has learned",
+        info or {},
+        summary,
+        parts,
+        attribution_html,
+        layer_html,
+        fields,
+        tr0,
+        evaluation,
+        seconds,
+    )
     path = out / "report.html"
     path.write_text(page, encoding="utf-8")
     return Report(path, w.pngs, seconds, evaluation.accuracy if evaluation is not None else None)
@@ -213,63 +262,105 @@ def _attributions(model, x, y, names, mean, std, w: _Writer) -> str:
         cam_layer = default_cam_layer(tr)
     except ValueError:
         cam_layer = None
-    sal = saliency(model, x)                                             # predicted class
+    sal = saliency(model, x)  # predicted class
     pred = np.argmax(_scores(model, x), axis=1)
-    titles = [f"pred {names[p]}" + (f" (true {names[t]})" if y is not None else "") for p, t in
-              zip(pred, y if y is not None else pred)]
-    out.append(w.figure(figs.heatmap_figure(x, sal, titles, mean, std, "saliency |dS/dx| (Simonyan et al. 2013)",
-                                            cmap="hot", alpha=0.6), "saliency",
-                        "saliency: max over channels of |d score / d pixel| for the predicted class"))
+    titles = [
+        f"pred {names[p]}" + (f" (true {names[t]})" if y is not None else "")
+        for p, t in zip(pred, y if y is not None else pred)
+    ]
+    out.append(
+        w.figure(
+            figs.heatmap_figure(
+                x, sal, titles, mean, std, "saliency |dS/dx| (Simonyan et al. 2013)", cmap="hot", alpha=0.6
+            ),
+            "saliency",
+            "saliency: max over channels of |d score / d pixel| for the predicted class",
+        )
+    )
     if cam_layer is not None:
         cam = grad_cam(model, x, None, cam_layer)
         up = upsample(cam, x.shape[2:])
-        out.append(w.figure(figs.heatmap_figure(x, up, titles, mean, std, f"Grad-CAM of {cam_layer} "
-                                                "(Selvaraju et al. 2017)"), "grad_cam",
-                            f"Grad-CAM at layer {cam_layer}, upsampled to the image, for the predicted class"))
+        out.append(
+            w.figure(
+                figs.heatmap_figure(x, up, titles, mean, std, f"Grad-CAM of {cam_layer} (Selvaraju et al. 2017)"),
+                "grad_cam",
+                f"Grad-CAM at layer {cam_layer}, upsampled to the image, for the predicted class",
+            )
+        )
         convs = [c.key for c in tr.calls if c.path and conv_like(c.module)]
         if convs:
             last = convs[-1]
             act = output_tensor(trace(model, x, stop_after=last)[last], "report").data
-            ch = np.argmax(act.max(axis=(2, 3)), axis=1)                # each image's strongest channel
+            ch = np.argmax(act.max(axis=(2, 3)), axis=1)  # each image's strongest channel
             gb = guided_backprop(model, x, last, ch)
             mag = np.abs(gb).max(axis=1)
-            out.append(w.figure(figs.heatmap_figure(x, mag, [f"{last} ch {c}" for c in ch], mean, std,
-                                                    f"guided backprop of each image's strongest channel of {last}",
-                                                    cmap="hot", alpha=0.6), "guided_backprop",
-                                "guided backprop (Springenberg et al. 2015): |projection|, max over channels"))
+            out.append(
+                w.figure(
+                    figs.heatmap_figure(
+                        x,
+                        mag,
+                        [f"{last} ch {c}" for c in ch],
+                        mean,
+                        std,
+                        f"guided backprop of each image's strongest channel of {last}",
+                        cmap="hot",
+                        alpha=0.6,
+                    ),
+                    "guided_backprop",
+                    "guided backprop (Springenberg et al. 2015): |projection|, max over channels",
+                )
+            )
     return "\n".join(out)
 
 
 def _scores(model, x):
     from convnp.inspect.attribution import class_scores
+
     return class_scores(model, x)
 
 
 def _layer_section(model, tr0, name, rf, x0, tp, mean, std, w: _Writer) -> str:
     call = tr0[name]
     out_shape = output_tensor(call, "report").shape
-    parts = [f'<section id="{_anchor(name)}"><h2>{html.escape(name)} <small>{html.escape(call.kind)}, '
-             f'output {"x".join(map(str, out_shape[1:]))}</small></h2>']
+    parts = [
+        f'<section id="{_anchor(name)}"><h2>{html.escape(name)} <small>{html.escape(call.kind)}, '
+        f"output {'x'.join(map(str, out_shape[1:]))}</small></h2>"
+    ]
     if rf is not None:
-        parts.append(f"<p>Receptive field: {rf.size[0]}x{rf.size[1]} pixels, jump {rf.jump[0]} "
-                     f"(neighbouring positions see fields {rf.jump[0]} pixels apart)"
-                     f"{'' if rf.exact else ' (an operation without a rule was met: the field is an upper bound)'}.</p>")
+        parts.append(
+            f"<p>Receptive field: {rf.size[0]}x{rf.size[1]} pixels, jump {rf.jump[0]} "
+            f"(neighbouring positions see fields {rf.jump[0]} pixels apart)"
+            f"{'' if rf.exact else ' (an operation without a rule was met: the field is an upper bound)'}.</p>"
+        )
     module = call.module
     if conv_like(module):
-        parts.append(w.figure(figs.filters_figure(filter_weight(module), name), f"filters_{name}",
-                              f"filters of {name}"))
+        parts.append(
+            w.figure(figs.filters_figure(filter_weight(module), name), f"filters_{name}", f"filters of {name}")
+        )
     maps = output_tensor(trace(model, x0[:1], stop_after=name)[name], "report").data[0]
-    parts.append(w.figure(figs.feature_maps_figure(maps, name, x0[0], mean, std), f"feature_maps_{name}",
-                          f"feature maps of {name} for the first image"))
+    parts.append(
+        w.figure(
+            figs.feature_maps_figure(maps, name, x0[0], mean, std),
+            f"feature_maps_{name}",
+            f"feature maps of {name} for the first image",
+        )
+    )
     if conv_like(module):
         c = int(np.argmax(maps.reshape(maps.shape[0], -1).max(axis=1)))
         yx = np.unravel_index(int(np.argmax(maps[c])), maps.shape[1:])
         e = explain_output(model, x0[:1], name, n=0, c=c, y=int(yx[0]), x=int(yx[1]), show=False, max_channels=2)
-        parts.append(f"<details><summary>One output value by hand: channel {c} at (y={yx[0]}, x={yx[1]}), the "
-                     f"strongest of the first image</summary><pre>{html.escape(str(e))}</pre></details>")
+        parts.append(
+            f"<details><summary>One output value by hand: channel {c} at (y={yx[0]}, x={yx[1]}), the "
+            f"strongest of the first image</summary><pre>{html.escape(str(e))}</pre></details>"
+        )
     if tp is not None:
-        parts.append(w.figure(tp.plot(), f"top_patches_{name}",
-                              f"top-{tp.k} patches of every channel of {name} over {tp.images_seen:,} images"))
+        parts.append(
+            w.figure(
+                tp.plot(),
+                f"top_patches_{name}",
+                f"top-{tp.k} patches of every channel of {name} over {tp.images_seen:,} images",
+            )
+        )
     parts.append("</section>")
     return "\n".join(parts)
 
@@ -310,7 +401,7 @@ def _page(title, info, summary, parts, attribution_html, layer_html, fields, tr0
             nav.append(f'<a href="#{m.group(1)}">{m.group(2).strip()}</a>')
     rows = "".join(f"<tr><td>{e(str(k))}</td><td>{e(str(v))}</td></tr>" for k, v in info.items())
     if evaluation is not None:
-        rows += (f"<tr><td>accuracy</td><td>{100 * evaluation.accuracy:.2f}% of {evaluation.n:,} images</td></tr>")
+        rows += f"<tr><td>accuracy</td><td>{100 * evaluation.accuracy:.2f}% of {evaluation.n:,} images</td></tr>"
     rows += f"<tr><td>report written in</td><td>{seconds.get('total', 0):.1f} s</td></tr>"
     field_rows = []
     for c in tr0.calls:
@@ -318,15 +409,19 @@ def _page(title, info, summary, parts, attribution_html, layer_html, fields, tr0
             continue
         rf = fields[c.key]
         shape = getattr(c.output, "shape", None)
-        field_rows.append(f"<tr><td>{e(c.key)}</td><td>{e(c.kind)}</td><td>{e(str(tuple(shape[1:])) if shape else '')}"
-                          f"</td><td>{rf.size[0]}x{rf.size[1]}</td><td>{rf.jump[0]}</td></tr>")
+        field_rows.append(
+            f"<tr><td>{e(c.key)}</td><td>{e(c.kind)}</td><td>{e(str(tuple(shape[1:])) if shape else '')}"
+            f"</td><td>{rf.size[0]}x{rf.size[1]}</td><td>{rf.jump[0]}</td></tr>"
+        )
     body = [f"<h1>{e(title)}</h1>", '<section id="overview"><table class="info">' + rows + "</table></section>"]
     if summary:
         body.append(f'<section id="summary"><h2>Model summary</h2><pre>{e(summary)}</pre></section>')
-    body.append('<section id="fields"><h2>Receptive fields</h2><p>Per layer, the largest box of input pixels one '
-                'output position sees, and the jump (the stride of the layer on the image). Fields are clipped at '
-                'the image border when patches are cut.</p><table><tr><th>layer</th><th>type</th><th>output</th>'
-                '<th>field</th><th>jump</th></tr>' + "".join(field_rows) + "</table></section>")
+    body.append(
+        '<section id="fields"><h2>Receptive fields</h2><p>Per layer, the largest box of input pixels one '
+        "output position sees, and the jump (the stride of the layer on the image). Fields are clipped at "
+        "the image border when patches are cut.</p><table><tr><th>layer</th><th>type</th><th>output</th>"
+        "<th>field</th><th>jump</th></tr>" + "".join(field_rows) + "</table></section>"
+    )
     if "curves" in parts:
         body.append('<section id="curves"><h2>Training curves</h2>' + parts["curves"] + "</section>")
     if evaluation is not None:
@@ -334,9 +429,10 @@ def _page(title, info, summary, parts, attribution_html, layer_html, fields, tr0
         body.append('<section id="confusion"><h2>Confusion</h2>' + parts["confusion"] + parts["pairs"] + "</section>")
     body.append('<section id="attribution"><h2>What the network looks at</h2>' + attribution_html + "</section>")
     body += layer_html
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            "<link rel=\"icon\" href=\"data:,\">"
-            f"<title>{e(title)}</title><style>{_CSS}</style></head><body>"
-            f"<nav>{''.join(nav)}</nav><main>{''.join(body)}</main></body></html>\n")
-
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="icon" href="data:,">'
+        f"<title>{e(title)}</title><style>{_CSS}</style></head><body>"
+        f"<nav>{''.join(nav)}</nav><main>{''.join(body)}</main></body></html>\n"
+    )

@@ -27,13 +27,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from convnp.autograd.tensor import Tensor
-from convnp.nn.module import Module
 from convnp.inspect.receptive import ReceptiveField, receptive_fields
 from convnp.inspect.trace import as_input, spatial_output, trace
+from convnp.nn.module import Module
 
 __all__ = ["StreamingTopK", "TopPatches", "top_patches", "crop_fields", "images_from_crops", "iterate_batches"]
 
-_NO_INDEX = np.iinfo(np.int64).max            # an empty slot: loses every tie
+_NO_INDEX = np.iinfo(np.int64).max  # an empty slot: loses every tie
 
 
 class StreamingTopK:
@@ -49,36 +49,36 @@ class StreamingTopK:
         if k < 1:
             raise ValueError(f"top_patches: k must be at least 1. Received: k={k}")
         self.k = k
-        self.values = np.full((channels, k), -np.inf)            # (C, k), best first
+        self.values = np.full((channels, k), -np.inf)  # (C, k), best first
         self.index = np.full((channels, k), _NO_INDEX, dtype=np.int64)
-        self.slot = np.tile(np.arange(k, dtype=np.int64), (channels, 1))   # payload slot of each rank
+        self.slot = np.tile(np.arange(k, dtype=np.int64), (channels, 1))  # payload slot of each rank
         self.extra: dict[str, np.ndarray] = {}
 
     def push(self, values: np.ndarray, index: np.ndarray, **extra) -> tuple[np.ndarray, ...]:
         c, k = self.values.shape
         b = values.shape[0]
-        v = np.where(np.isnan(values), -np.inf, values).T.astype(np.float64)            # (B, C) -> (C, B)
-        cand_v = np.concatenate([self.values, v], axis=1)                                # (C, k + B)
+        v = np.where(np.isnan(values), -np.inf, values).T.astype(np.float64)  # (B, C) -> (C, B)
+        cand_v = np.concatenate([self.values, v], axis=1)  # (C, k + B)
         cand_i = np.concatenate([self.index, np.broadcast_to(index[None, :], (c, b))], axis=1)
-        order = np.lexsort((cand_i, -cand_v), axis=-1)[:, :k]                           # (C, k) best first
+        order = np.lexsort((cand_i, -cand_v), axis=-1)[:, :k]  # (C, k) best first
         rows = np.arange(c)[:, None]
         self.values = cand_v[rows, order]
         self.index = cand_i[rows, order]
-        for name, arr in extra.items():                                                  # (B, C) per-entry data
+        for name, arr in extra.items():  # (B, C) per-entry data
             kept = self.extra.get(name)
             if kept is None:
                 kept = np.zeros((c, k), dtype=arr.dtype)
             cand = np.concatenate([kept, arr.T], axis=1)
             self.extra[name] = cand[rows, order]
         # payload slots: kept entries keep theirs, new entries take the slots of the evicted ones
-        old = order < k                                                                  # (C, k)
+        old = order < k  # (C, k)
         kept_old = np.zeros((c, k), dtype=bool)
         kept_old[np.nonzero(old)[0], order[old]] = True
-        free_c, free_r = np.nonzero(~kept_old)                                           # evicted, by channel
-        new_c, new_rank = np.nonzero(~old)                                               # entered, by channel
+        free_c, free_r = np.nonzero(~kept_old)  # evicted, by channel
+        new_c, new_rank = np.nonzero(~old)  # entered, by channel
         new_slot = np.empty((c, k), dtype=np.int64)
         new_slot[old] = self.slot[np.nonzero(old)[0], order[old]]
-        new_slot[new_c, new_rank] = self.slot[free_c, free_r]                           # same count per channel
+        new_slot[new_c, new_rank] = self.slot[free_c, free_r]  # same count per channel
         self.slot = new_slot
         return new_c, new_rank, order[new_c, new_rank] - k, new_slot[new_c, new_rank]
 
@@ -86,8 +86,9 @@ class StreamingTopK:
 # --------------------------------------------------------------------------------------------
 # Crops
 # --------------------------------------------------------------------------------------------
-def crop_fields(images: np.ndarray, rf: ReceptiveField, ys: np.ndarray, xs: np.ndarray,
-                rows: np.ndarray | None = None) -> np.ndarray:
+def crop_fields(
+    images: np.ndarray, rf: ReceptiveField, ys: np.ndarray, xs: np.ndarray, rows: np.ndarray | None = None
+) -> np.ndarray:
     """The receptive-field crops of positions (ys[m], xs[m]) of images[rows[m]], in canvases of the
     field's full size ``rf.size``; pixels outside the image (or outside a clipped field) are NaN.
 
@@ -99,15 +100,16 @@ def crop_fields(images: np.ndarray, rf: ReceptiveField, ys: np.ndarray, xs: np.n
     _, c, h, w = images.shape
     if m == 0:
         return np.zeros((0, c, rh, rw), dtype=images.dtype)
-    ny0, _, nx0, _ = rf.nominal_box(ys, xs)                     # (M,) nominal top-left corners
-    y0, y1, x0, x1 = rf.box(ys, xs)                              # (M,) clipped, half-open
-    r = np.asarray(ny0)[:, None] + np.arange(rh)[None, :]       # (M, rh) image rows
-    q = np.asarray(nx0)[:, None] + np.arange(rw)[None, :]       # (M, rw) image columns
+    ny0, _, nx0, _ = rf.nominal_box(ys, xs)  # (M,) nominal top-left corners
+    y0, y1, x0, x1 = rf.box(ys, xs)  # (M,) clipped, half-open
+    r = np.asarray(ny0)[:, None] + np.arange(rh)[None, :]  # (M, rh) image rows
+    q = np.asarray(nx0)[:, None] + np.arange(rw)[None, :]  # (M, rw) image columns
     row_ok = (r >= np.asarray(y0)[:, None]) & (r < np.asarray(y1)[:, None]) & (r >= 0) & (r < h)
     col_ok = (q >= np.asarray(x0)[:, None]) & (q < np.asarray(x1)[:, None]) & (q >= 0) & (q < w)
     rc, qc = np.clip(r, 0, h - 1), np.clip(q, 0, w - 1)
-    crops = images[rows[:, None, None, None], np.arange(c)[None, :, None, None],
-                   rc[:, None, :, None], qc[:, None, None, :]].astype(np.float32)   # (M, C, rh, rw)
+    crops = images[
+        rows[:, None, None, None], np.arange(c)[None, :, None, None], rc[:, None, :, None], qc[:, None, None, :]
+    ].astype(np.float32)  # (M, C, rh, rw)
     ok = row_ok[:, None, :, None] & col_ok[:, None, None, :]
     return np.where(ok, crops, np.float32(np.nan))
 
@@ -154,6 +156,7 @@ class TopPatches:
         """Zeiler & Fergus's grid: one block of k crops per channel (with ``projections`` the
         deconvnet projection beside each crop). Returns a matplotlib Figure."""
         from convnp.inspect.figures import top_patches_figure
+
         return top_patches_figure(self, channels=channels, projections=projections, **kw)
 
 
@@ -162,7 +165,7 @@ def iterate_batches(data, batch_size: int = 256):
     if isinstance(data, (np.ndarray, Tensor)):
         arr = data.data if isinstance(data, Tensor) else data
         for i in range(0, arr.shape[0], batch_size):
-            yield arr[i:i + batch_size], None
+            yield arr[i : i + batch_size], None
         return
     for batch in data:
         if isinstance(batch, (tuple, list)):
@@ -179,8 +182,19 @@ def _check_k(k) -> int:
     return int(k)
 
 
-def top_patches(model: Module, loader, layer, k: int = 9, *, channels=None, limit: int | None = None,
-                deconv: bool = False, mean=None, std=None, classes=None):
+def top_patches(
+    model: Module,
+    loader,
+    layer,
+    k: int = 9,
+    *,
+    channels=None,
+    limit: int | None = None,
+    deconv: bool = False,
+    mean=None,
+    std=None,
+    classes=None,
+):
     """Per channel of ``layer``, the ``k`` images of ``loader`` that activate it most, and their patches.
 
     ``loader``: a DataLoader (or any iterable of (x, y) batches, or an (N, C, H, W) array) of
@@ -211,22 +225,22 @@ def top_patches(model: Module, loader, layer, k: int = 9, *, channels=None, limi
             break
         xb = as_input(model, xb, "top_patches")
         if limit is not None:
-            xb = xb[:limit - seen]
-            yb = None if yb is None else yb[:limit - seen]
+            xb = xb[: limit - seen]
+            yb = None if yb is None else yb[: limit - seen]
         b = xb.shape[0]
         labels = np.full(b, -1, dtype=np.int64) if yb is None else np.asarray(yb, dtype=np.int64).reshape(b)
-        if not state:                                               # first batch: fields and buffers
+        if not state:  # first batch: fields and buffers
             rfs = receptive_fields(model, xb[:1], layers)
         tr = trace(model, xb, stop_after=layers)
         for name in layers:
-            act = spatial_output(tr[name], "top_patches").data    # (B, C, H, W)
+            act = spatial_output(tr[name], "top_patches").data  # (B, C, H, W)
             if name not in state:
                 state[name] = _new_state(name, act, channels, k, rfs[name], xb.shape[1])
             st = state[name]
             _, c, h, w = act.shape
-            a = act[:, st["channels"]].reshape(b, len(st["channels"]), h * w)   # (B, C', H*W)
-            flat = np.argmax(np.where(np.isnan(a), -np.inf, a), axis=2)          # (B, C') first maximum
-            vals = np.take_along_axis(a, flat[..., None], axis=2)[..., 0]        # (B, C')
+            a = act[:, st["channels"]].reshape(b, len(st["channels"]), h * w)  # (B, C', H*W)
+            flat = np.argmax(np.where(np.isnan(a), -np.inf, a), axis=2)  # (B, C') first maximum
+            vals = np.take_along_axis(a, flat[..., None], axis=2)[..., 0]  # (B, C')
             lab = np.broadcast_to(labels[:, None], vals.shape)
             new_c, _, rows, slots = st["heap"].push(vals, np.arange(seen, seen + b), flat=flat, label=lab)
             if rows.size:
@@ -248,16 +262,17 @@ def images_from_crops(crops: np.ndarray, rf: ReceptiveField, ys, xs, image_shape
     :func:`crop_fields` on the field. (M, C, rh, rw) -> (M, C, H, W)."""
     m, c, rh, rw = crops.shape
     h, w = image_shape[-2:]
-    canvas = np.zeros((m, c, h + 2 * rh, w + 2 * rw), dtype=np.float32)   # margins take what lies outside
+    canvas = np.zeros((m, c, h + 2 * rh, w + 2 * rw), dtype=np.float32)  # margins take what lies outside
     ny0, _, nx0, _ = rf.nominal_box(np.asarray(ys), np.asarray(xs))
-    r = np.clip(np.asarray(ny0) + rh, 0, h + rh)[:, None] + np.arange(rh)[None, :]     # (M, rh)
-    q = np.clip(np.asarray(nx0) + rw, 0, w + rw)[:, None] + np.arange(rw)[None, :]     # (M, rw)
-    canvas[np.arange(m)[:, None, None, None], np.arange(c)[None, :, None, None],
-           r[:, None, :, None], q[:, None, None, :]] = np.nan_to_num(crops, nan=0.0)
-    return canvas[:, :, rh:rh + h, rw:rw + w]
+    r = np.clip(np.asarray(ny0) + rh, 0, h + rh)[:, None] + np.arange(rh)[None, :]  # (M, rh)
+    q = np.clip(np.asarray(nx0) + rw, 0, w + rw)[:, None] + np.arange(rw)[None, :]  # (M, rw)
+    canvas[
+        np.arange(m)[:, None, None, None], np.arange(c)[None, :, None, None], r[:, None, :, None], q[:, None, None, :]
+    ] = np.nan_to_num(crops, nan=0.0)
+    return canvas[:, :, rh : rh + h, rw : rw + w]
 
 
-def _add_projections(model, name: str, tp: "TopPatches", image_shape, chunk: int = 64) -> None:
+def _add_projections(model, name: str, tp: TopPatches, image_shape, chunk: int = 64) -> None:
     """The deconvnet projection of every top activation, cut to its field like the crops.
 
     An activation depends only on the pixels of its receptive field, and so do the ReLU masks and
@@ -266,6 +281,7 @@ def _add_projections(model, name: str, tp: "TopPatches", image_shape, chunk: int
     per channel need not be kept, and each projection is computed once, at the end.
     """
     from convnp.inspect.deconvnet import project
+
     c, k = tp.index.shape
     filled = (tp.index >= 0).ravel()
     chans = np.repeat(tp.channels, k)[filled]
@@ -273,7 +289,7 @@ def _add_projections(model, name: str, tp: "TopPatches", image_shape, chunk: int
     crops = tp.crops.reshape(c * k, *tp.crops.shape[2:])[filled]
     proj = np.zeros_like(tp.crops).reshape(c * k, *tp.crops.shape[2:])
     out = np.zeros((len(chans),) + tp.crops.shape[2:], dtype=np.float32)
-    for s in range(0, len(chans), chunk):                          # batches of projections
+    for s in range(0, len(chans), chunk):  # batches of projections
         sl = slice(s, s + chunk)
         images = images_from_crops(crops[sl], tp.field, pos[sl, 0], pos[sl, 1], image_shape)
         p = project(model, images, name, chans[sl], pos[sl])
@@ -289,8 +305,10 @@ def _new_state(name, act, channels, k, rf, c_in) -> dict:
     else:
         chans = np.atleast_1d(np.asarray(channels, dtype=np.int64))
         if chans.size == 0 or chans.min() < 0 or chans.max() >= c:
-            raise ValueError(f"top_patches: channels must lie in [0, {c}) for layer {name!r} of {c} channels. "
-                             f"Received: channels={channels!r}")
+            raise ValueError(
+                f"top_patches: channels must lie in [0, {c}) for layer {name!r} of {c} channels. "
+                f"Received: channels={channels!r}"
+            )
     rh, rw = rf.size
     crops = np.full((chans.size, k, c_in, rh, rw), np.nan, dtype=np.float32)
     return {"channels": chans, "heap": StreamingTopK(chans.size, k), "field": rf, "crops": crops, "shape": act.shape}
@@ -306,11 +324,20 @@ def _finish(st: dict, seen: int, mean, std, classes) -> TopPatches:
     y0, y1, x0, x1 = rf.box(ys, xs)
     boxes = np.stack([y0, y1, x0, x1], axis=-1)
     rows = np.arange(heap.slot.shape[0])[:, None]
-    crops = st["crops"][rows, heap.slot]                               # payload slots -> rank order
+    crops = st["crops"][rows, heap.slot]  # payload slots -> rank order
     return TopPatches(
-        layer=rf.layer, channels=st["channels"], values=np.where(filled, heap.values, -np.inf),
-        index=np.where(filled, heap.index, -1), labels=np.where(filled, heap.extra["label"], -1),
-        positions=np.stack([ys, xs], axis=-1), boxes=np.where(filled[..., None], boxes, 0), crops=crops,
-        projections=None, field=rf, images_seen=seen,
+        layer=rf.layer,
+        channels=st["channels"],
+        values=np.where(filled, heap.values, -np.inf),
+        index=np.where(filled, heap.index, -1),
+        labels=np.where(filled, heap.extra["label"], -1),
+        positions=np.stack([ys, xs], axis=-1),
+        boxes=np.where(filled[..., None], boxes, 0),
+        crops=crops,
+        projections=None,
+        field=rf,
+        images_seen=seen,
         mean=None if mean is None else tuple(np.atleast_1d(mean).tolist()),
-        std=None if std is None else tuple(np.atleast_1d(std).tolist()), classes=classes)
+        std=None if std is None else tuple(np.atleast_1d(std).tolist()),
+        classes=classes,
+    )

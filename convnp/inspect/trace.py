@@ -34,12 +34,12 @@ class ModelTrace:
         self.model = model
         self.input = input
         self.calls = calls
-        self.output = output               # the model's output (None when the forward was stopped early)
+        self.output = output  # the model's output (None when the forward was stopped early)
         self.complete = complete
         self._by_key: dict[str, LayerCall] = {}
         for c in calls:
             self._by_key[c.key] = c
-            self._by_key.setdefault(c.path, c)                  # the bare name: the first call
+            self._by_key.setdefault(c.path, c)  # the bare name: the first call
             self._by_key.setdefault(f"{c.path}#{c.call}", c)
 
     def __contains__(self, key: str) -> bool:
@@ -56,9 +56,11 @@ class ModelTrace:
 
 def layer_error(model: Module, key, known: list[str]) -> str:
     names = ", ".join(known[:40]) + (" ..." if len(known) > 40 else "")
-    return (f"inspect: no layer named {key!r} in {type(model).__name__} (layers are dotted module paths as "
-            f"named_modules() gives them, '#k' for the k-th call of a module called several times: {names}). "
-            f"Received: layer={key!r}")
+    return (
+        f"inspect: no layer named {key!r} in {type(model).__name__} (layers are dotted module paths as "
+        f"named_modules() gives them, '#k' for the k-th call of a module called several times: {names}). "
+        f"Received: layer={key!r}"
+    )
 
 
 def model_dtype(model: Module) -> np.dtype | None:
@@ -77,12 +79,13 @@ def as_input(model: Module, x, op: str) -> np.ndarray:
         try:
             x = np.asarray(x)
         except Exception:  # noqa: BLE001
-            raise TypeError(f"{op}: expected images as a NumPy array or Tensor of shape (N, C, H, W). "
-                            f"Received: {type(x).__name__}") from None
+            raise TypeError(
+                f"{op}: expected images as a NumPy array or Tensor of shape (N, C, H, W). Received: {type(x).__name__}"
+            ) from None
     if x.dtype.kind not in "biuf":
         raise TypeError(f"{op}: expected numeric images. Received: dtype {x.dtype}")
     if x.ndim == 3:
-        x = x[None]                                                # (C, H, W) -> (1, C, H, W)
+        x = x[None]  # (C, H, W) -> (1, C, H, W)
     if x.ndim != 4:
         raise ValueError(f"{op}: expected images of shape (N, C, H, W) or (C, H, W). Received: shape {x.shape}")
     if x.shape[0] == 0:
@@ -121,8 +124,9 @@ def evaluation(model: Module, params_grad: bool = False):
             p.requires_grad = flag
 
 
-def trace(model: Module, x, *, grad: bool = False, stop_after=None, input_requires_grad: bool | None = None
-          ) -> ModelTrace:
+def trace(
+    model: Module, x, *, grad: bool = False, stop_after=None, input_requires_grad: bool | None = None
+) -> ModelTrace:
     """Run ``model`` on ``x`` once in evaluation mode with a forward hook on every module.
 
     ``grad``: record the autograd graph (the input requires grad; the parameters do not), for
@@ -136,7 +140,7 @@ def trace(model: Module, x, *, grad: bool = False, stop_after=None, input_requir
     wanted = None if stop_after is None else ({stop_after} if isinstance(stop_after, str) else set(stop_after))
     requires = grad if input_requires_grad is None else input_requires_grad
     inp = Tensor(arr, requires_grad=requires, _copy=False)
-    with evaluation(model), (set_grad_enabled(True) if grad else no_grad()):
+    with evaluation(model), set_grad_enabled(True) if grad else no_grad():
         calls, out, complete = record_calls(model, inp, stop_after=wanted)
     if wanted is not None and complete:
         seen = {c.path for c in calls} | {f"{c.path}#{c.call}" for c in calls}
@@ -152,8 +156,9 @@ def output_tensor(call: LayerCall, op: str) -> Tensor:
     if isinstance(out, tuple) and out and isinstance(out[0], Tensor):
         out = out[0]
     if not isinstance(out, Tensor):
-        raise ValueError(f"{op}: layer {call.key!r} ({call.kind}) does not return a tensor. "
-                         f"Received: {type(call.output).__name__}")
+        raise ValueError(
+            f"{op}: layer {call.key!r} ({call.kind}) does not return a tensor. Received: {type(call.output).__name__}"
+        )
     return out
 
 
@@ -161,6 +166,8 @@ def spatial_output(call: LayerCall, op: str) -> Tensor:
     """The layer's output, which must be a feature map (N, C, H, W)."""
     out = output_tensor(call, op)
     if out.ndim != 4:
-        raise ValueError(f"{op}: layer {call.key!r} ({call.kind}) gives no feature maps: expected an output of "
-                         f"shape (N, C, H, W). Received: output shape {out.shape}")
+        raise ValueError(
+            f"{op}: layer {call.key!r} ({call.kind}) gives no feature maps: expected an output of "
+            f"shape (N, C, H, W). Received: output shape {out.shape}"
+        )
     return out

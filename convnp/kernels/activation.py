@@ -28,16 +28,16 @@ from convnp.arraymath.parallel import batch_slices, parallel_map, workspace
 from convnp.autograd.function import Function
 from convnp.kernels.engine import get_engine
 
-_PARALLEL_MIN = 1 << 20        # entries: below this one thread is faster than two (a hand-off costs ~0.1 ms)
-_ROW = 1 << 16                 # the zero block of the forward: long rows, few iterator steps
-_INT = {2: np.int16, 4: np.int32, 8: np.int64}      # float width -> the integer the mask widens to
+_PARALLEL_MIN = 1 << 20  # entries: below this one thread is faster than two (a hand-off costs ~0.1 ms)
+_ROW = 1 << 16  # the zero block of the forward: long rows, few iterator steps
+_INT = {2: np.int16, 4: np.int32, 8: np.int64}  # float width -> the integer the mask widens to
 
 
 def select(x: np.ndarray):
     """The kernel Function for relu of ``x``, or None for the lecture Relu (``cn.get_engine("activation")``)."""
     if get_engine("activation") == "reference":
         return None
-    return BitmaskRelu                                 # "bitmask" and "auto": every size (see above)
+    return BitmaskRelu  # "bitmask" and "auto": every size (see above)
 
 
 class BitmaskRelu(Function):
@@ -59,7 +59,7 @@ class BitmaskRelu(Function):
             ones = np.empty(y.shape, np.int8)
             _split(_relu_forward, x, y, ones)
             ctx.ones = ones
-        else:                                          # no backward to come (or long double: no mask)
+        else:  # no backward to come (or long double: no mask)
             _split(_relu_forward, x, y)
             ctx.y = y
         return y
@@ -76,7 +76,7 @@ class BitmaskRelu(Function):
         g = grad if grad.flags.c_contiguous else grad.copy(order="C")
         dx = np.empty(g.shape, g.dtype)
         ones = getattr(ctx, "ones", None)
-        if ones is None:                               # no mask kept (long double, or a forward run by hand)
+        if ones is None:  # no mask kept (long double, or a forward run by hand)
             np.copyto(dx, np.where(np.less_equal(ctx.y, 0), 0, g))
         else:
             _split(_relu_backward, ones, g, dx)
@@ -101,14 +101,14 @@ def _relu_forward(x: np.ndarray, y: np.ndarray, ones: np.ndarray | None = None) 
     else:
         xf, yf = x.reshape(-1), y.reshape(-1)
         rows = xf.size // _ROW
-        if rows:                                               # (size,) -> (rows, _ROW) + tail
-            np.maximum(zeros, xf[:rows * _ROW].reshape(rows, _ROW), out=yf[:rows * _ROW].reshape(rows, _ROW))
+        if rows:  # (size,) -> (rows, _ROW) + tail
+            np.maximum(zeros, xf[: rows * _ROW].reshape(rows, _ROW), out=yf[: rows * _ROW].reshape(rows, _ROW))
         tail = xf.size - rows * _ROW
         if tail:
-            np.maximum(zeros[:tail], xf[rows * _ROW:], out=yf[rows * _ROW:])
+            np.maximum(zeros[:tail], xf[rows * _ROW :], out=yf[rows * _ROW :])
     if ones is not None:
-        np.not_equal(y, 0, out=ones.view(bool))                # -0.0 blocks, NaN passes
-        np.negative(ones, out=ones)                            # True -> -1: all bits set once widened
+        np.not_equal(y, 0, out=ones.view(bool))  # -0.0 blocks, NaN passes
+        np.negative(ones, out=ones)  # True -> -1: all bits set once widened
 
 
 def _relu_backward(ones: np.ndarray, g: np.ndarray, dx: np.ndarray) -> None:

@@ -54,10 +54,17 @@ from convnp.arraymath.conv_arithmetic import conv_output_size
 from convnp.arraymath.conv_config import ConvConfig, cut_or_extend
 from convnp.arraymath.im2col import sliding_windows, window_counts
 from convnp.arraymath.parallel import (  # noqa: F401  (blas_info: re-exported by convnp.ops)
-    blas_info, blas_threads_for, gemm, has_strided_gemm, parallel_map, work_runs, workspace,
+    blas_info,
+    blas_threads_for,
+    gemm,
+    has_strided_gemm,
+    parallel_map,
+    work_runs,
+    workspace,
 )
 from convnp.autograd.function import Function
-from convnp.kernels.engine import engine as _engine, get_engine, set_engine
+from convnp.kernels.engine import engine as _engine
+from convnp.kernels.engine import get_engine, set_engine
 
 # ============================================================================================
 # The thresholds, in one place (measured on this repository's 2-core AVX-512 machine, float32;
@@ -66,7 +73,7 @@ from convnp.kernels.engine import engine as _engine, get_engine, set_engine
 
 # "auto": below this many multiply-adds a convolution runs the lecture's im2col + one GEMM: the
 # fast engines' chunking costs more than it saves.
-TINY_MACS = 2 ** 18
+TINY_MACS = 2**18
 # "auto": below this many output positions per sample, or when the wide grid has at least
 # SPARSE_GRID columns per output position, the lecture's im2col: the blocked engine's per-sample
 # products would be matrix-vector products (LeNet's C5 that way, before "dense": 10x slower) and the
@@ -90,8 +97,13 @@ UNFOLD_ABOVE = 0.1
 SHARE_ABOVE = 1 << 20
 # bytes of scratch per chunk of samples, about each core's share of the L2/L3 cache ("chwn" takes
 # larger chunks than "blocked": every copy runs nb numbers further).
-CHUNK_BYTES = {"shifted": 3 * 2 ** 20, "blocked": 2 * 2 ** 20, "chwn": 8 * 2 ** 20, "pointwise": 4 * 2 ** 20,
-               "depthwise": 4 * 2 ** 20}
+CHUNK_BYTES = {
+    "shifted": 3 * 2**20,
+    "blocked": 2 * 2**20,
+    "chwn": 8 * 2**20,
+    "pointwise": 4 * 2**20,
+    "depthwise": 4 * 2**20,
+}
 # The kernels run their products on one BLAS thread below parallel.SMALL_PRODUCT_FLOPS (5e7 FLOPs:
 # resnet20 batch-1 latency median 11.7 -> 6.7 ms), see ConvKernel and blas_threads_for.
 
@@ -99,6 +111,7 @@ CHUNK_BYTES = {"shifted": 3 * 2 ** 20, "blocked": 2 * 2 ** 20, "chwn": 8 * 2 ** 
 # ============================================================================================
 # The engine protocol
 # ============================================================================================
+
 
 class Engine:
     """Three sums on arrays: ``forward`` gives (y, saved), ``backward`` (dL/dx or None, dL/dw or None);
@@ -119,6 +132,7 @@ class Engine:
 # ============================================================================================
 # The wide layout: geometry shared by the shifted and depthwise engines
 # ============================================================================================
+
 
 class Geometry:
     """Where every kernel offset reads in the wide (padded, phase-split, row-numbered) layout.
@@ -145,54 +159,61 @@ class Geometry:
     def __init__(self, spatial, kernel, pads, stride, dilation):
         nd = len(kernel)
         self.spatial, self.kernel = tuple(spatial), tuple(kernel)
-        self.out = tuple(conv_output_size(s, k, st, a, b, d)
-                         for s, (a, b), k, st, d in zip(spatial, pads, kernel, stride, dilation))
-        taps = list(itertools.product(*(range(k) for k in kernel)))      # C order, as the weight flattens
+        self.out = tuple(
+            conv_output_size(s, k, st, a, b, d) for s, (a, b), k, st, d in zip(spatial, pads, kernel, stride, dilation)
+        )
+        taps = list(itertools.product(*(range(k) for k in kernel)))  # C order, as the weight flattens
         fits = [st == 1 and min(a, b) <= d * (k - 1) for st, (a, b), k, d in zip(stride, pads, kernel, dilation)]
         self.compact = all(fits)
         # garbage the compact grid would compute along the last axis (a gap of max(before, after) per row)
         last_garbage = (spatial[-1] + max(pads[-1])) / self.out[-1] - 1
         self.unfolded = all(fits[:-1]) and (not fits[-1] or last_garbage > UNFOLD_ABOVE)
-        self.overlapping = self.unfolded                                  # phases share input pixels
+        self.overlapping = self.unfolded  # phases share input pixels
         if self.unfolded:
             # the last axis unfolded: phase b holds x shifted by kernel offset b along it, exactly
             # out[-1] wide (no garbage there); the leading axes share their gaps as in compact
             (before, _), st, d, size = pads[-1], stride[-1], dilation[-1], spatial[-1]
             self.T = tuple(s + max(a, b) for s, (a, b) in zip(spatial[:-1], pads[:-1])) + (self.out[-1],)
-            grid_strides = [math.prod(self.T[i + 1:]) for i in range(nd)]
+            grid_strides = [math.prod(self.T[i + 1 :]) for i in range(nd)]
             self.phases = list(range(kernel[-1]))
             self.tap_phase = [tap[-1] for tap in taps]
-            raw = [sum((d_ * a - b_) * gs for a, d_, (b_, _), gs in zip(tap[:-1], dilation, pads, grid_strides))
-                   for tap in taps]
+            raw = [
+                sum((d_ * a - b_) * gs for a, d_, (b_, _), gs in zip(tap[:-1], dilation, pads, grid_strides))
+                for tap in taps
+            ]
             self.fills = []
-            for b in self.phases:                      # output column w reads pixel st*w + d*b - before
+            for b in self.phases:  # output column w reads pixel st*w + d*b - before
                 lo = max(0, -((d * b - before) // st))
                 hi = min(self.out[-1], (size - 1 + before - d * b) // st + 1)
-                self.fills.append([(0, s, 0, 1) for s in spatial[:-1]]
-                                  + [(lo, max(lo, hi), st * lo + d * b - before, st)])
+                self.fills.append(
+                    [(0, s, 0, 1) for s in spatial[:-1]] + [(lo, max(lo, hi), st * lo + d * b - before, st)]
+                )
         elif self.compact:
             self.T = tuple(s + max(a, b) for s, (a, b) in zip(spatial, pads))
-            grid_strides = [math.prod(self.T[i + 1:]) for i in range(nd)]
+            grid_strides = [math.prod(self.T[i + 1 :]) for i in range(nd)]
             self.phases = [(0,) * nd]
             self.tap_phase = [0] * len(taps)
-            raw = [sum((d * a - before) * gs for a, d, (before, _), gs in zip(tap, dilation, pads, grid_strides))
-                   for tap in taps]
+            raw = [
+                sum((d * a - before) * gs for a, d, (before, _), gs in zip(tap, dilation, pads, grid_strides))
+                for tap in taps
+            ]
             self.fills = [[(0, s, 0, 1) for s in spatial]]
         else:
             self.T = tuple(o + (d * (k - 1)) // st for o, k, st, d in zip(self.out, kernel, stride, dilation))
-            grid_strides = [math.prod(self.T[i + 1:]) for i in range(nd)]
+            grid_strides = [math.prod(self.T[i + 1 :]) for i in range(nd)]
             phases_of_taps = [tuple((d * a) % st for a, st, d in zip(tap, stride, dilation)) for tap in taps]
             self.phases = sorted(set(phases_of_taps))
             index = {ph: i for i, ph in enumerate(self.phases)}
             self.tap_phase = [index[ph] for ph in phases_of_taps]
-            raw = [sum(((d * a) // st) * gs for a, st, d, gs in zip(tap, stride, dilation, grid_strides))
-                   for tap in taps]
+            raw = [
+                sum(((d * a) // st) * gs for a, st, d, gs in zip(tap, stride, dilation, grid_strides)) for tap in taps
+            ]
             # for each phase: per axis, the grid rows that hold real pixels, and which pixels (start, step)
             self.fills = []
             for ph in self.phases:
                 per_axis = []
                 for p, (before, _), st, size, t in zip(ph, pads, stride, spatial, self.T):
-                    lo = max(0, -((p - before) // st))                   # ceil((before - p) / st)
+                    lo = max(0, -((p - before) // st))  # ceil((before - p) / st)
                     hi = min(t, (before + size - 1 - p) // st + 1)
                     per_axis.append((lo, max(lo, hi), st * lo + p - before, st))
                 self.fills.append(per_axis)
@@ -202,19 +223,31 @@ class Geometry:
         self.tail = self.head + max(0, max(raw))
         covered = np.zeros(spatial, dtype=bool)
         for per_axis in self.fills:
-            covered[tuple(slice(src, src + st * (hi - lo - 1) + 1, st) if hi > lo else slice(0, 0)
-                          for lo, hi, src, st in per_axis)] = True
-        self.covers_input = bool(covered.all())                           # else dx needs zeros somewhere
+            covered[
+                tuple(
+                    slice(src, src + st * (hi - lo - 1) + 1, st) if hi > lo else slice(0, 0)
+                    for lo, hi, src, st in per_axis
+                )
+            ] = True
+        self.covers_input = bool(covered.all())  # else dx needs zeros somewhere
         # what decides which parts of a reused buffer stay zero: part of every workspace key
-        self.signature = (self.T, self.head, self.tail, self.unfolded, self.compact,
-                          tuple(tuple(f) for f in self.fills))
+        self.signature = (
+            self.T,
+            self.head,
+            self.tail,
+            self.unfolded,
+            self.compact,
+            tuple(tuple(f) for f in self.fills),
+        )
 
     def grid_slices(self, phase_index):
         return tuple(slice(lo, hi) for lo, hi, _, _ in self.fills[phase_index])
 
     def source_slices(self, phase_index):
-        return tuple(slice(src, src + st * (hi - lo - 1) + 1, st) if hi > lo else slice(0, 0)
-                     for lo, hi, src, st in self.fills[phase_index])
+        return tuple(
+            slice(src, src + st * (hi - lo - 1) + 1, st) if hi > lo else slice(0, 0)
+            for lo, hi, src, st in self.fills[phase_index]
+        )
 
 
 @functools.lru_cache(maxsize=256)
@@ -233,8 +266,8 @@ def _fill_wide(buf, x, geo: Geometry, nb: int):
     """
     width = nb * geo.block
     for pi in range(len(geo.phases)):
-        dst = buf[pi, :, geo.head:geo.head + width].reshape(buf.shape[1], nb, *geo.T)   # (C, nb, *T), a view
-        src = x[(slice(None), slice(None)) + geo.source_slices(pi)]      # (nb, C, *rows of this phase)
+        dst = buf[pi, :, geo.head : geo.head + width].reshape(buf.shape[1], nb, *geo.T)  # (C, nb, *T), a view
+        src = x[(slice(None), slice(None)) + geo.source_slices(pi)]  # (nb, C, *rows of this phase)
         np.copyto(dst[(slice(None), slice(None)) + geo.grid_slices(pi)], src.swapaxes(0, 1))
 
 
@@ -245,7 +278,7 @@ def _unfill_wide(buf, out, geo: Geometry, nb: int):
     if geo.overlapping:
         out[...] = 0
     for pi in range(len(geo.phases)):
-        grid = buf[pi, :, geo.head:geo.head + width].reshape(buf.shape[1], nb, *geo.T)
+        grid = buf[pi, :, geo.head : geo.head + width].reshape(buf.shape[1], nb, *geo.T)
         src = grid[(slice(None), slice(None)) + geo.grid_slices(pi)].swapaxes(0, 1)
         dst = out[(slice(None), slice(None)) + geo.source_slices(pi)]
         if geo.overlapping:
@@ -256,13 +289,14 @@ def _unfill_wide(buf, out, geo: Geometry, nb: int):
 
 def _valid(wide, geo: Geometry, nb: int):
     """The output positions of a wide (C, nb*block) array, as a (nb, C, *out) view."""
-    grid = wide[:, :nb * geo.block].reshape(wide.shape[0], nb, *geo.T)
+    grid = wide[:, : nb * geo.block].reshape(wide.shape[0], nb, *geo.T)
     return grid[(slice(None), slice(None)) + tuple(slice(0, o) for o in geo.out)].swapaxes(0, 1)
 
 
 # ============================================================================================
 # "shifted": one GEMM per kernel offset over shifted windows (or one GEMM over gathered windows)
 # ============================================================================================
+
 
 class Shifted(Engine):
     """y_wide = sum over offsets a of W[:, :, a] @ x_wide[:, shift(a):], accumulated by BLAS (beta = 1).
@@ -299,14 +333,16 @@ class Shifted(Engine):
         wt = np.ascontiguousarray(np.moveaxis(w.reshape(groups, og, cig, ktaps), 3, 0))
         if gather:
             wg = np.ascontiguousarray(w.reshape(groups, og, cig, ktaps).transpose(0, 1, 3, 2)).reshape(
-                groups, og, ktaps * cig)
+                groups, og, ktaps * cig
+            )
         per_sample = (cin * len(geo.phases) + cout + (ktaps * cin if gather else 0)) * geo.block * x.itemsize
         key = (x.shape[1:], w.shape, geo.signature, stride, dilation, groups, x.dtype.str)
 
         def run(chunks):
             nb_max = max(b - a for a, b in chunks)
-            xw = workspace(("shift.x",) + key, (len(geo.phases), cin, nb_max * geo.block + geo.tail), x.dtype,
-                           zero=True)
+            xw = workspace(
+                ("shift.x",) + key, (len(geo.phases), cin, nb_max * geo.block + geo.tail), x.dtype, zero=True
+            )
             yw = workspace(("shift.y",) + key, (cout, nb_max * geo.block), x.dtype)
             for a, b in chunks:
                 nb = b - a
@@ -316,16 +352,24 @@ class Shifted(Engine):
                     cols = workspace(("shift.cols",) + key, (groups, ktaps, cig, nb_max * geo.block), x.dtype)
                     for t in range(ktaps):
                         s = geo.tap_shift[t]
-                        np.copyto(cols[:, t, :, :width],
-                                  xw[geo.tap_phase[t], :, s:s + width].reshape(groups, cig, width))
-                    np.matmul(wg, cols.reshape(groups, ktaps * cig, -1)[:, :, :width],
-                              out=yw[:, :width].reshape(groups, og, width))
+                        np.copyto(
+                            cols[:, t, :, :width], xw[geo.tap_phase[t], :, s : s + width].reshape(groups, cig, width)
+                        )
+                    np.matmul(
+                        wg,
+                        cols.reshape(groups, ktaps * cig, -1)[:, :, :width],
+                        out=yw[:, :width].reshape(groups, og, width),
+                    )
                 else:
                     for t in range(ktaps):
                         s, ph = geo.tap_shift[t], geo.tap_phase[t]
                         for g in range(groups):
-                            gemm(wt[t, g], xw[ph, g * cig:(g + 1) * cig, s:s + width],
-                                 yw[g * og:(g + 1) * og, :width], beta=0.0 if t == 0 else 1.0)
+                            gemm(
+                                wt[t, g],
+                                xw[ph, g * cig : (g + 1) * cig, s : s + width],
+                                yw[g * og : (g + 1) * og, :width],
+                                beta=0.0 if t == 0 else 1.0,
+                            )
                 np.copyto(y[a:b], _valid(yw, geo, nb))
 
         parallel_map(run, work_runs(n, per_sample, CHUNK_BYTES[self.name], SHARE_ABOVE))
@@ -340,10 +384,11 @@ class Shifted(Engine):
         ktaps = len(geo.tap_shift)
         og = cout // groups
         gather = cig < GATHER_BELOW
-        wt = np.ascontiguousarray(np.moveaxis(w.reshape(groups, og, cig, ktaps), 3, 0))   # (K, G, Og, Cig)
+        wt = np.ascontiguousarray(np.moveaxis(w.reshape(groups, og, cig, ktaps), 3, 0))  # (K, G, Og, Cig)
         if gather:
             wg = np.ascontiguousarray(w.reshape(groups, og, cig, ktaps).transpose(0, 1, 3, 2)).reshape(
-                groups, og, ktaps * cig)                                                    # (G, Og, K*Cig)
+                groups, og, ktaps * cig
+            )  # (G, Og, K*Cig)
         dx = None
         if need_dx:
             dx = (np.empty if geo.covers_input else np.zeros)(x.shape, dtype=x.dtype)
@@ -370,7 +415,7 @@ class Shifted(Engine):
             for a, b in chunks:
                 nb = b - a
                 width = nb * geo.block
-                np.copyto(_valid(gw, geo, nb), g[a:b])          # garbage columns stay zero
+                np.copyto(_valid(gw, geo, nb), g[a:b])  # garbage columns stay zero
                 if need_dw:
                     _fill_wide(xw, x[a:b], geo, nb)
                 if gather:
@@ -379,31 +424,42 @@ class Shifted(Engine):
                     if need_dw:
                         for t in range(ktaps):
                             s = geo.tap_shift[t]
-                            np.copyto(cols[:, t, :, :width],
-                                      xw[geo.tap_phase[t], :, s:s + width].reshape(groups, cig, width))
+                            np.copyto(
+                                cols[:, t, :, :width],
+                                xw[geo.tap_phase[t], :, s : s + width].reshape(groups, cig, width),
+                            )
                         dw_acc += np.matmul(g3, c3.transpose(0, 2, 1))
                     if need_dx:
-                        dxw[:, :, :width + geo.tail] = 0
-                        np.matmul(wg.transpose(0, 2, 1), g3, out=c3)              # (G, K*Cig, width)
+                        dxw[:, :, : width + geo.tail] = 0
+                        np.matmul(wg.transpose(0, 2, 1), g3, out=c3)  # (G, K*Cig, width)
                         for t in range(ktaps):
                             s = geo.tap_shift[t]
-                            view = dxw[geo.tap_phase[t], :, s:s + width]
+                            view = dxw[geo.tap_phase[t], :, s : s + width]
                             np.add(view, cols[:, t, :, :width].reshape(cin, width), out=view)
                 else:
                     if need_dw:
                         for t in range(ktaps):
                             s, ph = geo.tap_shift[t], geo.tap_phase[t]
                             for grp in range(groups):
-                                gemm(gw[grp * og:(grp + 1) * og, :width],
-                                     xw[ph, grp * cig:(grp + 1) * cig, s:s + width],
-                                     dw_acc[t, grp], trans_b=True, beta=1.0)
+                                gemm(
+                                    gw[grp * og : (grp + 1) * og, :width],
+                                    xw[ph, grp * cig : (grp + 1) * cig, s : s + width],
+                                    dw_acc[t, grp],
+                                    trans_b=True,
+                                    beta=1.0,
+                                )
                     if need_dx:
-                        dxw[:, :, :width + geo.tail] = 0
+                        dxw[:, :, : width + geo.tail] = 0
                         for t in range(ktaps):
                             s, ph = geo.tap_shift[t], geo.tap_phase[t]
                             for grp in range(groups):
-                                gemm(wt[t, grp], gw[grp * og:(grp + 1) * og, :width],
-                                     dxw[ph, grp * cig:(grp + 1) * cig, s:s + width], trans_a=True, beta=1.0)
+                                gemm(
+                                    wt[t, grp],
+                                    gw[grp * og : (grp + 1) * og, :width],
+                                    dxw[ph, grp * cig : (grp + 1) * cig, s : s + width],
+                                    trans_a=True,
+                                    beta=1.0,
+                                )
                 if need_dx:
                     _unfill_wide(dxw, dx[a:b], geo, nb)
             return dw_acc if need_dw else None
@@ -412,9 +468,9 @@ class Shifted(Engine):
         dw = None
         if need_dw:
             acc = parts[0] if len(parts) == 1 else np.sum(parts, axis=0)
-            if gather:    # (G, Og, K, Cig) -> (C_out, C_in/G, *k)
+            if gather:  # (G, Og, K, Cig) -> (C_out, C_in/G, *k)
                 dw = acc.reshape(groups, og, ktaps, cig).transpose(0, 1, 3, 2).reshape(w.shape)
-            else:         # (K, G, Og, Cig) -> (C_out, C_in/G, *k)
+            else:  # (K, G, Og, Cig) -> (C_out, C_in/G, *k)
                 dw = np.moveaxis(acc, 0, 3).reshape(w.shape)
             dw = np.ascontiguousarray(dw)
         return dx, dw
@@ -423,6 +479,7 @@ class Shifted(Engine):
 # ============================================================================================
 # "blocked": im2col one cache-sized chunk of samples at a time, straight into the output
 # ============================================================================================
+
 
 class Blocked(Engine):
     """The im2col engine done in chunks: per chunk of samples, pad (into a reused buffer whose
@@ -458,14 +515,15 @@ class Blocked(Engine):
     def _columns(xp, kernel, stride, dilation):
         """(nb, C, *padded) -> a (nb, C, *k, *out) view of every window (no copy)."""
         nd = len(kernel)
-        win = sliding_windows(xp, kernel, stride, dilation)                     # (nb, C, *out, *k)
+        win = sliding_windows(xp, kernel, stride, dilation)  # (nb, C, *out, *k)
         return win.transpose(0, 1, *range(2 + nd, 2 + 2 * nd), *range(2, 2 + nd))
 
     def forward(self, x, w, pads, stride, dilation, groups, keep):
         n, cin = x.shape[:2]
         cout = w.shape[0]
-        kernel, padded, out, interior, length, ktaps, og, ck, wg, key = self._setup(x, w, pads, stride, dilation,
-                                                                                    groups)
+        kernel, padded, out, interior, length, ktaps, og, ck, wg, key = self._setup(
+            x, w, pads, stride, dilation, groups
+        )
         y = np.empty((n, cout, *out), dtype=x.dtype)
         per_sample = (cin * (math.prod(padded) + ktaps * length)) * x.itemsize
 
@@ -477,16 +535,16 @@ class Blocked(Engine):
                 nb = b - a
                 xp[(slice(0, nb), slice(None)) + interior] = x[a:b]
                 np.copyto(cols[:nb], self._columns(xp[:nb], kernel, stride, dilation))
-                np.matmul(wg, cols[:nb].reshape(nb, groups, ck, length),
-                          out=y[a:b].reshape(nb, groups, og, length))
+                np.matmul(wg, cols[:nb].reshape(nb, groups, ck, length), out=y[a:b].reshape(nb, groups, og, length))
 
         parallel_map(run, work_runs(n, per_sample, CHUNK_BYTES[self.name], SHARE_ABOVE))
         return y, None
 
     def backward(self, g, x, w, saved, pads, stride, dilation, groups, need_dx, need_dw):
         n, cin = x.shape[:2]
-        kernel, padded, out, interior, length, ktaps, og, ck, wg, key = self._setup(x, w, pads, stride, dilation,
-                                                                                    groups)
+        kernel, padded, out, interior, length, ktaps, og, ck, wg, key = self._setup(
+            x, w, pads, stride, dilation, groups
+        )
         dx = np.empty(x.shape, dtype=x.dtype) if need_dx else None
         per_sample = (cin * (math.prod(padded) * (need_dx + need_dw) + ktaps * length)) * x.itemsize
         offsets = list(itertools.product(*(range(k) for k in kernel)))
@@ -507,12 +565,14 @@ class Blocked(Engine):
                     xp[(slice(0, nb), slice(None)) + interior] = x[a:b]
                     np.copyto(cols[:nb], self._columns(xp[:nb], kernel, stride, dilation))
                     acc += np.matmul(gc, c4.transpose(0, 1, 3, 2)).sum(axis=0)
-                if need_dx:                  # col2im: each offset's block back onto the pixels it read
-                    np.matmul(wg.transpose(0, 2, 1), gc, out=c4)                  # (nb, G, C_in/G*K, L)
+                if need_dx:  # col2im: each offset's block back onto the pixels it read
+                    np.matmul(wg.transpose(0, 2, 1), gc, out=c4)  # (nb, G, C_in/G*K, L)
                     dxp[:nb] = 0
                     for off in offsets:
-                        target = tuple(slice(o * d, o * d + st * (m - 1) + 1, st)
-                                       for o, d, st, m in zip(off, dilation, stride, out))
+                        target = tuple(
+                            slice(o * d, o * d + st * (m - 1) + 1, st)
+                            for o, d, st, m in zip(off, dilation, stride, out)
+                        )
                         view = dxp[(slice(0, nb), slice(None)) + target]
                         np.add(view, cols[(slice(0, nb), slice(None)) + off], out=view)
                     np.copyto(dx[a:b], dxp[(slice(0, nb), slice(None)) + interior])
@@ -526,6 +586,7 @@ class Blocked(Engine):
 # ============================================================================================
 # "chwn": blocked im2col with the samples of a chunk innermost
 # ============================================================================================
+
 
 class ChannelsHeightWidthBatch(Blocked):
     """Blocked im2col in cuda-convnet's (C, H, W, N) layout: each chunk of nb samples is turned so
@@ -546,14 +607,15 @@ class ChannelsHeightWidthBatch(Blocked):
     def _windows(xp, kernel, stride, dilation):
         """(C, *padded, nb) -> a (C, *k, *out, nb) view of every window (no copy)."""
         nd = len(kernel)
-        win = sliding_windows(np.moveaxis(xp, -1, 0), kernel, stride, dilation)   # (nb, C, *out, *k)
+        win = sliding_windows(np.moveaxis(xp, -1, 0), kernel, stride, dilation)  # (nb, C, *out, *k)
         return win.transpose(1, *range(2 + nd, 2 + 2 * nd), *range(2, 2 + nd), 0)
 
     def forward(self, x, w, pads, stride, dilation, groups, keep):
         n, cin = x.shape[:2]
         cout, nd = w.shape[0], x.ndim - 2
-        kernel, padded, out, interior, length, ktaps, og, ck, wg, key = self._setup(x, w, pads, stride, dilation,
-                                                                                    groups)
+        kernel, padded, out, interior, length, ktaps, og, ck, wg, key = self._setup(
+            x, w, pads, stride, dilation, groups
+        )
         y = np.empty((n, cout, *out), dtype=x.dtype)
         per_sample = (cin * (math.prod(padded) + ktaps * length) + cout * length) * x.itemsize
         batch_last, batch_first = _turns(nd)
@@ -575,15 +637,16 @@ class ChannelsHeightWidthBatch(Blocked):
     def backward(self, g, x, w, saved, pads, stride, dilation, groups, need_dx, need_dw):
         n, cin = x.shape[:2]
         cout, nd = w.shape[0], x.ndim - 2
-        kernel, padded, out, interior, length, ktaps, og, ck, wg, key = self._setup(x, w, pads, stride, dilation,
-                                                                                    groups)
+        kernel, padded, out, interior, length, ktaps, og, ck, wg, key = self._setup(
+            x, w, pads, stride, dilation, groups
+        )
         dx = np.empty(x.shape, dtype=x.dtype) if need_dx else None
         per_sample = (cin * (math.prod(padded) * (need_dx + need_dw) + ktaps * length) + cout * length) * x.itemsize
         offsets = list(itertools.product(*(range(k) for k in kernel)))
         batch_last, batch_first = _turns(nd)
 
         def run(chunks):
-            acc = np.zeros((groups, ck, og), dtype=x.dtype) if need_dw else None    # dW^T per group
+            acc = np.zeros((groups, ck, og), dtype=x.dtype) if need_dw else None  # dW^T per group
             for a, b in chunks:
                 nb = b - a
                 cols = workspace(("chwn.cols", nb) + key, (cin, *kernel, *out, nb), x.dtype)
@@ -595,14 +658,16 @@ class ChannelsHeightWidthBatch(Blocked):
                     xp = workspace(("chwn.x", nb) + key, (cin, *padded, nb), x.dtype, zero=True)
                     xp[(slice(None),) + interior] = x[a:b].transpose(batch_last)
                     np.copyto(cols, self._windows(xp, kernel, stride, dilation))
-                    acc += np.matmul(c3, g3.transpose(0, 2, 1))      # this orientation: the faster GEMM
-                if need_dx:                  # col2im: each offset's block back onto the pixels it read
+                    acc += np.matmul(c3, g3.transpose(0, 2, 1))  # this orientation: the faster GEMM
+                if need_dx:  # col2im: each offset's block back onto the pixels it read
                     dxp = workspace(("chwn.dx", nb) + key, (cin, *padded, nb), x.dtype)
                     np.matmul(wg.transpose(0, 2, 1), g3, out=c3)
                     dxp[...] = 0
                     for off in offsets:
-                        target = tuple(slice(o * d, o * d + st * (m - 1) + 1, st)
-                                       for o, d, st, m in zip(off, dilation, stride, out))
+                        target = tuple(
+                            slice(o * d, o * d + st * (m - 1) + 1, st)
+                            for o, d, st, m in zip(off, dilation, stride, out)
+                        )
                         view = dxp[(slice(None),) + target]
                         np.add(view, cols[(slice(None),) + off], out=view)
                     np.copyto(dx[a:b], dxp[(slice(None),) + interior].transpose(batch_first))
@@ -623,6 +688,7 @@ def _turns(nd: int):
 # ============================================================================================
 # "pointwise": a 1x1 convolution is a matrix product per sample
 # ============================================================================================
+
 
 class Pointwise(Engine):
     """y[n] = W @ x[n] with x[n] as (C_in, H*W): x already *is* the column matrix (no copy).
@@ -649,7 +715,7 @@ class Pointwise(Engine):
         out = xs.shape[2:]
         length = math.prod(out)
         y = np.empty((n, cout, *out), dtype=x.dtype)
-        wg = w.reshape(groups, cout // groups, cin // groups)                 # (G, Og, Cig)
+        wg = w.reshape(groups, cout // groups, cin // groups)  # (G, Og, Cig)
 
         def run(chunks):
             for a, b in chunks:
@@ -697,6 +763,7 @@ class Pointwise(Engine):
 # "dense": a kernel as large as the input is a fully connected layer
 # ============================================================================================
 
+
 class Dense(Engine):
     """A kernel that covers the whole (unpadded, undilated) input has one output position, and
     its one dot product per filter reads every input value: the layer *is* a fully connected one
@@ -709,26 +776,29 @@ class Dense(Engine):
     name = "dense"
 
     def applies(self, x_shape, w_shape, pads, stride, dilation, groups, dtype):
-        return (tuple(x_shape[2:]) == tuple(w_shape[2:]) and all(a == 0 and b == 0 for a, b in pads)
-                and all(d == 1 for d in dilation))
+        return (
+            tuple(x_shape[2:]) == tuple(w_shape[2:])
+            and all(a == 0 and b == 0 for a, b in pads)
+            and all(d == 1 for d in dilation)
+        )
 
     @staticmethod
     def _operands(x, w, groups):
         n, cout = x.shape[0], w.shape[0]
-        x2 = x.reshape(n, groups, -1).swapaxes(0, 1)                         # (G, N, C_in/G*K)
-        w2 = w.reshape(groups, cout // groups, -1)                           # (G, C_out/G, C_in/G*K)
+        x2 = x.reshape(n, groups, -1).swapaxes(0, 1)  # (G, N, C_in/G*K)
+        w2 = w.reshape(groups, cout // groups, -1)  # (G, C_out/G, C_in/G*K)
         return x2, w2
 
     def forward(self, x, w, pads, stride, dilation, groups, keep):
         n, cout, nd = x.shape[0], w.shape[0], x.ndim - 2
         x2, w2 = self._operands(x, w, groups)
-        y = np.matmul(x2, w2.swapaxes(1, 2))                                 # (G, N, C_out/G)
+        y = np.matmul(x2, w2.swapaxes(1, 2))  # (G, N, C_out/G)
         return np.ascontiguousarray(y.swapaxes(0, 1)).reshape((n, cout) + (1,) * nd), None
 
     def backward(self, g, x, w, saved, pads, stride, dilation, groups, need_dx, need_dw):
         n, cout = g.shape[:2]
         x2, w2 = self._operands(x, w, groups)
-        g2 = g.reshape(n, groups, cout // groups).swapaxes(0, 1)             # (G, N, C_out/G)
+        g2 = g.reshape(n, groups, cout // groups).swapaxes(0, 1)  # (G, N, C_out/G)
         dx = np.ascontiguousarray(np.matmul(g2, w2).swapaxes(0, 1)).reshape(x.shape) if need_dx else None
         dw = np.matmul(g2.swapaxes(1, 2), x2).reshape(w.shape) if need_dw else None
         return dx, dw
@@ -737,6 +807,7 @@ class Dense(Engine):
 # ============================================================================================
 # "depthwise": one filter per channel, as multiply-adds over the kernel offsets
 # ============================================================================================
+
 
 class Depthwise(Engine):
     """groups = C_in, one input channel per filter: y_wide[c] = sum_a w[c, a] * x_wide[c, shift(a):].
@@ -759,7 +830,7 @@ class Depthwise(Engine):
     def _gather(cols, xw, geo, width):
         for t in range(len(geo.tap_shift)):
             s = geo.tap_shift[t]
-            np.copyto(cols[:, t, :width], xw[geo.tap_phase[t], :, s:s + width])
+            np.copyto(cols[:, t, :width], xw[geo.tap_phase[t], :, s : s + width])
 
     def forward(self, x, w, pads, stride, dilation, groups, keep):
         n, cin = x.shape[:2]
@@ -768,14 +839,13 @@ class Depthwise(Engine):
         geo = geometry(x.shape[2:], w.shape[2:], pads, stride, dilation)
         ktaps = len(geo.tap_shift)
         y = np.empty((n, cout, *geo.out), dtype=x.dtype)
-        wk = w.reshape(cin, m, ktaps)                                         # (C_in, m, K)
+        wk = w.reshape(cin, m, ktaps)  # (C_in, m, K)
         key = (x.shape[1:], w.shape, geo.signature, stride, dilation, x.dtype.str)
         per_sample = (cin * (len(geo.phases) + ktaps) + cout) * geo.block * x.itemsize
 
         def run(chunks):
             nb_max = max(b - a for a, b in chunks)
-            xw = workspace(("dw.x",) + key, (len(geo.phases), cin, nb_max * geo.block + geo.tail), x.dtype,
-                           zero=True)
+            xw = workspace(("dw.x",) + key, (len(geo.phases), cin, nb_max * geo.block + geo.tail), x.dtype, zero=True)
             cols = workspace(("dw.cols",) + key, (cin, ktaps, nb_max * geo.block), x.dtype)
             yw = workspace(("dw.y",) + key, (cout, nb_max * geo.block), x.dtype)
             for a, b in chunks:
@@ -799,8 +869,11 @@ class Depthwise(Engine):
         if need_dx and m == 1 and all(s == 1 for s in stride) and all(a >= 0 and b >= 0 for a, b in dual):
             flipped = np.ascontiguousarray(w[(slice(None), slice(None)) + (slice(None, None, -1),) * len(kernel)])
             dx, _ = self.forward(g, flipped, dual, stride, dilation, groups, False)
-            _, dw = self.backward(g, x, w, saved, pads, stride, dilation, groups, False, need_dw) if need_dw \
+            _, dw = (
+                self.backward(g, x, w, saved, pads, stride, dilation, groups, False, need_dw)
+                if need_dw
                 else (None, None)
+            )
             return dx, dw
         geo = geometry(x.shape[2:], kernel, pads, stride, dilation)
         ktaps = len(geo.tap_shift)
@@ -823,33 +896,34 @@ class Depthwise(Engine):
             for a, b in chunks:
                 nb = b - a
                 width = nb * geo.block
-                np.copyto(_valid(gw, geo, nb), g[a:b])                # garbage columns stay zero
+                np.copyto(_valid(gw, geo, nb), g[a:b])  # garbage columns stay zero
                 g3 = gw[:, :width].reshape(cin, m, width)
                 if need_dw:
                     _fill_wide(xw, x[a:b], geo, nb)
                     self._gather(cols, xw, geo, width)
-                    acc += np.matmul(g3, cols[:, :, :width].transpose(0, 2, 1))       # (C_in, m, K)
+                    acc += np.matmul(g3, cols[:, :, :width].transpose(0, 2, 1))  # (C_in, m, K)
                 if need_dx:
-                    dxw[:, :, :width + geo.tail] = 0
-                    if m == 1:                                                         # (C_in, K, width)
+                    dxw[:, :, : width + geo.tail] = 0
+                    if m == 1:  # (C_in, K, width)
                         np.multiply(wk.transpose(0, 2, 1), g3, out=cols[:, :, :width])
                     else:
                         np.matmul(wk.transpose(0, 2, 1), g3, out=cols[:, :, :width])
                     for t in range(ktaps):
                         s = geo.tap_shift[t]
-                        view = dxw[geo.tap_phase[t], :, s:s + width]
+                        view = dxw[geo.tap_phase[t], :, s : s + width]
                         np.add(view, cols[:, t, :width], out=view)
                     _unfill_wide(dxw, dx[a:b], geo, nb)
             return acc if need_dw else None
 
         parts = parallel_map(run, work_runs(n, per_sample, CHUNK_BYTES[self.name], SHARE_ABOVE))
-        dw = (np.sum(parts, axis=0).reshape(w.shape) if need_dw else None)
+        dw = np.sum(parts, axis=0).reshape(w.shape) if need_dw else None
         return dx, dw
 
 
 # ============================================================================================
 # The kernel Functions: the lecture's contract, an engine's sums
 # ============================================================================================
+
 
 def _flops(x_shape, w_shape, stride) -> float:
     """About the floating-point operations of the convolution (for the BLAS thread choice)."""
@@ -863,7 +937,7 @@ def _add_bias(y: np.ndarray, bias) -> np.ndarray:
 
 
 def _bias_grad(grad: np.ndarray) -> np.ndarray:
-    return grad.sum(axis=(0, *range(2, grad.ndim)))                   # (N, C, *out) -> (C,)
+    return grad.sum(axis=(0, *range(2, grad.ndim)))  # (N, C, *out) -> (C,)
 
 
 class ConvKernel(Function):
@@ -878,14 +952,15 @@ class ConvKernel(Function):
     def forward(cls, ctx, x, weight, bias, *, config: ConvConfig):
         win = config.window
         if config.unbatched:
-            x = x[None]                                                # (C, *s) -> (1, C, *s)
+            x = x[None]  # (C, *s) -> (1, C, *s)
         ctx.flops = _flops(x.shape, weight.shape, win.stride)
         with blas_threads_for(ctx.flops):
-            y, ctx.saved = cls.engine.forward(x, weight, win.padding, win.stride, win.dilation, config.groups,
-                                              ctx.needs_input_grad[1])
+            y, ctx.saved = cls.engine.forward(
+                x, weight, win.padding, win.stride, win.dilation, config.groups, ctx.needs_input_grad[1]
+            )
         y = _add_bias(y, bias)
         ctx.config, ctx.weight = config, weight
-        ctx.x = x if ctx.needs_input_grad[1] else None                 # dW reads x; dX only its shape
+        ctx.x = x if ctx.needs_input_grad[1] else None  # dW reads x; dX only its shape
         return y[0] if config.unbatched else y
 
     @classmethod
@@ -893,12 +968,22 @@ class ConvKernel(Function):
         config, weight = ctx.config, ctx.weight
         win = config.window
         g = np.ascontiguousarray(grad[None] if config.unbatched else grad)
-        x = ctx.x if ctx.x is not None else np.empty(config.input_shape, weight.dtype)   # only its shape is used
+        x = ctx.x if ctx.x is not None else np.empty(config.input_shape, weight.dtype)  # only its shape is used
         dx = dw = db = None
         if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
             with blas_threads_for(ctx.flops):
-                dx, dw = cls.engine.backward(g, x, weight, ctx.saved, win.padding, win.stride, win.dilation,
-                                             config.groups, ctx.needs_input_grad[0], ctx.needs_input_grad[1])
+                dx, dw = cls.engine.backward(
+                    g,
+                    x,
+                    weight,
+                    ctx.saved,
+                    win.padding,
+                    win.stride,
+                    win.dilation,
+                    config.groups,
+                    ctx.needs_input_grad[0],
+                    ctx.needs_input_grad[1],
+                )
         if dx is not None and config.unbatched:
             dx = dx[0]
         if ctx.needs_input_grad[2]:
@@ -917,17 +1002,27 @@ class ConvTransposeKernel(Function):
     def forward(cls, ctx, x, weight, bias, *, config: ConvConfig):
         win = config.window
         if config.unbatched:
-            x = x[None]                                                # (C, *s) -> (1, C, *s)
-        full = (x.shape[0], weight.shape[1] * config.groups, *config.full_size())     # (N, C_out, *full)
+            x = x[None]  # (C, *s) -> (1, C, *s)
+        full = (x.shape[0], weight.shape[1] * config.groups, *config.full_size())  # (N, C_out, *full)
         nopad = ((0, 0),) * len(win.kernel)
         ctx.flops = _flops(x.shape, weight.shape, (1,))
         with blas_threads_for(ctx.flops):
-            y_full, _ = cls.engine.backward(np.ascontiguousarray(x), np.empty(full, x.dtype), weight, None, nopad,
-                                            win.stride, win.dilation, config.groups, True, False)
+            y_full, _ = cls.engine.backward(
+                np.ascontiguousarray(x),
+                np.empty(full, x.dtype),
+                weight,
+                None,
+                nopad,
+                win.stride,
+                win.dilation,
+                config.groups,
+                True,
+                False,
+            )
         out = config.output_shape(weight.shape)[2:]
         y = _add_bias(np.ascontiguousarray(cut_or_extend(y_full, [a for a, _ in win.padding], out)), bias)
         ctx.config, ctx.weight = config, weight
-        ctx.x = x if ctx.needs_input_grad[1] else None                 # dW correlates x with the gradient
+        ctx.x = x if ctx.needs_input_grad[1] else None  # dW correlates x with the gradient
         return y[0] if config.unbatched else y
 
     @classmethod
@@ -940,12 +1035,22 @@ class ConvTransposeKernel(Function):
         if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
             g_full = np.ascontiguousarray(cut_or_extend(grad, [-a for a, _ in win.padding], config.full_size()))
             with blas_threads_for(ctx.flops):
-                if ctx.needs_input_grad[0]:      # dX: a convolution of the gradient with W
+                if ctx.needs_input_grad[0]:  # dX: a convolution of the gradient with W
                     dx, _ = cls.engine.forward(g_full, weight, nopad, win.stride, win.dilation, config.groups, False)
                     dx = dx[0] if config.unbatched else dx
-                if ctx.needs_input_grad[1]:      # dW: x correlated with the gradient
-                    _, dw = cls.engine.backward(np.ascontiguousarray(ctx.x), g_full, weight, None, nopad,
-                                                win.stride, win.dilation, config.groups, False, True)
+                if ctx.needs_input_grad[1]:  # dW: x correlated with the gradient
+                    _, dw = cls.engine.backward(
+                        np.ascontiguousarray(ctx.x),
+                        g_full,
+                        weight,
+                        None,
+                        nopad,
+                        win.stride,
+                        win.dilation,
+                        config.groups,
+                        False,
+                        True,
+                    )
         if ctx.needs_input_grad[2]:
             db = _bias_grad(grad)
         return dx, dw, db
@@ -954,8 +1059,10 @@ class ConvTransposeKernel(Function):
 def _kernels(base):
     """One Function class per engine ("ShiftedConv", "ShiftedConvTranspose", ...)."""
     suffix = base.__name__.removeprefix("Conv").removesuffix("Kernel")
-    return {e.name: type(f"{type(e).__name__}Conv{suffix}", (base,), {"engine": e, "__doc__": base.__doc__})
-            for e in ENGINES.values()}
+    return {
+        e.name: type(f"{type(e).__name__}Conv{suffix}", (base,), {"engine": e, "__doc__": base.__doc__})
+        for e in ENGINES.values()
+    }
 
 
 SHIFTED, BLOCKED, CHWN = Shifted(), Blocked(), ChannelsHeightWidthBatch()
@@ -967,6 +1074,7 @@ KERNELS, TRANSPOSE_KERNELS = _kernels(ConvKernel), _kernels(ConvTransposeKernel)
 # ============================================================================================
 # Choosing a kernel
 # ============================================================================================
+
 
 def auto(x_shape, w_shape, pads, stride, dilation, groups, dtype):
     """The rules of "auto": an engine, or None for the lecture's im2col + GEMM (measured on a 2-core
@@ -1004,7 +1112,7 @@ def auto(x_shape, w_shape, pads, stride, dilation, groups, dtype):
             return CHWN
         return BLOCKED
     if x_shape[0] == 1:
-        return BLOCKED                          # one sample: one column block and one GEMM, in the cache
+        return BLOCKED  # one sample: one column block and one GEMM, in the cache
     return SHIFTED
 
 
@@ -1016,7 +1124,7 @@ def select(config: ConvConfig, weight_shape, dtype):
     if name == "reference":
         return None
     win = config.window
-    if config.transposed:        # the convolution it transposes: input (N, C_out, *full), no padding
+    if config.transposed:  # the convolution it transposes: input (N, C_out, *full), no padding
         x_shape = (config.input_shape[0], weight_shape[1] * config.groups, *config.full_size())
         pads, table = ((0, 0),) * len(win.kernel), TRANSPOSE_KERNELS
     else:
@@ -1033,8 +1141,9 @@ def select(config: ConvConfig, weight_shape, dtype):
 # The old switch, kept as a thin alias of cn.set_engine(conv=...)
 # ============================================================================================
 
+
 def _alias(name):
-    return "reference" if name == "im2col" else name          # "im2col" was the lecture's engine's name
+    return "reference" if name == "im2col" else name  # "im2col" was the lecture's engine's name
 
 
 def set_conv_engine(name: str) -> None:

@@ -43,11 +43,15 @@ _chosen: dict[str, str] = dict.fromkeys(FAMILIES, "auto")
 def _check(family: str, name) -> str:
     allowed = COMMON + FAMILIES[family]
     if not isinstance(name, str):
-        raise TypeError(f"set_engine: the engine of {family!r} must be a str, one of {', '.join(allowed)}. "
-                        f"Received: {name!r} of type {type(name).__name__}")
+        raise TypeError(
+            f"set_engine: the engine of {family!r} must be a str, one of {', '.join(allowed)}. "
+            f"Received: {name!r} of type {type(name).__name__}"
+        )
     if name not in allowed:
-        raise ValueError(f"set_engine: unknown engine for {family!r}; expected one of {', '.join(allowed)}. "
-                         f"Received: {family}={name!r}")
+        raise ValueError(
+            f"set_engine: unknown engine for {family!r}; expected one of {', '.join(allowed)}. "
+            f"Received: {family}={name!r}"
+        )
     return name
 
 
@@ -56,8 +60,10 @@ def set_engine(name: str | None = None, /, **families: str) -> None:
     (``conv="shifted"``, ``pool="reference"``, ...). Families: conv, pool, activation, norm, loss."""
     unknown = sorted(set(families) - set(FAMILIES))
     if unknown:
-        raise ValueError(f"set_engine: unknown family; expected some of {', '.join(FAMILIES)}. "
-                         f"Received: {', '.join(f'{k}=...' for k in unknown)}")
+        raise ValueError(
+            f"set_engine: unknown family; expected some of {', '.join(FAMILIES)}. "
+            f"Received: {', '.join(f'{k}=...' for k in unknown)}"
+        )
     if name is not None and _check_common(name):
         new = dict.fromkeys(FAMILIES, name)
     else:
@@ -69,8 +75,10 @@ def set_engine(name: str | None = None, /, **families: str) -> None:
 
 def _check_common(name) -> bool:
     if not isinstance(name, str) or name not in COMMON:
-        raise ValueError(f"set_engine: the engine of every family must be one of {', '.join(COMMON)} "
-                         f"(name a kernel per family, e.g. set_engine(conv='shifted')). Received: {name!r}")
+        raise ValueError(
+            f"set_engine: the engine of every family must be one of {', '.join(COMMON)} "
+            f"(name a kernel per family, e.g. set_engine(conv='shifted')). Received: {name!r}"
+        )
     return True
 
 
@@ -79,8 +87,7 @@ def get_engine(family: str | None = None):
     if family is None:
         return dict(_chosen)
     if family not in FAMILIES:
-        raise ValueError(f"get_engine: unknown family; expected one of {', '.join(FAMILIES)}. "
-                         f"Received: {family!r}")
+        raise ValueError(f"get_engine: unknown family; expected one of {', '.join(FAMILIES)}. Received: {family!r}")
     return _chosen[family]
 
 

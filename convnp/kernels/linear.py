@@ -47,9 +47,9 @@ class OneThreadLinear(Function):
     def forward(ctx, x, weight, bias):
         ctx.x, ctx.weight = x, weight
         with blas_threads(1):
-            y = x @ weight.T                            # (*, in) @ (in, out) -> (*, out)
+            y = x @ weight.T  # (*, in) @ (in, out) -> (*, out)
         if bias is not None:
-            np.add(y, bias, out=y)                      # (*, out) + (out,) -> (*, out), into the fresh y
+            np.add(y, bias, out=y)  # (*, out) + (out,) -> (*, out), into the fresh y
         return y
 
     @staticmethod
@@ -57,9 +57,9 @@ class OneThreadLinear(Function):
         x, weight = ctx.x, ctx.weight
         out_features, in_features = weight.shape
         needs = ctx.needs_input_grad
-        g2 = grad.reshape(-1, out_features)             # (*, out) -> (M, out)
+        g2 = grad.reshape(-1, out_features)  # (*, out) -> (M, out)
         with blas_threads(1):
-            dx = grad @ weight if needs[0] else None    # (*, out) @ (out, in) -> (*, in)
-            dw = g2.T @ x.reshape(-1, in_features) if needs[1] else None   # (out, M) @ (M, in) -> (out, in)
-        db = g2.sum(axis=0) if needs[2] else None       # (M, out) -> (out,)
+            dx = grad @ weight if needs[0] else None  # (*, out) @ (out, in) -> (*, in)
+            dw = g2.T @ x.reshape(-1, in_features) if needs[1] else None  # (out, M) @ (M, in) -> (out, in)
+        db = g2.sum(axis=0) if needs[2] else None  # (M, out) -> (out,)
         return dx, dw, db

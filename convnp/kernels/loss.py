@@ -25,12 +25,13 @@ from convnp.arraymath.parallel import blas_threads
 from convnp.autograd.function import Function
 from convnp.kernels.engine import get_engine
 
+
 def select(x: np.ndarray, config):
     """The kernel Function for cross-entropy of ``x`` with class indices, or None for the lecture's
     IndexCrossEntropy (``cn.get_engine("loss")``)."""
     if get_engine("loss") == "reference":
         return None
-    return IndexedCrossEntropy                         # "indexed" and "auto": every size (see above)
+    return IndexedCrossEntropy  # "indexed" and "auto": every size (see above)
 
 
 class IndexedCrossEntropy(Function):
@@ -50,27 +51,27 @@ class IndexedCrossEntropy(Function):
 
     @staticmethod
     def forward(ctx, x, *, index, valid, weight, denominator, config):
-        x2 = rows(x)                                      # (N, C, d1, ...) -> (M, C)
+        x2 = rows(x)  # (N, C, d1, ...) -> (M, C)
         M, C = x2.shape
         smoothing = config.smoothing
-        z = x2 - x2.max(axis=1, keepdims=True)            # (M, C), <= 0
-        zy = z[np.arange(M), index]                       # (M,)
+        z = x2 - x2.max(axis=1, keepdims=True)  # (M, C), <= 0
+        zy = z[np.arange(M), index]  # (M,)
         smooth = None
         if smoothing:
-            smooth = -(z.sum(axis=1) if weight is None else z @ weight)     # -sum_c w_c z_c, (M,)
-        e = np.exp(z, out=z)                              # z is not needed any more
-        with blas_threads(1):                             # a small product: no thread hand-offs
-            s = e @ np.ones(C, e.dtype)                   # sum_c exp(z_c), (M,)
+            smooth = -(z.sum(axis=1) if weight is None else z @ weight)  # -sum_c w_c z_c, (M,)
+        e = np.exp(z, out=z)  # z is not needed any more
+        with blas_threads(1):  # a small product: no thread hand-offs
+            s = e @ np.ones(C, e.dtype)  # sum_c exp(z_c), (M,)
         log_s = np.log(s)
         wy = None if weight is None else weight[index]
-        loss = log_s - zy                                 # -log p_y
+        loss = log_s - zy  # -log p_y
         if wy is not None:
             loss *= wy
         if smoothing:
             total_w = C if weight is None else weight.sum()
             loss = (1 - smoothing) * loss + (smoothing / C) * (total_w * log_s + smooth)
         if valid is not None:
-            loss = np.where(valid, loss, 0).astype(x.dtype, copy=False)        # an ignored row is 0 (even NaN)
+            loss = np.where(valid, loss, 0).astype(x.dtype, copy=False)  # an ignored row is 0 (even NaN)
         ctx.config, ctx.denominator, ctx.shape, ctx.dtype, ctx.e, ctx.s = config, denominator, x.shape, x.dtype, e, s
         ctx.index, ctx.valid, ctx.weight, ctx.wy = index, valid, weight, wy
         return reduce_rows(loss, config.reduction, denominator, index_shape(x), x.dtype)
@@ -82,11 +83,11 @@ class IndexedCrossEntropy(Function):
         g = row_grad(grad, ctx.config.reduction, ctx.denominator, M, dtype).reshape(M).astype(dtype, copy=False)
         if ctx.valid is not None:
             g = np.where(ctx.valid, g, 0).astype(dtype, copy=False)
-        if not eps:                                       # dx = g w_y (p - onehot(y))
+        if not eps:  # dx = g w_y (p - onehot(y))
             gw = g if ctx.wy is None else g * ctx.wy
-            dx = e * (gw / ctx.s)[:, None]                # (M, C)
+            dx = e * (gw / ctx.s)[:, None]  # (M, C)
             dx[np.arange(M), ctx.index] -= gw
-        else:                                             # dx = g (Q p - q), q dense
+        else:  # dx = g (Q p - q), q dense
             q = np.empty((M, C), dtype)
             q[...] = (eps / C) if ctx.weight is None else (eps / C) * ctx.weight
             q[np.arange(M), ctx.index] += (1 - eps) * (1 if ctx.wy is None else ctx.wy)

@@ -23,18 +23,18 @@ from convnp.arraymath.parallel import batch_slices, blas_threads, parallel_map, 
 from convnp.autograd.function import Function
 from convnp.kernels.engine import get_engine
 
-_PARALLEL_MIN = 1 << 20        # entries of x from which the passes run on the worker threads (a hand-off ~0.1 ms)
-_BLOCK = 1 << 19               # entries per block (2 MB in float32; smaller blocks measured slower on 2 threads)
-_SHIFT_SAMPLES = 8             # samples whose mean is the point the statistics are taken about
-_ROWWISE_MAX_L = 2048          # rows of L shorter than this broadcast the constants as (C * L,) rows
-                               # (twice as fast for 32x32 images and below: see _BatchLayout)
+_PARALLEL_MIN = 1 << 20  # entries of x from which the passes run on the worker threads (a hand-off ~0.1 ms)
+_BLOCK = 1 << 19  # entries per block (2 MB in float32; smaller blocks measured slower on 2 threads)
+_SHIFT_SAMPLES = 8  # samples whose mean is the point the statistics are taken about
+_ROWWISE_MAX_L = 2048  # rows of L shorter than this broadcast the constants as (C * L,) rows
+# (twice as fast for 32x32 images and below: see _BatchLayout)
 
 
 def select(x: np.ndarray, config):
     """The kernel Function for batch norm of ``x``, or None for the lecture BatchNorm (``cn.get_engine("norm")``)."""
     if get_engine("norm") == "reference":
         return None
-    return BlockedBatchNorm                            # "blocked" and "auto": every size (see above)
+    return BlockedBatchNorm  # "blocked" and "auto": every size (see above)
 
 
 class BlockedBatchNorm(Function):
@@ -71,18 +71,19 @@ class BlockedBatchNorm(Function):
         dtype = x.dtype
         out = np.empty(lay.shape3, dtype)
         if training:
-            m = lay.mean_estimate()                      # (C,) in x's dtype, near mu
+            m = lay.mean_estimate()  # (C,) in x's dtype, near mu
             m_op = lay.channel_operand(m)
 
-            def moments(b):                              # out = d = x - m; [S1, S2] of the block, float64
+            def moments(b):  # out = d = x - m; [S1, S2] of the block, float64
                 d = out[b]
                 np.subtract(lay.view(lay.x3[b]), m_op, out=lay.view(d))
-                return np.concatenate([_row_sums(d).sum(axis=0, dtype=np.float64),
-                                       np.vecdot(d, d).sum(axis=0, dtype=np.float64)])
+                return np.concatenate(
+                    [_row_sums(d).sum(axis=0, dtype=np.float64), np.vecdot(d, d).sum(axis=0, dtype=np.float64)]
+                )
 
             s12 = lay.block_sum(moments)
-            shift = s12[:lay.C] / lay.n                  # mu - m, float64
-            var = np.maximum(s12[lay.C:] / lay.n - shift * shift, 0.0)         # biased variance
+            shift = s12[: lay.C] / lay.n  # mu - m, float64
+            var = np.maximum(s12[lay.C :] / lay.n - shift * shift, 0.0)  # biased variance
             mu = m + shift
             if running_mean is not None:
                 running_mean[...] = (1 - momentum) * running_mean + momentum * mu
@@ -91,11 +92,11 @@ class BlockedBatchNorm(Function):
         else:
             mu = running_mean.astype(np.float64)
             var = running_var.astype(np.float64)
-            m = running_mean.astype(dtype)               # a copy: the buffer may change before backward
-            shift = mu - m                               # the rounding of the running mean to x's dtype
-        inv_std = 1.0 / np.sqrt(var + eps)               # (C,) float64
-        scale = inv_std if weight is None else inv_std * weight                # a = w / sqrt(var + eps)
-        about = shift if training else mu                # y = (x - m) * a + ... or x * a + ...
+            m = running_mean.astype(dtype)  # a copy: the buffer may change before backward
+            shift = mu - m  # the rounding of the running mean to x's dtype
+        inv_std = 1.0 / np.sqrt(var + eps)  # (C,) float64
+        scale = inv_std if weight is None else inv_std * weight  # a = w / sqrt(var + eps)
+        about = shift if training else mu  # y = (x - m) * a + ... or x * a + ...
         offset = -about * scale if bias is None else bias - about * scale
         a_op = lay.channel_operand(scale.astype(dtype))
         c_op = lay.channel_operand(offset.astype(dtype))
@@ -124,8 +125,8 @@ class BlockedBatchNorm(Function):
         """
         lay, m, shift, inv_std = ctx.lay, ctx.m, ctx.shift, ctx.inv_std
         dtype = m.dtype
-        g3 = np.ascontiguousarray(grad).reshape(lay.shape3)                 # (N, C, *) -> (N, C, L)
-        scale = inv_std if ctx.w is None else inv_std * ctx.w               # (C,) float64
+        g3 = np.ascontiguousarray(grad).reshape(lay.shape3)  # (N, C, *) -> (N, C, L)
+        scale = inv_std if ctx.w is None else inv_std * ctx.w  # (C,) float64
         need_x, need_w, need_b = ctx.needs_input_grad
         need_gx = need_w or (need_x and ctx.config.training)
         m_op = lay.channel_operand(m)
@@ -134,35 +135,36 @@ class BlockedBatchNorm(Function):
         if need_x:
             dx = np.empty(lay.shape3, dtype)
 
-        def sums(b):                                     # [sum g, sum g * (x - m)] of the block, float64
+        def sums(b):  # [sum g, sum g * (x - m)] of the block, float64
             gb = g3[b]
             sg = _row_sums(gb).sum(axis=0, dtype=np.float64)
             if not need_gx:
                 return sg
-            d = dx[b] if need_x else lay.scratch(b)      # d = x - m, kept in dx for the next pass
+            d = dx[b] if need_x else lay.scratch(b)  # d = x - m, kept in dx for the next pass
             np.subtract(lay.view(lay.x3[b]), m_op, out=lay.view(d))
             return np.concatenate([sg, np.vecdot(gb, d).sum(axis=0, dtype=np.float64)])
 
         if need_gx or need_b:
             s = lay.block_sum(sums)
-            sum_g = s[:lay.C]
+            sum_g = s[: lay.C]
             if need_gx:
-                sum_gx = inv_std * (s[lay.C:] - shift * sum_g)                # sum g * x_hat
+                sum_gx = inv_std * (s[lay.C :] - shift * sum_g)  # sum g * x_hat
         if need_x:
             a_op = lay.channel_operand(scale.astype(dtype))
             if ctx.config.training:
                 n = lay.n
-                k = -scale * inv_std * sum_gx / n        # dx = g * a + (x - mu) * k - a * sum_g / n
+                k = -scale * inv_std * sum_gx / n  # dx = g * a + (x - mu) * k - a * sum_g / n
                 k_op = lay.channel_operand(k.astype(dtype))
                 c_op = lay.channel_operand((-scale * sum_g / n - shift * k).astype(dtype))
 
-                def input_grad(b):                       # dx = d * k + g * a + c, d = x - m in dx
+                def input_grad(b):  # dx = d * k + g * a + c, d = x - m in dx
                     out, t = lay.view(dx[b]), lay.view(lay.scratch(b))
                     np.multiply(out, k_op, out=out)
                     np.multiply(lay.view(g3[b]), a_op, out=t)
                     np.add(out, t, out=out)
                     np.add(out, c_op, out=out)
             else:
+
                 def input_grad(b):
                     np.multiply(lay.view(g3[b]), a_op, out=lay.view(dx[b]))
 
@@ -194,12 +196,12 @@ class _BatchLayout:
 
     def __init__(self, x: np.ndarray):
         N, C = x.shape[:2]
-        self.x3 = np.ascontiguousarray(x.reshape(N, C, -1))                # (N, C, *) -> (N, C, L)
+        self.x3 = np.ascontiguousarray(x.reshape(N, C, -1))  # (N, C, *) -> (N, C, L)
         self.shape3 = self.x3.shape
         self.N, self.C, self.L = self.shape3
-        self.n = self.N * self.L                         # entries per channel
-        self.rowwise = self.L < _ROWWISE_MAX_L and self.N > 1       # one sample: rows are already long
-        self.block = max(1, _BLOCK // max(self.C * self.L, 1))              # samples per block
+        self.n = self.N * self.L  # entries per channel
+        self.rowwise = self.L < _ROWWISE_MAX_L and self.N > 1  # one sample: rows are already long
+        self.block = max(1, _BLOCK // max(self.C * self.L, 1))  # samples per block
         self.parts = batch_slices(self.x3, _PARALLEL_MIN)
 
     def view(self, a3: np.ndarray) -> np.ndarray:
@@ -219,9 +221,9 @@ class _BatchLayout:
         the float sums; in practice the estimate is within a fraction of sigma).
         """
         step = max(1, self.N // _SHIFT_SAMPLES)
-        some = self.x3[::step][:_SHIFT_SAMPLES]                             # (k, C, L), a view
+        some = self.x3[::step][:_SHIFT_SAMPLES]  # (k, C, L), a view
         with blas_threads(1):
-            sums = (some @ np.ones(self.L, some.dtype)).sum(axis=0, dtype=np.float64)   # (C,)
+            sums = (some @ np.ones(self.L, some.dtype)).sum(axis=0, dtype=np.float64)  # (C,)
         return (sums / (some.shape[0] * self.L)).astype(self.x3.dtype)
 
     def scratch(self, b: slice) -> np.ndarray:
@@ -235,10 +237,12 @@ class _BatchLayout:
 
     def each_block(self, fn) -> None:
         """fn(b) for every block slice b, the worker slices in parallel."""
+
         def run(part):
-            with blas_threads(1):                        # small BLAS calls: no thread hand-offs
+            with blas_threads(1):  # small BLAS calls: no thread hand-offs
                 for b in self._blocks(part):
                     fn(b)
+
         if len(self.parts) == 1:
             run(self.parts[0])
         else:
@@ -246,12 +250,14 @@ class _BatchLayout:
 
     def block_sum(self, fn) -> np.ndarray:
         """The sum over every block slice b of fn(b) (float64 arrays), the worker slices in parallel."""
+
         def run(part):
             total = 0.0
             with blas_threads(1):
                 for b in self._blocks(part):
                     total = total + fn(b)
             return total
+
         if len(self.parts) == 1:
             return run(self.parts[0])
         return sum(parallel_map(run, self.parts))

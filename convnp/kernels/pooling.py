@@ -77,6 +77,7 @@ class Declined(Exception):
 # The selector
 # ============================================================================================
 
+
 def select(config: PoolConfig, needs_grad: bool):
     """The kernel Function for this max pooling, or None for the lecture's MaxPoolNd. Reads
     ``cn.get_engine("pool")``: "reference" -> None; a kernel name -> that kernel where it applies,
@@ -99,6 +100,7 @@ def select(config: PoolConfig, needs_grad: bool):
 # The kernel Functions
 # ============================================================================================
 
+
 class SeparableMaxPool(Function):
     """MaxPoolNd's contract, one axis at a time (:func:`_max_pool_separable`); ``ctx.axes`` and
     ``ctx.switches`` (uint8 tap offsets per axis) are what its backward routes the gradient through."""
@@ -109,20 +111,20 @@ class SeparableMaxPool(Function):
 
     @staticmethod
     def forward(ctx, x, *, config):
-        x = x.reshape(config.input_shape)                                 # (C, *S) -> (1, C, *S) if unbatched
+        x = x.reshape(config.input_shape)  # (C, *S) -> (1, C, *S) if unbatched
         needs_grad = ctx.needs_input_grad[0]
         y, axes, switches = _max_pool_separable(x, config, track=needs_grad or config.return_indices)
         ctx.config = config
         if needs_grad:
             ctx.axes, ctx.switches, ctx.dtype = axes, switches, x.dtype
         if config.return_indices:
-            indices = _separable_indices(axes, switches, x.shape[2:]).reshape(y.shape)    # (N, C, *out)
+            indices = _separable_indices(axes, switches, x.shape[2:]).reshape(y.shape)  # (N, C, *out)
             return (y[0], indices[0]) if config.unbatched else (y, indices)
         return y[0] if config.unbatched else y
 
     @staticmethod
     def backward(ctx, grad):
-        g = grad.reshape(ctx.config.output_shape)                         # (N, C, *out)
+        g = grad.reshape(ctx.config.output_shape)  # (N, C, *out)
         dx = _max_pool_separable_backward(g, ctx.axes, ctx.switches, ctx.config.input_shape, ctx.dtype)
         return dx[0] if ctx.config.unbatched else dx
 
@@ -134,8 +136,13 @@ class TiledMaxPool(Function):
     @staticmethod
     def applies(config: PoolConfig, needs_grad: bool) -> bool:
         w = config.window
-        return (not needs_grad and not config.return_indices and w.kernel == w.stride and not config.padded
-                and all(d == 1 for d in w.dilation))
+        return (
+            not needs_grad
+            and not config.return_indices
+            and w.kernel == w.stride
+            and not config.padded
+            and all(d == 1 for d in w.dilation)
+        )
 
     @staticmethod
     def forward(ctx, x, *, config):
@@ -145,13 +152,16 @@ class TiledMaxPool(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        raise RuntimeError("TiledMaxPool keeps no switches and has no backward; select() picks it for "
-                           "inference only. Received: a gradient to propagate")
+        raise RuntimeError(
+            "TiledMaxPool keeps no switches and has no backward; select() picks it for "
+            "inference only. Received: a gradient to propagate"
+        )
 
 
 # ============================================================================================
 # Tiled: the maximum of strided views
 # ============================================================================================
+
 
 def _max_of_tiles(x, kernel, out_size):
     """Max pooling of windows that tile the input (stride = kernel, no padding, no overhang), no
@@ -161,7 +171,7 @@ def _max_of_tiles(x, kernel, out_size):
     np.maximum(later, earlier) returns ``earlier`` on ties, so a zero maximum keeps the sign of the
     window's first zero, and a NaN anywhere in the window makes the maximum NaN: PyTorch's rules.
     """
-    first, *rest = _tile_views(kernel, out_size)                       # each x[...] is (N, C, *out)
+    first, *rest = _tile_views(kernel, out_size)  # each x[...] is (N, C, *out)
     y = x[first].copy()
     for view in rest:
         np.maximum(x[view], y, out=y)
@@ -171,13 +181,16 @@ def _max_of_tiles(x, kernel, out_size):
 @functools.lru_cache(maxsize=256)
 def _tile_views(kernel, out_size):
     """The index of every tap's strided view x[:, :, a::k] for :func:`_max_of_tiles`."""
-    return tuple((slice(None), slice(None), *(slice(a, a + k * o, k) for a, k, o in zip(off, kernel, out_size)))
-                 for off in itertools.product(*(range(k) for k in kernel)))
+    return tuple(
+        (slice(None), slice(None), *(slice(a, a + k * o, k) for a, k, o in zip(off, kernel, out_size)))
+        for off in itertools.product(*(range(k) for k in kernel))
+    )
 
 
 # ============================================================================================
 # Separable: one axis at a time, on shifted slices of phase buffers
 # ============================================================================================
+
 
 class _AxisPlan:
     """How the separable kernel reduces one spatial axis (length n, kernel k, stride s, padding p,
@@ -198,18 +211,18 @@ class _AxisPlan:
 
     def __init__(self, n, k, s, p, d, o):
         self.n, self.k, self.s, self.p, self.d, self.o = n, k, s, p, d, o
-        self.taps = [((d * a) % s, (d * a) // s) for a in range(k)]      # tap a -> (phase, shift)
+        self.taps = [((d * a) % s, (d * a) // s) for a in range(k)]  # tap a -> (phase, shift)
         self.tail = max(shift for _, shift in self.taps)
         self.m = o + self.tail
-        self.phases = []              # (r, rows [lo, hi) inside the input, their source slice, taps)
+        self.phases = []  # (r, rows [lo, hi) inside the input, their source slice, taps)
         inside = 0
         for r in sorted({r for r, _ in self.taps}):
-            lo = min(self.m, max(0, -((r - p) // s)))                    # first row with s*m + r - p >= 0
-            hi = min(self.m, max(lo, -((r - p - n) // s)))              # one past the last with < n
+            lo = min(self.m, max(0, -((r - p) // s)))  # first row with s*m + r - p >= 0
+            hi = min(self.m, max(lo, -((r - p - n) // s)))  # one past the last with < n
             source = slice(s * lo + r - p, s * (hi - 1) + r - p + 1, s)
             self.phases.append((r, lo, hi, source, [(a, sh) for a, (q, sh) in enumerate(self.taps) if q == r]))
             inside += hi - lo
-        self.covered = inside == n    # every input position is some window's tap (phases are disjoint)
+        self.covered = inside == n  # every input position is some window's tap (phases are disjoint)
 
 
 @functools.lru_cache(maxsize=256)
@@ -235,7 +248,7 @@ def _deinterleave(flat, start, out, pair, half):
     low half (little-endian: the first element) with a truncating cast. Odd elements: the same
     on the view that starts one element later (it holds one pair fewer; the last element is
     copied alone)."""
-    if not np.little_endian:                                              # the low half is the second element
+    if not np.little_endian:  # the low half is the second element
         np.copyto(out, flat[start::2])
         return
     if start == 0:
@@ -264,13 +277,13 @@ def _reduce_axis(a, axis, out, switch, key):
         if pairs is not None and lo == 0 and hi == axis.m:
             _deinterleave(a.reshape(-1), source.start, buf[:length], *pairs)
             continue
-        rows = buf[:length].reshape(b, axis.m, t)                         # (B, M, T): positions s*m + r - p
+        rows = buf[:length].reshape(b, axis.m, t)  # (B, M, T): positions s*m + r - p
         if lo:
             rows[:, :lo] = -np.inf
         if hi < axis.m:
             rows[:, hi:] = -np.inf
         rows[:, lo:hi] = a[:, source]
-    taps = [bufs[r][sh * t: sh * t + length] for r, sh in axis.taps]      # tap a: (B*M*T,), shifted sh rows
+    taps = [bufs[r][sh * t : sh * t + length] for r, sh in axis.taps]  # tap a: (B*M*T,), shifted sh rows
     best = out.reshape(-1)
     if axis.k == 1:
         np.copyto(best, taps[0])
@@ -279,7 +292,7 @@ def _reduce_axis(a, axis, out, switch, key):
         return
     if switch is not None:
         first = switch.reshape(-1)
-        np.greater(taps[1], taps[0], out=first.view(bool))               # offset 1 where it beats offset 0
+        np.greater(taps[1], taps[0], out=first.view(bool))  # offset 1 where it beats offset 0
     # np.maximum(later, earlier) keeps `earlier` on ties (its vector loop returns the second
     # operand), so a zero maximum keeps the sign of the first zero, as PyTorch's does
     np.maximum(taps[1], taps[0], out=best)
@@ -288,8 +301,8 @@ def _reduce_axis(a, axis, out, switch, key):
     for off in range(2, axis.k):
         if switch is not None:
             np.greater(taps[off], best, out=beats.view(bool))
-            beats *= np.uint8(off)                                        # off where it beats, else 0
-            np.maximum(first, beats, out=first)                           # off exceeds every earlier offset
+            beats *= np.uint8(off)  # off where it beats, else 0
+            np.maximum(first, beats, out=first)  # off exceeds every earlier offset
         np.maximum(taps[off], best, out=best)
 
 
@@ -316,19 +329,19 @@ def _unreduce_axis(g, switch, axis, dx, key):
         buf = _scratch(f"max_pool grad phase {key} {r}", (length + axis.tail * t,), g.dtype)
         part = None
         for j, (off, sh) in enumerate(taps):
-            target = buf[sh * t: sh * t + length]
+            target = buf[sh * t : sh * t + length]
             if j == 0:
                 if sh:
-                    buf[:sh * t] = 0
+                    buf[: sh * t] = 0
                 if sh < axis.tail:
-                    buf[sh * t + length:] = 0
+                    buf[sh * t + length :] = 0
             elif part is None:
                 part = _scratch(f"max_pool grad part {key}", (length,), g.dtype)
             if mask is None:
                 np.copyto(target, gf)
                 continue
             np.equal(sw, off, out=mask.view(bool))
-            np.negative(mask, out=mask)                                   # -1 (all bits set) where chosen
+            np.negative(mask, out=mask)  # -1 (all bits set) where chosen
             if j == 0:
                 np.bitwise_and(gi, mask, out=target.view(ints))
             else:
@@ -350,9 +363,8 @@ def _separable_forward(x, axes, y, switches):
     for ax in range(nd - 1, -1, -1):
         shape = (x.shape[0], *spatial[:ax], *full[ax:])
         out = y if ax == 0 and full == outs else _scratch(f"max_pool out {ax}", shape, x.dtype)
-        b, t = x.shape[0] * math.prod(spatial[:ax]), math.prod(full[ax + 1:])
-        _reduce_axis(cur.reshape(b, spatial[ax], t), axes[ax], out,
-                     None if switches is None else switches[ax], ax)
+        b, t = x.shape[0] * math.prod(spatial[:ax]), math.prod(full[ax + 1 :])
+        _reduce_axis(cur.reshape(b, spatial[ax], t), axes[ax], out, None if switches is None else switches[ax], ax)
         cur = out
     if full != outs:
         np.copyto(y, cur[(slice(None), *(slice(0, o) for o in outs))])
@@ -368,12 +380,12 @@ def _separable_backward(g, axes, switches, dx):
         cur = np.ascontiguousarray(g, dtype=dx.dtype)
     else:
         cur = _scratch("max_pool grad full", (g.shape[0], *full), dx.dtype)
-        cur.fill(0)                                                       # the ignored windows get 0
+        cur.fill(0)  # the ignored windows get 0
         cur[(slice(None), *(slice(0, o) for o in outs))] = g
     for ax in range(nd):
-        shape = (g.shape[0], *spatial[:ax + 1], *full[ax + 1:])
+        shape = (g.shape[0], *spatial[: ax + 1], *full[ax + 1 :])
         out = dx if ax == nd - 1 else _scratch(f"max_pool grad {ax}", shape, dx.dtype)
-        b, t = g.shape[0] * math.prod(spatial[:ax]), math.prod(full[ax + 1:])
+        b, t = g.shape[0] * math.prod(spatial[:ax]), math.prod(full[ax + 1 :])
         _unreduce_axis(cur.reshape(b, full[ax], t), switches[ax], axes[ax], out.reshape(b, spatial[ax], t), ax)
         cur = out
 
@@ -401,11 +413,12 @@ def _max_pool_separable(x, config: PoolConfig, track: bool):
     w, out_size = config.window, config.output_size
     before = tuple(b for b, _ in w.padding)
     axes = [_axis_plan(*v) for v in zip(spatial, w.kernel, w.stride, before, w.dilation, out_size)]
-    planes = x.reshape(n * c, *spatial)                                   # (N*C, *S)
+    planes = x.reshape(n * c, *spatial)  # (N*C, *S)
     y = np.empty((n * c, *out_size), dtype=x.dtype)
     full = [a.m for a in axes]
-    switches = ([np.empty((n * c, *spatial[:ax], *full[ax:]), dtype=np.uint8) for ax in range(len(axes))]
-                if track else None)
+    switches = (
+        [np.empty((n * c, *spatial[:ax], *full[ax:]), dtype=np.uint8) for ax in range(len(axes))] if track else None
+    )
 
     def run(job):
         for a, b in job:
@@ -421,8 +434,8 @@ def _max_pool_separable(x, config: PoolConfig, track: bool):
 def _max_pool_separable_backward(g, axes, switches, shape, dtype):
     """dL/dx of _max_pool_separable: (N, C, *out) -> (N, C, *S)."""
     n, c, *spatial = shape
-    dx = np.empty(shape, dtype=dtype)                                    # every pixel is written
-    planes = dx.reshape(n * c, *spatial)                                 # a view: dx is returned whole
+    dx = np.empty(shape, dtype=dtype)  # every pixel is written
+    planes = dx.reshape(n * c, *spatial)  # a view: dx is returned whole
     grads = g.reshape(n * c, *g.shape[2:])
 
     def run(job):
@@ -445,9 +458,9 @@ def _separable_indices(axes, switches, spatial):
     index = None
     for ax, axis in enumerate(axes):
         sw = switches[ax][(slice(None), *([slice(None)] * ax), *(slice(0, o) for o in outs[ax:]))]
-        sw = sw.reshape(planes, math.prod(spatial[:ax]), *outs[ax:])      # (P, prod S[:ax], *out[ax:])
+        sw = sw.reshape(planes, math.prod(spatial[:ax]), *outs[ax:])  # (P, prod S[:ax], *out[ax:])
         at = (np.arange(planes).reshape([-1] + [1] * nd), 0 if index is None else index, *grid[ax:])
-        tap = sw[at].astype(np.int64)                                    # (P, *out): the offset chosen on ax
-        pos = grid[ax] * axis.s + tap * axis.d - axis.p                  # position on axis ax: s*i + d*a - p
+        tap = sw[at].astype(np.int64)  # (P, *out): the offset chosen on ax
+        pos = grid[ax] * axis.s + tap * axis.d - axis.p  # position on axis ax: s*i + d*a - p
         index = pos if index is None else index * spatial[ax] + pos
     return index

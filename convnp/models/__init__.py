@@ -25,39 +25,96 @@ True
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from convnp.models.alexnet import AlexNet, alexnet
 from convnp.models.googlenet import GoogLeNet, GoogLeNetOutputs, googlenet
 from convnp.models.lenet import LeNet5, lenet5
 from convnp.models.resnet import (
-    BasicBlock, Bottleneck, CifarResNet, ResNet, resnet18, resnet20, resnet32, resnet34, resnet44, resnet50, resnet56,
-    resnet101, resnet110, resnet152,
+    BasicBlock,
+    Bottleneck,
+    CifarResNet,
+    ResNet,
+    resnet18,
+    resnet20,
+    resnet32,
+    resnet34,
+    resnet44,
+    resnet50,
+    resnet56,
+    resnet101,
+    resnet110,
+    resnet152,
 )
 from convnp.models.tinyvgg import TinyVGG, tinyvgg
 from convnp.models.vgg import VGG, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn
 from convnp.models.zfnet import ZFNet, zfnet
 from convnp.nn.module import Module
 
-__all__ = ["get_model", "list_models", "MODELS",
-           "LeNet5", "AlexNet", "ZFNet", "VGG", "GoogLeNet", "GoogLeNetOutputs", "ResNet", "CifarResNet", "BasicBlock",
-           "Bottleneck", "TinyVGG",
-           "lenet5", "alexnet", "zfnet", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19",
-           "vgg19_bn", "googlenet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnet20",
-           "resnet32", "resnet44", "resnet56", "resnet110", "tinyvgg"]
+__all__ = [
+    "get_model",
+    "list_models",
+    "MODELS",
+    "LeNet5",
+    "AlexNet",
+    "ZFNet",
+    "VGG",
+    "GoogLeNet",
+    "GoogLeNetOutputs",
+    "ResNet",
+    "CifarResNet",
+    "BasicBlock",
+    "Bottleneck",
+    "TinyVGG",
+    "lenet5",
+    "alexnet",
+    "zfnet",
+    "vgg11",
+    "vgg11_bn",
+    "vgg13",
+    "vgg13_bn",
+    "vgg16",
+    "vgg16_bn",
+    "vgg19",
+    "vgg19_bn",
+    "googlenet",
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnet101",
+    "resnet152",
+    "resnet20",
+    "resnet32",
+    "resnet44",
+    "resnet56",
+    "resnet110",
+    "tinyvgg",
+]
 
 # model name -> constructor (each takes num_classes and in_channels, and its own keywords)
 MODELS: dict[str, Callable[..., Module]] = {
     "lenet5": lenet5,
     "alexnet": alexnet,
     "zfnet": zfnet,
-    "vgg11": vgg11, "vgg11_bn": vgg11_bn,
-    "vgg13": vgg13, "vgg13_bn": vgg13_bn,
-    "vgg16": vgg16, "vgg16_bn": vgg16_bn,
-    "vgg19": vgg19, "vgg19_bn": vgg19_bn,
+    "vgg11": vgg11,
+    "vgg11_bn": vgg11_bn,
+    "vgg13": vgg13,
+    "vgg13_bn": vgg13_bn,
+    "vgg16": vgg16,
+    "vgg16_bn": vgg16_bn,
+    "vgg19": vgg19,
+    "vgg19_bn": vgg19_bn,
     "googlenet": googlenet,
-    "resnet18": resnet18, "resnet34": resnet34, "resnet50": resnet50, "resnet101": resnet101, "resnet152": resnet152,
-    "resnet20": resnet20, "resnet32": resnet32, "resnet44": resnet44, "resnet56": resnet56, "resnet110": resnet110,
+    "resnet18": resnet18,
+    "resnet34": resnet34,
+    "resnet50": resnet50,
+    "resnet101": resnet101,
+    "resnet152": resnet152,
+    "resnet20": resnet20,
+    "resnet32": resnet32,
+    "resnet44": resnet44,
+    "resnet56": resnet56,
+    "resnet110": resnet110,
     "tinyvgg": tinyvgg,
 }
 
@@ -78,6 +135,7 @@ def get_model(name: str, **kwargs) -> Module:
         raise TypeError(f"get_model: name must be a string. Received: name={name!r}")
     key = name.lower()
     if key not in MODELS:
-        raise ValueError(f"get_model: unknown model {name!r}. Expected one of: {', '.join(list_models())}. "
-                         f"Received: name={name!r}")
+        raise ValueError(
+            f"get_model: unknown model {name!r}. Expected one of: {', '.join(list_models())}. Received: name={name!r}"
+        )
     return MODELS[key](**kwargs)

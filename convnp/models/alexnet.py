@@ -50,12 +50,14 @@ class AlexNet(Module):
         super().__init__()
         layers, channels = [], in_channels
         for filters, kernel, stride, padding, pool in ALEXNET_CONVS:
-            layers += [Conv2d(channels, filters, kernel_size=kernel, stride=stride, padding=padding),
-                       ReLU(inplace=True)]
+            layers += [
+                Conv2d(channels, filters, kernel_size=kernel, stride=stride, padding=padding),
+                ReLU(inplace=True),
+            ]
             if pool:
                 layers.append(MaxPool2d(kernel_size=3, stride=2))
             channels = filters
-        self.features = Sequential(*layers)                       # (N, 3, 224, 224) -> (N, 256, 6, 6)
+        self.features = Sequential(*layers)  # (N, 3, 224, 224) -> (N, 256, 6, 6)
         self.avgpool = AdaptiveAvgPool2d((6, 6))
         self.classifier = Sequential(
             Dropout(p=dropout),
@@ -70,7 +72,7 @@ class AlexNet(Module):
     def forward(self, x):
         x = self.features(x)
         x = self.avgpool(x)
-        x = x.flatten(1)                                           # (N, 256, 6, 6) -> (N, 9216)
+        x = x.flatten(1)  # (N, 256, 6, 6) -> (N, 9216)
         return self.classifier(x)
 
 

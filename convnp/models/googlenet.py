@@ -82,26 +82,42 @@ class Inception(Module):
     Shape: (N, in_channels, H, W) -> (N, ch1x1 + ch3x3 + ch5x5 + pool_proj, H, W).
     """
 
-    def __init__(self, in_channels: int, ch1x1: int, ch3x3red: int, ch3x3: int, ch5x5red: int, ch5x5: int,
-                 pool_proj: int, conv_block=None, branch3_kernel_size: int = 3) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        ch1x1: int,
+        ch3x3red: int,
+        ch3x3: int,
+        ch5x5red: int,
+        ch5x5: int,
+        pool_proj: int,
+        conv_block=None,
+        branch3_kernel_size: int = 3,
+    ) -> None:
         super().__init__()
         if conv_block is None:
             conv_block = BasicConv2d
         if branch3_kernel_size not in (3, 5):
-            raise ValueError(f"Inception: branch3_kernel_size must be 3 (torchvision) or 5 (the paper). "
-                             f"Received: branch3_kernel_size={branch3_kernel_size!r}")
+            raise ValueError(
+                f"Inception: branch3_kernel_size must be 3 (torchvision) or 5 (the paper). "
+                f"Received: branch3_kernel_size={branch3_kernel_size!r}"
+            )
         k = branch3_kernel_size
         self.branch1 = conv_block(in_channels, ch1x1, kernel_size=1)
-        self.branch2 = Sequential(conv_block(in_channels, ch3x3red, kernel_size=1),
-                                  conv_block(ch3x3red, ch3x3, kernel_size=3, padding=1))
-        self.branch3 = Sequential(conv_block(in_channels, ch5x5red, kernel_size=1),
-                                  conv_block(ch5x5red, ch5x5, kernel_size=k, padding=k // 2))
-        self.branch4 = Sequential(MaxPool2d(kernel_size=3, stride=1, padding=1, ceil_mode=True),
-                                  conv_block(in_channels, pool_proj, kernel_size=1))
+        self.branch2 = Sequential(
+            conv_block(in_channels, ch3x3red, kernel_size=1), conv_block(ch3x3red, ch3x3, kernel_size=3, padding=1)
+        )
+        self.branch3 = Sequential(
+            conv_block(in_channels, ch5x5red, kernel_size=1), conv_block(ch5x5red, ch5x5, kernel_size=k, padding=k // 2)
+        )
+        self.branch4 = Sequential(
+            MaxPool2d(kernel_size=3, stride=1, padding=1, ceil_mode=True),
+            conv_block(in_channels, pool_proj, kernel_size=1),
+        )
 
     def forward(self, x):
         outputs = [self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)]
-        return cat(outputs, 1)                                     # 4 x (N, C_i, H, W) -> (N, sum C_i, H, W)
+        return cat(outputs, 1)  # 4 x (N, C_i, H, W) -> (N, sum C_i, H, W)
 
 
 class InceptionAux(Module):
@@ -121,12 +137,12 @@ class InceptionAux(Module):
         self.dropout = Dropout(p=dropout)
 
     def forward(self, x):
-        x = F.adaptive_avg_pool2d(x, (4, 4))                       # (N, 512|528, 14, 14) -> (N, C, 4, 4)
-        x = self.conv(x)                                           # -> (N, 128, 4, 4)
-        x = x.flatten(1)                                           # -> (N, 2048)
-        x = F.relu(self.fc1(x))                                    # -> (N, 1024)
+        x = F.adaptive_avg_pool2d(x, (4, 4))  # (N, 512|528, 14, 14) -> (N, C, 4, 4)
+        x = self.conv(x)  # -> (N, 128, 4, 4)
+        x = x.flatten(1)  # -> (N, 2048)
+        x = F.relu(self.fc1(x))  # -> (N, 1024)
         x = self.dropout(x)
-        return self.fc2(x)                                         # -> (N, num_classes)
+        return self.fc2(x)  # -> (N, num_classes)
 
 
 class GoogLeNet(Module):
@@ -139,9 +155,17 @@ class GoogLeNet(Module):
     ceil-mode pools, e.g. 32x32); in training with aux_logits a GoogLeNetOutputs of three.
     """
 
-    def __init__(self, num_classes: int = 1000, aux_logits: bool = True, transform_input: bool = False,
-                 init_weights: bool = True, dropout: float = 0.2, dropout_aux: float = 0.7, in_channels: int = 3,
-                 branch3_kernel_size: int = 3) -> None:
+    def __init__(
+        self,
+        num_classes: int = 1000,
+        aux_logits: bool = True,
+        transform_input: bool = False,
+        init_weights: bool = True,
+        dropout: float = 0.2,
+        dropout_aux: float = 0.7,
+        in_channels: int = 3,
+        branch3_kernel_size: int = 3,
+    ) -> None:
         super().__init__()
         if transform_input and in_channels != 3:
             raise ValueError(f"GoogLeNet: transform_input needs 3 input channels. Received: in_channels={in_channels}")
@@ -192,20 +216,20 @@ class GoogLeNet(Module):
 
     def forward(self, x):
         x = self._transform_input(x)
-        x = self.maxpool1(self.conv1(x))                           # (N, 3, 224, 224) -> (N, 64, 56, 56)
-        x = self.conv3(self.conv2(x))                              # -> (N, 192, 56, 56)
-        x = self.maxpool2(x)                                       # -> (N, 192, 28, 28)
-        x = self.inception3b(self.inception3a(x))                  # -> (N, 480, 28, 28)
-        x = self.maxpool3(x)                                       # -> (N, 480, 14, 14)
-        x = self.inception4a(x)                                    # -> (N, 512, 14, 14)
+        x = self.maxpool1(self.conv1(x))  # (N, 3, 224, 224) -> (N, 64, 56, 56)
+        x = self.conv3(self.conv2(x))  # -> (N, 192, 56, 56)
+        x = self.maxpool2(x)  # -> (N, 192, 28, 28)
+        x = self.inception3b(self.inception3a(x))  # -> (N, 480, 28, 28)
+        x = self.maxpool3(x)  # -> (N, 480, 14, 14)
+        x = self.inception4a(x)  # -> (N, 512, 14, 14)
         aux1 = self.aux1(x) if self.aux1 is not None and self.training else None
         x = self.inception4d(self.inception4c(self.inception4b(x)))  # -> (N, 528, 14, 14)
         aux2 = self.aux2(x) if self.aux2 is not None and self.training else None
-        x = self.inception4e(x)                                    # -> (N, 832, 14, 14)
-        x = self.maxpool4(x)                                       # -> (N, 832, 7, 7)
-        x = self.inception5b(self.inception5a(x))                  # -> (N, 1024, 7, 7)
-        x = self.avgpool(x).flatten(1)                             # -> (N, 1024)
-        x = self.fc(self.dropout(x))                               # -> (N, num_classes)
+        x = self.inception4e(x)  # -> (N, 832, 14, 14)
+        x = self.maxpool4(x)  # -> (N, 832, 7, 7)
+        x = self.inception5b(self.inception5a(x))  # -> (N, 1024, 7, 7)
+        x = self.avgpool(x).flatten(1)  # -> (N, 1024)
+        x = self.fc(self.dropout(x))  # -> (N, num_classes)
         if self.training and self.aux_logits:
             return GoogLeNetOutputs(x, aux2, aux1)
         return x

@@ -52,10 +52,22 @@ __all__ = ["LeNet5", "lenet5", "ScaledTanh", "Subsampling", "ConnectionTableConv
 
 # Table I of the paper: the S2 maps (columns 0-5 of the paper's table) each C3 map combines.
 LENET5_C3_TABLE: tuple[tuple[int, ...], ...] = (
-    (0, 1, 2), (1, 2, 3), (2, 3, 4), (3, 4, 5), (4, 5, 0), (5, 0, 1),            # 6 maps see 3 neighbours
-    (0, 1, 2, 3), (1, 2, 3, 4), (2, 3, 4, 5), (3, 4, 5, 0), (4, 5, 0, 1), (5, 0, 1, 2),  # 9 see 4: contiguous
-    (0, 1, 3, 4), (1, 2, 4, 5), (0, 2, 3, 5),                                    #   ... and discontinuous
-    (0, 1, 2, 3, 4, 5),                                                          # 1 sees all 6
+    (0, 1, 2),
+    (1, 2, 3),
+    (2, 3, 4),
+    (3, 4, 5),
+    (4, 5, 0),
+    (5, 0, 1),  # 6 maps see 3 neighbours
+    (0, 1, 2, 3),
+    (1, 2, 3, 4),
+    (2, 3, 4, 5),
+    (3, 4, 5, 0),
+    (4, 5, 0, 1),
+    (5, 0, 1, 2),  # 9 see 4: contiguous
+    (0, 1, 3, 4),
+    (1, 2, 4, 5),
+    (0, 2, 3, 5),  #   ... and discontinuous
+    (0, 1, 2, 3, 4, 5),  # 1 sees all 6
 )
 
 
@@ -88,7 +100,7 @@ class Subsampling(Module):
     def __init__(self, channels: int, kernel_size: int = 2) -> None:
         super().__init__()
         self.channels = channels
-        self.kernel_size = (kernel_size, kernel_size)       # read by cn.summary (receptive field)
+        self.kernel_size = (kernel_size, kernel_size)  # read by cn.summary (receptive field)
         self.stride = (kernel_size, kernel_size)
         self.padding = (0, 0)
         self.dilation = (1, 1)
@@ -97,7 +109,7 @@ class Subsampling(Module):
 
     def forward(self, input):
         self.check_input(input, ndim=4, channels=self.channels, layout="(N, C, H, W)")
-        pooled = F.avg_pool2d(input, self.kernel_size)       # (N, C, H, W) -> (N, C, H/2, W/2)
+        pooled = F.avg_pool2d(input, self.kernel_size)  # (N, C, H, W) -> (N, C, H/2, W/2)
         return pooled * self.weight.reshape(1, -1, 1, 1) + self.bias.reshape(1, -1, 1, 1)
 
     def summary_counts(self, input_shapes, output_shape) -> dict:
@@ -128,8 +140,10 @@ class ConnectionTableConv2d(Module):
         table = tuple(tuple(int(c) for c in row) for row in table)
         for row in table:
             if not row or any(not 0 <= c < in_channels for c in row) or len(set(row)) != len(row):
-                raise ValueError(f"ConnectionTableConv2d: every row of the table must list distinct input maps "
-                                 f"in [0, {in_channels}). Received: {row}")
+                raise ValueError(
+                    f"ConnectionTableConv2d: every row of the table must list distinct input maps "
+                    f"in [0, {in_channels}). Received: {row}"
+                )
         self.in_channels = in_channels
         self.out_channels = len(table)
         self.table = table
@@ -166,8 +180,8 @@ class ConnectionTableConv2d(Module):
     def dense_weight(self):
         """The (out, in, kh, kw) kernel with zeros where the table has no connection."""
         kh, kw = self.kernel_size
-        flat = self.weight.reshape(self.weight.shape[0], kh * kw)          # (n_conn, kh*kw)
-        dense = self._scatter.astype(self.weight.dtype) @ flat             # (out*in, kh*kw)
+        flat = self.weight.reshape(self.weight.shape[0], kh * kw)  # (n_conn, kh*kw)
+        dense = self._scatter.astype(self.weight.dtype) @ flat  # (out*in, kh*kw)
         return dense.reshape(self.out_channels, self.in_channels, kh, kw)
 
     def forward(self, input):
@@ -182,8 +196,10 @@ class ConnectionTableConv2d(Module):
         return {"macs": int(n * h * w * per_map.sum()), "connections": int(n * h * w * (per_map + 1).sum())}
 
     def extra_repr(self) -> str:
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"connections={self.weight.shape[0]}")
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"connections={self.weight.shape[0]}"
+        )
 
 
 class LeNet5(Module):
@@ -203,19 +219,19 @@ class LeNet5(Module):
             raise ValueError(f"lenet5: variant must be 'modern' or 'original'. Received: variant={variant!r}")
         self.variant = variant
         self.in_channels = in_channels
-        self.c1 = Conv2d(in_channels, 6, 5)                                 # (N, C, 32, 32) -> (N, 6, 28, 28)
+        self.c1 = Conv2d(in_channels, 6, 5)  # (N, C, 32, 32) -> (N, 6, 28, 28)
         if variant == "original":
-            self.s2 = Subsampling(6)                                         # -> (N, 6, 14, 14)
-            self.c3 = ConnectionTableConv2d(6, LENET5_C3_TABLE, 5)           # -> (N, 16, 10, 10)
-            self.s4 = Subsampling(16)                                        # -> (N, 16, 5, 5)
+            self.s2 = Subsampling(6)  # -> (N, 6, 14, 14)
+            self.c3 = ConnectionTableConv2d(6, LENET5_C3_TABLE, 5)  # -> (N, 16, 10, 10)
+            self.s4 = Subsampling(16)  # -> (N, 16, 5, 5)
         else:
             self.s2 = MaxPool2d(2)
             self.c3 = Conv2d(6, 16, 5)
             self.s4 = MaxPool2d(2)
-        self.c5 = Conv2d(16, 120, 5)                                         # -> (N, 120, 1, 1)
-        self.flatten = Flatten()                                             # -> (N, 120)
-        self.f6 = Linear(120, 84)                                            # -> (N, 84)
-        self.output = Linear(84, num_classes)                                # -> (N, num_classes)
+        self.c5 = Conv2d(16, 120, 5)  # -> (N, 120, 1, 1)
+        self.flatten = Flatten()  # -> (N, 120)
+        self.f6 = Linear(120, 84)  # -> (N, 84)
+        self.output = Linear(84, num_classes)  # -> (N, num_classes)
         self.act = ScaledTanh() if variant == "original" else ReLU()
         if variant == "original":
             self._init_lecun()
@@ -230,7 +246,7 @@ class LeNet5(Module):
             fan = layer.weight.shape[1]
             _uniform_scaled_(layer.weight, 2.4 / fan)
             _uniform_scaled_(layer.bias, 2.4 / fan)
-        fan = self.c3.fan_in().astype(np.float64)                           # 75, 100 or 150 per map
+        fan = self.c3.fan_in().astype(np.float64)  # 75, 100 or 150 per map
         per_conn = np.repeat(fan, [len(row) for row in self.c3.table])[:, None, None]
         _uniform_scaled_(self.c3.weight, 2.4 / per_conn)
         _uniform_scaled_(self.c3.bias, 2.4 / fan)
@@ -243,21 +259,23 @@ class LeNet5(Module):
     def forward(self, x):
         shape = tuple(x.shape)
         if len(shape) != 4 or shape[-2:] not in ((28, 28), (32, 32)):
-            self._input_error(f"expected input of shape (N, {self.in_channels}, 32, 32) or (N, {self.in_channels}, "
-                              f"28, 28) (zero-padded to 32x32, as in the paper), received shape {shape}")
+            self._input_error(
+                f"expected input of shape (N, {self.in_channels}, 32, 32) or (N, {self.in_channels}, "
+                f"28, 28) (zero-padded to 32x32, as in the paper), received shape {shape}"
+            )
         if shape[-2:] == (28, 28):
-            x = F.pad(x, (2, 2, 2, 2))                       # (N, C, 28, 28) -> (N, C, 32, 32)
+            x = F.pad(x, (2, 2, 2, 2))  # (N, C, 28, 28) -> (N, C, 32, 32)
         act, original = self.act, self.variant == "original"
         x = act(self.c1(x))
         x = self.s2(x)
         if original:
-            x = act(x)                                       # S2's units squash too
+            x = act(x)  # S2's units squash too
         x = act(self.c3(x))
         x = self.s4(x)
         if original:
             x = act(x)
-        x = act(self.c5(x))                                  # (N, 120, 1, 1)
-        x = act(self.f6(self.flatten(x)))                    # (N, 84)
+        x = act(self.c5(x))  # (N, 120, 1, 1)
+        x = act(self.f6(self.flatten(x)))  # (N, 84)
         return self.output(x)
 
 
@@ -274,4 +292,3 @@ def lenet5(num_classes: int = 10, in_channels: int = 1, variant: str = "modern")
     60850
     """
     return LeNet5(num_classes=num_classes, in_channels=in_channels, variant=variant)
-

@@ -46,9 +46,25 @@ from convnp.nn.module import Module
 from convnp.nn.normalization import BatchNorm2d
 from convnp.nn.pooling import AdaptiveAvgPool2d, MaxPool2d
 
-__all__ = ["BasicBlock", "Bottleneck", "ResNet", "CifarResNet", "PadShortcut", "conv3x3", "conv1x1",
-           "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
-           "resnet20", "resnet32", "resnet44", "resnet56", "resnet110"]
+__all__ = [
+    "BasicBlock",
+    "Bottleneck",
+    "ResNet",
+    "CifarResNet",
+    "PadShortcut",
+    "conv3x3",
+    "conv1x1",
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnet101",
+    "resnet152",
+    "resnet20",
+    "resnet32",
+    "resnet44",
+    "resnet56",
+    "resnet110",
+]
 
 # name -> (block, blocks per stage): the paper's Table 1
 IMAGENET_STAGES = {
@@ -64,8 +80,16 @@ CIFAR_DEPTHS = {"resnet20": 3, "resnet32": 5, "resnet44": 7, "resnet56": 9, "res
 
 def conv3x3(in_planes: int, out_planes: int, stride: int = 1, groups: int = 1, dilation: int = 1) -> Conv2d:
     """3x3 convolution, padding = dilation (size kept at stride 1), no bias (a BatchNorm follows)."""
-    return Conv2d(in_planes, out_planes, kernel_size=3, stride=stride, padding=dilation, groups=groups, bias=False,
-                  dilation=dilation)
+    return Conv2d(
+        in_planes,
+        out_planes,
+        kernel_size=3,
+        stride=stride,
+        padding=dilation,
+        groups=groups,
+        bias=False,
+        dilation=dilation,
+    )
 
 
 def conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> Conv2d:
@@ -83,14 +107,25 @@ class BasicBlock(Module):
 
     expansion: int = 1
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: Module | None = None,
-                 groups: int = 1, base_width: int = 64, dilation: int = 1, norm_layer=None) -> None:
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: Module | None = None,
+        groups: int = 1,
+        base_width: int = 64,
+        dilation: int = 1,
+        norm_layer=None,
+    ) -> None:
         super().__init__()
         if norm_layer is None:
             norm_layer = BatchNorm2d
         if groups != 1 or base_width != 64:
-            raise ValueError(f"BasicBlock: only groups=1 and base_width=64 are supported. "
-                             f"Received: groups={groups}, base_width={base_width}")
+            raise ValueError(
+                f"BasicBlock: only groups=1 and base_width=64 are supported. "
+                f"Received: groups={groups}, base_width={base_width}"
+            )
         if dilation > 1:
             raise ValueError(f"BasicBlock: dilation > 1 is not supported. Received: dilation={dilation}")
         self.conv1 = conv3x3(inplanes, planes, stride)
@@ -107,7 +142,7 @@ class BasicBlock(Module):
         out = self.bn2(self.conv2(out))
         if self.downsample is not None:
             identity = self.downsample(x)
-        out = out + identity                                       # the residual connection
+        out = out + identity  # the residual connection
         return self.relu(out)
 
 
@@ -120,8 +155,17 @@ class Bottleneck(Module):
 
     expansion: int = 4
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: Module | None = None,
-                 groups: int = 1, base_width: int = 64, dilation: int = 1, norm_layer=None) -> None:
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: Module | None = None,
+        groups: int = 1,
+        base_width: int = 64,
+        dilation: int = 1,
+        norm_layer=None,
+    ) -> None:
         super().__init__()
         if norm_layer is None:
             norm_layer = BatchNorm2d
@@ -177,9 +221,18 @@ class ResNet(Module):
     Shape: (N, in_channels, H, W) -> (N, num_classes); the maps shrink 32x (224 -> 7).
     """
 
-    def __init__(self, block, layers, num_classes: int = 1000, zero_init_residual: bool = False, groups: int = 1,
-                 width_per_group: int = 64, replace_stride_with_dilation=None, norm_layer=None,
-                 in_channels: int = 3) -> None:
+    def __init__(
+        self,
+        block,
+        layers,
+        num_classes: int = 1000,
+        zero_init_residual: bool = False,
+        groups: int = 1,
+        width_per_group: int = 64,
+        replace_stride_with_dilation=None,
+        norm_layer=None,
+        in_channels: int = 3,
+    ) -> None:
         super().__init__()
         if norm_layer is None:
             norm_layer = BatchNorm2d
@@ -191,8 +244,10 @@ class ResNet(Module):
         if replace_stride_with_dilation is None:
             replace_stride_with_dilation = [False, False, False]
         if len(replace_stride_with_dilation) != 3:
-            raise ValueError(f"ResNet: replace_stride_with_dilation should be None or a 3-element tuple. "
-                             f"Received: replace_stride_with_dilation={replace_stride_with_dilation!r}")
+            raise ValueError(
+                f"ResNet: replace_stride_with_dilation should be None or a 3-element tuple. "
+                f"Received: replace_stride_with_dilation={replace_stride_with_dilation!r}"
+            )
         self.groups = groups
         self.base_width = width_per_group
         self.conv1 = Conv2d(in_channels, self.inplanes, kernel_size=7, stride=2, padding=3, bias=False)
@@ -217,24 +272,36 @@ class ResNet(Module):
             self.dilation *= stride
             stride = 1
         if stride != 1 or self.inplanes != planes * block.expansion:
-            downsample = Sequential(conv1x1(self.inplanes, planes * block.expansion, stride),
-                                    norm_layer(planes * block.expansion))
-        layers = [block(self.inplanes, planes, stride, downsample, self.groups, self.base_width, previous_dilation,
-                        norm_layer)]
+            downsample = Sequential(
+                conv1x1(self.inplanes, planes * block.expansion, stride), norm_layer(planes * block.expansion)
+            )
+        layers = [
+            block(
+                self.inplanes, planes, stride, downsample, self.groups, self.base_width, previous_dilation, norm_layer
+            )
+        ]
         self.inplanes = planes * block.expansion
         for _ in range(1, blocks):
-            layers.append(block(self.inplanes, planes, groups=self.groups, base_width=self.base_width,
-                                dilation=self.dilation, norm_layer=norm_layer))
+            layers.append(
+                block(
+                    self.inplanes,
+                    planes,
+                    groups=self.groups,
+                    base_width=self.base_width,
+                    dilation=self.dilation,
+                    norm_layer=norm_layer,
+                )
+            )
         return Sequential(*layers)
 
     def forward(self, x):
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))      # (N, 3, 224, 224) -> (N, 64, 56, 56)
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # (N, 3, 224, 224) -> (N, 64, 56, 56)
         x = self.layer1(x)
-        x = self.layer2(x)                                         # -> (N, 128, 28, 28)
-        x = self.layer3(x)                                         # -> (N, 256, 14, 14)
-        x = self.layer4(x)                                         # -> (N, 512 * expansion, 7, 7)
+        x = self.layer2(x)  # -> (N, 128, 28, 28)
+        x = self.layer3(x)  # -> (N, 256, 14, 14)
+        x = self.layer4(x)  # -> (N, 512 * expansion, 7, 7)
         x = self.avgpool(x)
-        x = x.flatten(1)                                           # (N, C, 1, 1) -> (N, C)
+        x = x.flatten(1)  # (N, C, 1, 1) -> (N, C)
         return self.fc(x)
 
 
@@ -283,11 +350,13 @@ class PadShortcut(Module):
     def __init__(self, in_planes: int, out_planes: int, stride: int = 2) -> None:
         super().__init__()
         if out_planes < in_planes:
-            raise ValueError(f"PadShortcut: out_planes must be at least in_planes. "
-                             f"Received: in_planes={in_planes}, out_planes={out_planes}")
+            raise ValueError(
+                f"PadShortcut: out_planes must be at least in_planes. "
+                f"Received: in_planes={in_planes}, out_planes={out_planes}"
+            )
         self.in_planes = in_planes
         self.out_planes = out_planes
-        self.kernel_size = (1, 1)                                  # read by cn.summary (receptive field)
+        self.kernel_size = (1, 1)  # read by cn.summary (receptive field)
         self.stride = (stride, stride)
         self.padding = (0, 0)
         self.dilation = (1, 1)
@@ -295,9 +364,9 @@ class PadShortcut(Module):
     def forward(self, x):
         self.check_input(x, ndim=4, channels=self.in_planes, layout="(N, C, H, W)")
         s = self.stride[0]
-        x = x[:, :, ::s, ::s]                                      # (N, C, H, W) -> (N, C, H/s, W/s)
+        x = x[:, :, ::s, ::s]  # (N, C, H, W) -> (N, C, H/s, W/s)
         extra = self.out_planes - self.in_planes
-        return F.pad(x, (0, 0, 0, 0, extra // 2, extra - extra // 2))   # -> (N, C_out, H/s, W/s)
+        return F.pad(x, (0, 0, 0, 0, extra // 2, extra - extra // 2))  # -> (N, C_out, H/s, W/s)
 
     def extra_repr(self) -> str:
         return f"{self.in_planes}, {self.out_planes}, stride={self.stride[0]}"
@@ -312,15 +381,19 @@ class CifarResNet(Module):
     Shape: (N, in_channels, 32, 32) -> (N, num_classes) (any size works; the maps shrink 4x).
     """
 
-    def __init__(self, layers, num_classes: int = 10, in_channels: int = 3, shortcut: str = "A",
-                 widths=(16, 32, 64)) -> None:
+    def __init__(
+        self, layers, num_classes: int = 10, in_channels: int = 3, shortcut: str = "A", widths=(16, 32, 64)
+    ) -> None:
         super().__init__()
         if shortcut not in ("A", "B"):
-            raise ValueError(f"CifarResNet: shortcut must be 'A' (zero-padding identity) or 'B' (projection). "
-                             f"Received: shortcut={shortcut!r}")
+            raise ValueError(
+                f"CifarResNet: shortcut must be 'A' (zero-padding identity) or 'B' (projection). "
+                f"Received: shortcut={shortcut!r}"
+            )
         if len(layers) != len(widths):
-            raise ValueError(f"CifarResNet: expected one block count per stage width {tuple(widths)}. "
-                             f"Received: layers={layers!r}")
+            raise ValueError(
+                f"CifarResNet: expected one block count per stage width {tuple(widths)}. Received: layers={layers!r}"
+            )
         self.shortcut = shortcut
         self.num_stages = len(widths)
         self.inplanes = widths[0]
@@ -346,10 +419,10 @@ class CifarResNet(Module):
         return Sequential(*layers)
 
     def forward(self, x):
-        x = self.relu(self.bn1(self.conv1(x)))                    # (N, 3, 32, 32) -> (N, 16, 32, 32)
+        x = self.relu(self.bn1(self.conv1(x)))  # (N, 3, 32, 32) -> (N, 16, 32, 32)
         for i in range(self.num_stages):
-            x = getattr(self, f"layer{i + 1}")(x)                  # -> (N, 16|32|64, 32|16|8, 32|16|8)
-        x = self.avgpool(x).flatten(1)                             # (N, 64, 8, 8) -> (N, 64)
+            x = getattr(self, f"layer{i + 1}")(x)  # -> (N, 16|32|64, 32|16|8, 32|16|8)
+        x = self.avgpool(x).flatten(1)  # (N, 64, 8, 8) -> (N, 64)
         return self.fc(x)
 
 

@@ -44,23 +44,26 @@ class TinyVGG(Module):
     Shape: (N, in_channels, input_size, input_size) -> (N, num_classes).
     """
 
-    def __init__(self, num_classes: int = 10, in_channels: int = 3, hidden_units: int = 10,
-                 input_size: int = 64) -> None:
+    def __init__(
+        self, num_classes: int = 10, in_channels: int = 3, hidden_units: int = 10, input_size: int = 64
+    ) -> None:
         super().__init__()
         side = input_size
-        for _ in range(2):                                         # two blocks: -2, -2, then halve
+        for _ in range(2):  # two blocks: -2, -2, then halve
             side = conv_output_size(conv_output_size(conv_output_size(side, 3), 3), 2, 2)
         if side < 1:
-            raise ValueError(f"TinyVGG: input_size is too small for two blocks of two 3x3 convolutions and a "
-                             f"2x2 max pool (expected at least 16). Received: input_size={input_size}")
+            raise ValueError(
+                f"TinyVGG: input_size is too small for two blocks of two 3x3 convolutions and a "
+                f"2x2 max pool (expected at least 16). Received: input_size={input_size}"
+            )
         self.block1 = _block(in_channels, hidden_units)
         self.block2 = _block(hidden_units, hidden_units)
         self.classifier = Sequential(Flatten(), Linear(hidden_units * side * side, num_classes))
 
     def forward(self, x):
-        x = self.block1(x)                                         # (N, 3, 64, 64) -> (N, 10, 30, 30)
-        x = self.block2(x)                                         # -> (N, 10, 13, 13)
-        return self.classifier(x)                                  # -> (N, num_classes)
+        x = self.block1(x)  # (N, 3, 64, 64) -> (N, 10, 30, 30)
+        x = self.block2(x)  # -> (N, 10, 13, 13)
+        return self.classifier(x)  # -> (N, num_classes)
 
 
 def tinyvgg(num_classes: int = 10, in_channels: int = 3, hidden_units: int = 10, input_size: int = 64) -> TinyVGG:

@@ -34,8 +34,19 @@ from convnp.nn.module import Module
 from convnp.nn.normalization import BatchNorm2d
 from convnp.nn.pooling import AdaptiveAvgPool2d, MaxPool2d
 
-__all__ = ["VGG", "VGG_CONFIGS", "make_layers", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn",
-           "vgg19", "vgg19_bn"]
+__all__ = [
+    "VGG",
+    "VGG_CONFIGS",
+    "make_layers",
+    "vgg11",
+    "vgg11_bn",
+    "vgg13",
+    "vgg13_bn",
+    "vgg16",
+    "vgg16_bn",
+    "vgg19",
+    "vgg19_bn",
+]
 
 # The columns of Table 1 (torchvision's cfgs "A", "B", "D", "E")
 VGG_CONFIGS: dict[str, list] = {
@@ -72,8 +83,9 @@ class VGG(Module):
     Shape: (N, C, H, W), H, W >= 32 -> (N, num_classes).
     """
 
-    def __init__(self, features: Module, num_classes: int = 1000, init_weights: bool = True,
-                 dropout: float = 0.5) -> None:
+    def __init__(
+        self, features: Module, num_classes: int = 1000, init_weights: bool = True, dropout: float = 0.5
+    ) -> None:
         super().__init__()
         self.features = features
         self.avgpool = AdaptiveAvgPool2d((7, 7))
@@ -100,15 +112,16 @@ class VGG(Module):
                     init.constant_(m.bias, 0)
 
     def forward(self, x):
-        x = self.features(x)                                       # (N, 3, 224, 224) -> (N, 512, 7, 7)
+        x = self.features(x)  # (N, 3, 224, 224) -> (N, 512, 7, 7)
         x = self.avgpool(x)
-        x = x.flatten(1)                                           # (N, 512, 7, 7) -> (N, 25088)
+        x = x.flatten(1)  # (N, 512, 7, 7) -> (N, 25088)
         return self.classifier(x)
 
 
 def _vgg(cfg: str, batch_norm: bool, num_classes: int, in_channels: int, **kwargs) -> VGG:
-    return VGG(make_layers(VGG_CONFIGS[cfg], batch_norm=batch_norm, in_channels=in_channels),
-               num_classes=num_classes, **kwargs)
+    return VGG(
+        make_layers(VGG_CONFIGS[cfg], batch_norm=batch_norm, in_channels=in_channels), num_classes=num_classes, **kwargs
+    )
 
 
 def vgg11(num_classes: int = 1000, in_channels: int = 3, **kwargs) -> VGG:

@@ -55,14 +55,16 @@ class ZFNet(Module):
         super().__init__()
         layers, channels = [], in_channels
         for filters, kernel, stride, padding, pool, norm in ZFNET_CONVS:
-            layers += [Conv2d(channels, filters, kernel_size=kernel, stride=stride, padding=padding),
-                       ReLU(inplace=True)]
+            layers += [
+                Conv2d(channels, filters, kernel_size=kernel, stride=stride, padding=padding),
+                ReLU(inplace=True),
+            ]
             if pool:
                 layers.append(MaxPool2d(kernel_size=3, stride=2, ceil_mode=True))
             if norm:
                 layers.append(LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0))
             channels = filters
-        self.features = Sequential(*layers)                       # (N, 3, 224, 224) -> (N, 256, 6, 6)
+        self.features = Sequential(*layers)  # (N, 3, 224, 224) -> (N, 256, 6, 6)
         self.avgpool = AdaptiveAvgPool2d((6, 6))
         self.classifier = Sequential(
             Linear(256 * 6 * 6, 4096),
@@ -77,7 +79,7 @@ class ZFNet(Module):
     def forward(self, x):
         x = self.features(x)
         x = self.avgpool(x)
-        x = x.flatten(1)                                           # (N, 256, 6, 6) -> (N, 9216)
+        x = x.flatten(1)  # (N, 256, 6, 6) -> (N, 9216)
         return self.classifier(x)
 
 

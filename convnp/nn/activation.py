@@ -34,7 +34,7 @@ class ReLU(Module):
         super().__init__()
         self.inplace = _check_bool(type(self).__name__, "inplace", inplace)
 
-    output_shape = _same_shape          # elementwise: any shape -> the same shape
+    output_shape = _same_shape  # elementwise: any shape -> the same shape
 
     def forward(self, input):
         return _layer_call(self, F.relu, input, self.inplace)
@@ -52,7 +52,7 @@ class LeakyReLU(Module):
         self.negative_slope = _check_real(name, "negative_slope", negative_slope)
         self.inplace = _check_bool(name, "inplace", inplace)
 
-    output_shape = _same_shape          # elementwise: any shape -> the same shape
+    output_shape = _same_shape  # elementwise: any shape -> the same shape
 
     def forward(self, input):
         return _layer_call(self, F.leaky_relu, input, self.negative_slope, self.inplace)
@@ -81,7 +81,7 @@ class PReLU(Module):
     def reset_parameters(self) -> None:
         self.weight.data[...] = self.init
 
-    output_shape = _same_shape          # elementwise: any shape -> the same shape
+    output_shape = _same_shape  # elementwise: any shape -> the same shape
 
     def _check(self, input) -> None:
         if self.num_parameters > 1:
@@ -104,7 +104,7 @@ class ELU(Module):
         self.alpha = _check_real(name, "alpha", alpha)
         self.inplace = _check_bool(name, "inplace", inplace)
 
-    output_shape = _same_shape          # elementwise: any shape -> the same shape
+    output_shape = _same_shape  # elementwise: any shape -> the same shape
 
     def forward(self, input):
         return _layer_call(self, F.elu, input, self.alpha, self.inplace)
@@ -150,11 +150,12 @@ class GELU(Module):
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
         if approximate not in ("none", "tanh"):
-            raise ValueError(f"{type(self).__name__}: approximate must be 'none' or 'tanh'. "
-                             f"Received: approximate={approximate!r}")
+            raise ValueError(
+                f"{type(self).__name__}: approximate must be 'none' or 'tanh'. Received: approximate={approximate!r}"
+            )
         self.approximate = approximate
 
-    output_shape = _same_shape          # elementwise: any shape -> the same shape
+    output_shape = _same_shape  # elementwise: any shape -> the same shape
 
     def forward(self, input):
         return _layer_call(self, F.gelu, input, approximate=self.approximate)
@@ -166,7 +167,7 @@ class GELU(Module):
 class Sigmoid(Module):
     """1 / (1 + exp(-x)) elementwise. Shape: any -> same."""
 
-    output_shape = _same_shape          # elementwise: any shape -> the same shape
+    output_shape = _same_shape  # elementwise: any shape -> the same shape
 
     def forward(self, input):
         return _layer_call(self, F.sigmoid, input)
@@ -175,7 +176,7 @@ class Sigmoid(Module):
 class Tanh(Module):
     """tanh(x) elementwise. Shape: any -> same."""
 
-    output_shape = _same_shape          # elementwise: any shape -> the same shape
+    output_shape = _same_shape  # elementwise: any shape -> the same shape
 
     def forward(self, input):
         return _layer_call(self, F.tanh, input)
@@ -198,7 +199,7 @@ class Softmax(Module):
         super().__init__()
         self.dim = _check_dim(type(self).__name__, dim)
 
-    output_shape = _same_shape          # elementwise: any shape -> the same shape
+    output_shape = _same_shape  # elementwise: any shape -> the same shape
 
     def forward(self, input):
         return _layer_call(self, F.softmax, input, self.dim)
@@ -217,7 +218,7 @@ class LogSoftmax(Module):
         super().__init__()
         self.dim = _check_dim(type(self).__name__, dim)
 
-    output_shape = _same_shape          # elementwise: any shape -> the same shape
+    output_shape = _same_shape  # elementwise: any shape -> the same shape
 
     def forward(self, input):
         return _layer_call(self, F.log_softmax, input, self.dim)

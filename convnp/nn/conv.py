@@ -37,12 +37,17 @@ from convnp.arraymath.conv_arithmetic import Window, check_at_least, ntuple, sam
 from convnp.nn import functional as F
 from convnp.nn import init
 from convnp.nn.layer_utils import (
-    _check_bool, _check_int, _checked_shape, _factory_dtype, _layer_call, _reset_fan_in_uniform, _window_output,
+    _check_bool,
+    _check_int,
+    _checked_shape,
+    _factory_dtype,
+    _layer_call,
+    _reset_fan_in_uniform,
+    _window_output,
 )
 from convnp.nn.module import Module, Parameter
 
-__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
-           "LocallyConnected2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "LocallyConnected2d"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 _LAYOUT = {1: "(C, L) or (N, C, L)", 2: "(C, H, W) or (N, C, H, W)", 3: "(C, D, H, W) or (N, C, D, H, W)"}
@@ -61,8 +66,22 @@ class _ConvNd(Module):
 
     _nd = 0
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, transposed,
-                 output_padding, groups, bias, padding_mode, device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride,
+        padding,
+        dilation,
+        transposed,
+        output_padding,
+        groups,
+        bias,
+        padding_mode,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         name, nd = type(self).__name__, self._nd
         dt = _factory_dtype(name, device, dtype)
@@ -70,11 +89,14 @@ class _ConvNd(Module):
         out_channels = _check_int(name, "out_channels", out_channels, 1)
         groups = _check_int(name, "groups", groups, 1)
         if in_channels % groups:
-            raise ValueError(f"{name}: in_channels must be divisible by groups. "
-                             f"Received: in_channels={in_channels}, groups={groups}")
+            raise ValueError(
+                f"{name}: in_channels must be divisible by groups. Received: in_channels={in_channels}, groups={groups}"
+            )
         if out_channels % groups:
-            raise ValueError(f"{name}: out_channels must be divisible by groups. "
-                             f"Received: out_channels={out_channels}, groups={groups}")
+            raise ValueError(
+                f"{name}: out_channels must be divisible by groups. "
+                f"Received: out_channels={out_channels}, groups={groups}"
+            )
         kernel_size = ntuple(kernel_size, nd, "kernel_size", name)
         stride = ntuple(stride, nd, "stride", name)
         dilation = ntuple(dilation, nd, "dilation", name)
@@ -86,22 +108,30 @@ class _ConvNd(Module):
                 allowed = "an int or a tuple" if transposed else "'valid', 'same', an int or a tuple"
                 raise ValueError(f"{name}: padding must be {allowed} of {nd} ints. Received: padding={padding!r}")
             if padding == "same" and any(s != 1 for s in stride):
-                raise ValueError(f"{name}: padding='same' is not supported for strided convolutions "
-                                 f"(expected stride 1). Received: stride={stride}")
+                raise ValueError(
+                    f"{name}: padding='same' is not supported for strided convolutions "
+                    f"(expected stride 1). Received: stride={stride}"
+                )
         else:
             padding = ntuple(padding, nd, "padding", name)
             check_at_least(padding, 0, "padding", name)
         output_padding = ntuple(output_padding, nd, "output_padding", name)
         check_at_least(output_padding, 0, "output_padding", name)
         if any(q >= s and q >= d for q, s, d in zip(output_padding, stride, dilation)):
-            raise ValueError(f"{name}: output_padding must be smaller than either stride or dilation on every axis. "
-                             f"Received: output_padding={output_padding}, stride={stride}, dilation={dilation}")
+            raise ValueError(
+                f"{name}: output_padding must be smaller than either stride or dilation on every axis. "
+                f"Received: output_padding={output_padding}, stride={stride}, dilation={dilation}"
+            )
         if padding_mode not in _PADDING_MODES:
-            raise ValueError(f"{name}: padding_mode must be one of {', '.join(map(repr, _PADDING_MODES))}. "
-                             f"Received: padding_mode={padding_mode!r}")
+            raise ValueError(
+                f"{name}: padding_mode must be one of {', '.join(map(repr, _PADDING_MODES))}. "
+                f"Received: padding_mode={padding_mode!r}"
+            )
         if transposed and padding_mode != "zeros":
-            raise ValueError(f"{name}: only padding_mode='zeros' is supported for transposed convolutions. "
-                             f"Received: padding_mode={padding_mode!r}")
+            raise ValueError(
+                f"{name}: only padding_mode='zeros' is supported for transposed convolutions. "
+                f"Received: padding_mode={padding_mode!r}"
+            )
         bias = _check_bool(name, "bias", bias)
 
         self.in_channels = in_channels
@@ -119,7 +149,8 @@ class _ConvNd(Module):
             self._reversed_padding_repeated_twice = [0, 0] * nd
             if padding == "same":
                 self._reversed_padding_repeated_twice = [
-                    p for pair in reversed(same_padding(kernel_size, dilation)) for p in pair]
+                    p for pair in reversed(same_padding(kernel_size, dilation)) for p in pair
+                ]
         else:
             self._reversed_padding_repeated_twice = _reverse_repeat_tuple(padding)
         if transposed:
@@ -140,15 +171,15 @@ class _ConvNd(Module):
 
     def _check(self, input) -> None:
         nd = self._nd
-        self.check_input(input, ndim=(nd + 1, nd + 2), channels=self.in_channels, channel_axis=-(nd + 1),
-                         layout=_LAYOUT[nd])
+        self.check_input(
+            input, ndim=(nd + 1, nd + 2), channels=self.in_channels, channel_axis=-(nd + 1), layout=_LAYOUT[nd]
+        )
 
     @property
     def window(self) -> Window:
         """The sliding window (of the forward convolution, for a transposed one): kernel, stride,
         padding as (before, after) pairs ('same' resolved), dilation."""
-        return Window.of(self._nd, self.kernel_size, self.stride, self.padding, self.dilation,
-                         op=type(self).__name__)
+        return Window.of(self._nd, self.kernel_size, self.stride, self.padding, self.dilation, op=type(self).__name__)
 
     def extra_repr(self) -> str:
         s = "{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}"
@@ -171,10 +202,35 @@ class _ConvNd(Module):
 # Convolution
 # --------------------------------------------------------------------------------------------
 class _Conv(_ConvNd):
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", device=None, dtype=None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, False, 0, groups,
-                         bias, padding_mode, device, dtype)
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups=1,
+        bias=True,
+        padding_mode="zeros",
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            False,
+            0,
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
+        )
 
     def _conv_forward(self, input, weight, bias):
         conv = _CONV[self._nd]
@@ -190,10 +246,15 @@ class _Conv(_ConvNd):
     def output_shape(self, input_shape) -> tuple[int, ...]:
         """(N, C_in, *spatial) -> (N, C_out, *window.output_size(spatial)); unbatched likewise."""
         shape = _checked_shape(self, input_shape)
-        if self.padding_mode != "zeros":             # reflect / circular padding has its own limits: F.pad's checks
-            _layer_call(self, F.pad, np.broadcast_to(np.zeros((), np.float32), shape),
-                        self._reversed_padding_repeated_twice, mode=self.padding_mode)
-        return shape[:-self._nd - 1] + (self.out_channels,) + _window_output(self, shape, self.window)
+        if self.padding_mode != "zeros":  # reflect / circular padding has its own limits: F.pad's checks
+            _layer_call(
+                self,
+                F.pad,
+                np.broadcast_to(np.zeros((), np.float32), shape),
+                self._reversed_padding_repeated_twice,
+                mode=self.padding_mode,
+            )
+        return shape[: -self._nd - 1] + (self.out_channels,) + _window_output(self, shape, self.window)
 
     def summary_counts(self, input_shapes, output_shape) -> dict:
         """For cn.summary: MACs = out_elements * C_in/groups * prod(kernel) (each output sums that many
@@ -249,10 +310,36 @@ class Conv3d(_Conv):
 # Transposed convolution
 # --------------------------------------------------------------------------------------------
 class _ConvTranspose(_ConvNd):
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
-                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, True, output_padding,
-                         groups, bias, padding_mode, device, dtype)
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        groups=1,
+        bias=True,
+        dilation=1,
+        padding_mode="zeros",
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            True,
+            output_padding,
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
+        )
 
     def _output_padding(self, input, output_size) -> tuple[int, ...]:
         """The output_padding that gives ``output_size`` (PyTorch's rule), or the layer's own."""
@@ -262,29 +349,36 @@ class _ConvTranspose(_ConvNd):
         shape = tuple(np.shape(input))
         size = tuple(output_size)
         if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in size):
-            raise TypeError(f"{type(self).__name__}: output_size must be a sequence of ints. "
-                            f"Received: output_size={output_size!r}")
+            raise TypeError(
+                f"{type(self).__name__}: output_size must be a sequence of ints. Received: output_size={output_size!r}"
+            )
         non_spatial = 2 if len(shape) == nd + 2 else 1
         if len(size) == non_spatial + nd:
             size = size[non_spatial:]
         if len(size) != nd:
-            self._input_error(f"expected output_size with {nd} or {non_spatial + nd} elements for a {len(shape)}D "
-                              f"input, received output_size={tuple(output_size)}")
-        low = self.window.transposed_output_size(shape[-nd:])          # output_padding 0
+            self._input_error(
+                f"expected output_size with {nd} or {non_spatial + nd} elements for a {len(shape)}D "
+                f"input, received output_size={tuple(output_size)}"
+            )
+        low = self.window.transposed_output_size(shape[-nd:])  # output_padding 0
         high = tuple(m + s - 1 for m, s in zip(low, self.stride))
         if any(not lo <= v <= hi for v, lo, hi in zip(size, low, high)):
-            self._input_error(f"expected output_size between {low} and {high} for an input of spatial size "
-                              f"{shape[-nd:]}, received output_size={tuple(output_size)}")
+            self._input_error(
+                f"expected output_size between {low} and {high} for an input of spatial size "
+                f"{shape[-nd:]}, received output_size={tuple(output_size)}"
+            )
         return tuple(int(v) - m for v, m in zip(size, low))
 
     def output_shape(self, input_shape) -> tuple[int, ...]:
         """(N, C_in, *spatial) -> (N, C_out, *out): out = (in - 1)*s - 2p + d*(k - 1) + 1 + output_padding."""
         shape = _checked_shape(self, input_shape)
-        spatial = self.window.transposed_output_size(shape[-self._nd:], self.output_padding)
+        spatial = self.window.transposed_output_size(shape[-self._nd :], self.output_padding)
         if min(spatial) < 1:
-            self._input_error(f"the output size {spatial} is below 1 for an input of spatial size "
-                              f"{shape[-self._nd:]}, received shape {shape}")
-        return shape[:-self._nd - 1] + (self.out_channels,) + spatial
+            self._input_error(
+                f"the output size {spatial} is below 1 for an input of spatial size "
+                f"{shape[-self._nd :]}, received shape {shape}"
+            )
+        return shape[: -self._nd - 1] + (self.out_channels,) + spatial
 
     def summary_counts(self, input_shapes, output_shape) -> dict:
         """For cn.summary: MACs = in_elements * C_out/groups * prod(kernel) (each input is spread over
@@ -296,8 +390,18 @@ class _ConvTranspose(_ConvNd):
     def forward(self, input, output_size=None):
         self._check(input)
         output_padding = self._output_padding(input, output_size)
-        return _layer_call(self, _CONV_T[self._nd], input, self.weight, self.bias, self.stride, self.padding,
-                           output_padding, self.groups, self.dilation)
+        return _layer_call(
+            self,
+            _CONV_T[self._nd],
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            output_padding,
+            self.groups,
+            self.dilation,
+        )
 
 
 class ConvTranspose1d(_ConvTranspose):
@@ -359,8 +463,18 @@ class LocallyConnected2d(Module):
     (2, 3, 8, 8) -> (2, 4, 6, 6) with 6*6*4*3*3*3 = 3888 weights (Conv2d: 108).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, input_size, stride=1, padding=0,
-                 bias: bool = True, device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        input_size,
+        stride=1,
+        padding=0,
+        bias: bool = True,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         name = type(self).__name__
         dt = _factory_dtype(name, device, dtype)
@@ -377,9 +491,11 @@ class LocallyConnected2d(Module):
         out = self.window.output_size(self.input_size)
         if min(out) < 1:
             padded = tuple(n + 2 * p for n, p in zip(self.input_size, self.padding))
-            raise ValueError(f"{name}: the kernel {self.kernel_size} does not fit in the padded input {padded}, so "
-                             f"there is no output position. Received: input_size={self.input_size}, "
-                             f"kernel_size={self.kernel_size}, padding={self.padding}")
+            raise ValueError(
+                f"{name}: the kernel {self.kernel_size} does not fit in the padded input {padded}, so "
+                f"there is no output position. Received: input_size={self.input_size}, "
+                f"kernel_size={self.kernel_size}, padding={self.padding}"
+            )
         self.output_size = out
         kh, kw = self.kernel_size
         self.weight = Parameter(np.empty((*out, self.out_channels, self.in_channels, kh, kw), dtype=dt))
@@ -405,8 +521,10 @@ class LocallyConnected2d(Module):
         self.check_input(input, ndim=4, channels=self.in_channels, layout="(N, C, H, W)")
         shape = tuple(input.shape) if hasattr(input, "shape") else tuple(np.shape(input))
         if shape[2:] != self.input_size:
-            self._input_error(f"expected input of spatial size (H, W) = {self.input_size} (the input_size the "
-                              f"layer was built for), received shape {shape}")
+            self._input_error(
+                f"expected input of spatial size (H, W) = {self.input_size} (the input_size the "
+                f"layer was built for), received shape {shape}"
+            )
 
     def output_shape(self, input_shape) -> tuple[int, ...]:
         """(N, C_in, *input_size) -> (N, C_out, *output_size)."""
@@ -424,8 +542,10 @@ class LocallyConnected2d(Module):
         return _layer_call(self, F.locally_connected2d, input, self.weight, self.bias, self.stride, self.padding)
 
     def extra_repr(self) -> str:
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"input_size={self.input_size}, stride={self.stride}")
+        s = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"input_size={self.input_size}, stride={self.stride}"
+        )
         if self.padding != (0, 0):
             s += f", padding={self.padding}"
         if self.bias is None:

@@ -29,12 +29,12 @@ class _DropoutNd(Module):
         name = type(self).__name__
         if isinstance(p, bool) or not isinstance(p, numbers.Real):
             raise TypeError(f"{name}: p must be a number between 0 and 1. Received: p={p!r}")
-        if not 0 <= p <= 1:                                   # also rejects NaN
+        if not 0 <= p <= 1:  # also rejects NaN
             raise ValueError(f"{name}: dropout probability p must be between 0 and 1. Received: p={p}")
         self.p = p
         self.inplace = _check_bool(name, "inplace", inplace)
 
-    output_shape = _same_shape          # any shape -> the same shape
+    output_shape = _same_shape  # any shape -> the same shape
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"

@@ -32,8 +32,19 @@ import numpy as np
 from convnp.arraymath import random as _random
 from convnp.autograd.tensor import Tensor
 
-__all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
-           "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"]
+__all__ = [
+    "calculate_gain",
+    "uniform_",
+    "normal_",
+    "trunc_normal_",
+    "constant_",
+    "ones_",
+    "zeros_",
+    "xavier_uniform_",
+    "xavier_normal_",
+    "kaiming_uniform_",
+    "kaiming_normal_",
+]
 
 _LINEAR_FNS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
 
@@ -44,8 +55,9 @@ def _array(tensor, fn: str) -> np.ndarray:
         return tensor.data
     if isinstance(tensor, np.ndarray):
         return tensor
-    raise TypeError(f"{fn}: expected a Parameter, tensor or NumPy array to fill in place. "
-                    f"Received: {type(tensor).__name__}")
+    raise TypeError(
+        f"{fn}: expected a Parameter, tensor or NumPy array to fill in place. Received: {type(tensor).__name__}"
+    )
 
 
 def calculate_gain(nonlinearity: str, param=None) -> float:
@@ -70,12 +82,14 @@ def calculate_gain(nonlinearity: str, param=None) -> float:
             negative_slope = param
         else:
             raise ValueError(f"calculate_gain: negative_slope {param} not a valid number. Received: param={param!r}")
-        return math.sqrt(2.0 / (1 + negative_slope ** 2))
+        return math.sqrt(2.0 / (1 + negative_slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4
-    raise ValueError(f"calculate_gain: Unsupported nonlinearity {nonlinearity}; expected one of "
-                     f"{list(_LINEAR_FNS) + ['sigmoid', 'tanh', 'relu', 'leaky_relu', 'selu']}. "
-                     f"Received: nonlinearity={nonlinearity!r}")
+    raise ValueError(
+        f"calculate_gain: Unsupported nonlinearity {nonlinearity}; expected one of "
+        f"{list(_LINEAR_FNS) + ['sigmoid', 'tanh', 'relu', 'leaky_relu', 'selu']}. "
+        f"Received: nonlinearity={nonlinearity!r}"
+    )
 
 
 def _calculate_fan_in_and_fan_out(tensor) -> tuple[int, int]:
@@ -86,8 +100,9 @@ def _calculate_fan_in_and_fan_out(tensor) -> tuple[int, int]:
     """
     shape = np.shape(tensor.data if isinstance(tensor, Tensor) else tensor)
     if len(shape) < 2:
-        raise ValueError(f"Fan in and fan out can not be computed for tensor with fewer than 2 dimensions. "
-                         f"Received: shape {shape}")
+        raise ValueError(
+            f"Fan in and fan out can not be computed for tensor with fewer than 2 dimensions. Received: shape {shape}"
+        )
     receptive_field_size = 1
     for s in shape[2:]:
         receptive_field_size *= s
@@ -132,7 +147,7 @@ def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, 
     p = 0.5 * (math.erf((b - mean) / (std * math.sqrt(2))) - math.erf((a - mean) / (std * math.sqrt(2))))
     mode = max(a, min(mean, b))
     log_peak = -0.5 * ((mode - mean) / std) ** 2
-    while pending.size:                                   # a handful of rounds, each vectorised
+    while pending.size:  # a handful of rounds, each vectorised
         if p > 0.3:
             draw = rng.normal(mean, std, size=pending.size)
             ok = (draw >= a) & (draw <= b)

@@ -13,6 +13,7 @@ from convnp.arraymath.conv_arithmetic import Window
 from convnp.nn import init
 from convnp.nn.module import LayerInputError, Module, Parameter, ShapeOnly, _shape_arg
 
+
 # --------------------------------------------------------------------------------------------
 def _factory_dtype(layer: str, device=None, dtype=None) -> np.dtype:
     """The dtype of a new layer's parameters: float32 (PyTorch's default) unless ``dtype`` says
@@ -81,11 +82,13 @@ def _checked_shape(module: Module, input_shape) -> tuple[int, ...]:
 def _window_output(module: Module, shape: tuple[int, ...], window: Window) -> tuple[int, ...]:
     """The spatial output size of ``window`` over the last axes of ``shape``; the layer's input
     error when the window leaves no output position."""
-    spatial = window.output_size(shape[-len(window.kernel):])
+    spatial = window.output_size(shape[-len(window.kernel) :])
     if min(spatial) < 1:
-        module._input_error(f"the input is too small for the window (kernel {window.kernel}, stride {window.stride}, "
-                            f"padding {window.padding}, dilation {window.dilation}): the output size would be "
-                            f"{spatial}, expected at least 1 on every axis, received shape {shape}")
+        module._input_error(
+            f"the input is too small for the window (kernel {window.kernel}, stride {window.stride}, "
+            f"padding {window.padding}, dilation {window.dilation}): the output size would be "
+            f"{spatial}, expected at least 1 on every axis, received shape {shape}"
+        )
     return spatial
 
 

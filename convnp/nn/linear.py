@@ -71,8 +71,10 @@ class Linear(Module):
 
     def _check_shape(self, shape) -> None:
         if len(shape) == 0 or shape[-1] != self.in_features:
-            self._input_error(f"expected input of shape (*, {self.in_features}) (in_features={self.in_features} "
-                              f"in the last dimension), received shape {shape}")
+            self._input_error(
+                f"expected input of shape (*, {self.in_features}) (in_features={self.in_features} "
+                f"in the last dimension), received shape {shape}"
+            )
 
     def output_shape(self, input_shape) -> tuple[int, ...]:
         """(*, in_features) -> (*, out_features)."""
@@ -117,27 +119,31 @@ class Flatten(Module):
         rank = max(len(shape), 1)
         for what, d in (("start_dim", self.start_dim), ("end_dim", self.end_dim)):
             if not -rank <= d < rank:
-                self._input_error(f"expected an input with more dimensions: {what}={d} is out of range for a "
-                                  f"{len(shape)}-D input (expected {-rank} <= {what} < {rank}), received shape "
-                                  f"{shape}")
+                self._input_error(
+                    f"expected an input with more dimensions: {what}={d} is out of range for a "
+                    f"{len(shape)}-D input (expected {-rank} <= {what} < {rank}), received shape "
+                    f"{shape}"
+                )
         s, e = self.start_dim % rank, self.end_dim % rank
         if s > e:
-            self._input_error(f"expected start_dim to come before end_dim (start_dim={self.start_dim} is axis {s}, "
-                              f"end_dim={self.end_dim} is axis {e}), received shape {shape}")
+            self._input_error(
+                f"expected start_dim to come before end_dim (start_dim={self.start_dim} is axis {s}, "
+                f"end_dim={self.end_dim} is axis {e}), received shape {shape}"
+            )
         return s, e
 
     def forward(self, input):
         x = _as_tensor(input)
         s, e = self._axes(tuple(x.shape))
-        return x.flatten(s, e)                                   # (N, C, H, W) -> (N, C*H*W)
+        return x.flatten(s, e)  # (N, C, H, W) -> (N, C*H*W)
 
     def output_shape(self, input_shape) -> tuple[int, ...]:
         """(N, C, H, W) -> (N, C*H*W) with the defaults: the axes start_dim..end_dim multiplied."""
         shape = _shape_arg(self, input_shape)
         s, e = self._axes(shape)
         if not shape:
-            return (1,)                                          # a 0-D input flattens to one element
-        return shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:]
+            return (1,)  # a 0-D input flattens to one element
+        return shape[:s] + (math.prod(shape[s : e + 1]),) + shape[e + 1 :]
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
@@ -155,39 +161,49 @@ class Unflatten(Module):
         if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
             raise TypeError(f"{name}: dim must be an int. Received: dim={dim!r}")
         if not isinstance(unflattened_size, (list, tuple)) or not all(
-                isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in unflattened_size):
-            raise TypeError(f"{name}: unflattened_size must be a tuple of ints. "
-                            f"Received: unflattened_size={unflattened_size!r}")
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in unflattened_size
+        ):
+            raise TypeError(
+                f"{name}: unflattened_size must be a tuple of ints. Received: unflattened_size={unflattened_size!r}"
+            )
         sizes = tuple(int(v) for v in unflattened_size)
         if sum(v == -1 for v in sizes) > 1 or any(v < -1 for v in sizes):
-            raise ValueError(f"{name}: unflattened_size must hold sizes >= 0 and at most one -1. "
-                             f"Received: unflattened_size={unflattened_size!r}")
+            raise ValueError(
+                f"{name}: unflattened_size must hold sizes >= 0 and at most one -1. "
+                f"Received: unflattened_size={unflattened_size!r}"
+            )
         self.dim = int(dim)
         self.unflattened_size = unflattened_size
 
     def forward(self, input):
         x = _as_tensor(input)
-        return x.reshape(self.output_shape(tuple(x.shape)))     # (N, 400) -> (N, 16, 5, 5)
+        return x.reshape(self.output_shape(tuple(x.shape)))  # (N, 400) -> (N, 16, 5, 5)
 
     def output_shape(self, input_shape) -> tuple[int, ...]:
         """Axis ``dim`` split into ``unflattened_size`` (a -1 entry takes what is left)."""
         shape = _shape_arg(self, input_shape)
         rank = max(len(shape), 1)
         if not -rank <= self.dim < rank or len(shape) == 0:
-            self._input_error(f"expected an input with dimension dim={self.dim} (at least "
-                              f"{self.dim + 1 if self.dim >= 0 else -self.dim} dimensions), received shape {shape}")
+            self._input_error(
+                f"expected an input with dimension dim={self.dim} (at least "
+                f"{self.dim + 1 if self.dim >= 0 else -self.dim} dimensions), received shape {shape}"
+            )
         d = self.dim % rank
         sizes = tuple(int(v) for v in self.unflattened_size)
         known = math.prod(v for v in sizes if v != -1)
         if -1 in sizes:
             if known == 0 or shape[d] % known:
-                self._input_error(f"expected dimension {self.dim} divisible by {known} to unflatten it into "
-                                  f"{tuple(self.unflattened_size)}, received shape {shape}")
+                self._input_error(
+                    f"expected dimension {self.dim} divisible by {known} to unflatten it into "
+                    f"{tuple(self.unflattened_size)}, received shape {shape}"
+                )
             sizes = tuple(shape[d] // known if v == -1 else v for v in sizes)
         elif known != shape[d]:
-            self._input_error(f"expected dimension {self.dim} of size {known} (the product of unflattened_size "
-                              f"{tuple(self.unflattened_size)}), received shape {shape}")
-        return shape[:d] + sizes + shape[d + 1:]
+            self._input_error(
+                f"expected dimension {self.dim} of size {known} (the product of unflattened_size "
+                f"{tuple(self.unflattened_size)}), received shape {shape}"
+            )
+        return shape[:d] + sizes + shape[d + 1 :]
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

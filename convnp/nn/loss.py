@@ -35,8 +35,11 @@ def _legacy_reduction(size_average, reduce) -> str:
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
     reduction = "mean" if size_average and reduce else ("sum" if reduce else "none")
-    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{reduction}' instead.",
-                  UserWarning, stacklevel=4)
+    warnings.warn(
+        f"size_average and reduce args will be deprecated, please use reduction='{reduction}' instead.",
+        UserWarning,
+        stacklevel=4,
+    )
     return reduction
 
 
@@ -50,10 +53,11 @@ def _weight_array(name: str, what: str, value):
     elif not isinstance(value, np.ndarray):
         value = np.asarray(value)
         if value.dtype.kind in "biuf":
-            value = value.astype(np.float32)                     # Python numbers: float32, torch's default
+            value = value.astype(np.float32)  # Python numbers: float32, torch's default
     if value.dtype.kind not in "iuf":
-        raise TypeError(f"{name}: {what} must be an array of numbers. Received: {what} of type "
-                        f"{given} and dtype {value.dtype}")
+        raise TypeError(
+            f"{name}: {what} must be an array of numbers. Received: {what} of type {given} and dtype {value.dtype}"
+        )
     if value.dtype.kind != "f":
         value = value.astype(np.float32)
     return np.array(value)
@@ -65,8 +69,9 @@ class _Loss(Module):
         if size_average is not None or reduce is not None:
             reduction = _legacy_reduction(size_average, reduce)
         if reduction not in _REDUCTIONS:
-            raise ValueError(f"{type(self).__name__}: reduction must be 'mean', 'sum' or 'none'. "
-                             f"Received: reduction={reduction!r}")
+            raise ValueError(
+                f"{type(self).__name__}: reduction must be 'mean', 'sum' or 'none'. Received: reduction={reduction!r}"
+            )
         self.reduction = reduction
 
 
@@ -75,8 +80,9 @@ class _WeightedLoss(_Loss):
         super().__init__(size_average, reduce, reduction)
         w = _weight_array(type(self).__name__, "weight", weight)
         if w is not None and w.ndim != 1:
-            raise ValueError(f"{type(self).__name__}: weight must be 1-D, one weight per class. "
-                             f"Received: weight of shape {w.shape}")
+            raise ValueError(
+                f"{type(self).__name__}: weight must be 1-D, one weight per class. Received: weight of shape {w.shape}"
+            )
         self.register_buffer("weight", w)
 
 
@@ -96,20 +102,36 @@ class CrossEntropyLoss(_WeightedLoss):
     Shape: input (N, C) or (N, C, d1, ...), target (N, d1, ...) integer or input's shape float.
     """
 
-    def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
-                 reduction: str = "mean", label_smoothing: float = 0.0) -> None:
+    def __init__(
+        self,
+        weight=None,
+        size_average=None,
+        ignore_index: int = -100,
+        reduce=None,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ) -> None:
         super().__init__(weight, size_average, reduce, reduction)
         name = type(self).__name__
         self.ignore_index = _check_ignore_index(name, ignore_index)
         _check_real(name, "label_smoothing", label_smoothing)
         if not 0.0 <= label_smoothing <= 1.0:
-            raise ValueError(f"{name}: label_smoothing must be between 0.0 and 1.0. "
-                             f"Received: label_smoothing={label_smoothing}")
+            raise ValueError(
+                f"{name}: label_smoothing must be between 0.0 and 1.0. Received: label_smoothing={label_smoothing}"
+            )
         self.label_smoothing = label_smoothing
 
     def forward(self, input, target):
-        return _layer_call(self, F.cross_entropy, input, target, weight=self.weight, ignore_index=self.ignore_index,
-                           reduction=self.reduction, label_smoothing=self.label_smoothing)
+        return _layer_call(
+            self,
+            F.cross_entropy,
+            input,
+            target,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
+        )
 
 
 class NLLLoss(_WeightedLoss):
@@ -119,14 +141,22 @@ class NLLLoss(_WeightedLoss):
     Shape: input (N, C) or (N, C, d1, ...), target (N, d1, ...) integer class indices.
     """
 
-    def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
-                 reduction: str = "mean") -> None:
+    def __init__(
+        self, weight=None, size_average=None, ignore_index: int = -100, reduce=None, reduction: str = "mean"
+    ) -> None:
         super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = _check_ignore_index(type(self).__name__, ignore_index)
 
     def forward(self, input, target):
-        return _layer_call(self, F.nll_loss, input, target, weight=self.weight, ignore_index=self.ignore_index,
-                           reduction=self.reduction)
+        return _layer_call(
+            self,
+            F.nll_loss,
+            input,
+            target,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+        )
 
 
 class MSELoss(_Loss):
@@ -150,16 +180,22 @@ class BCEWithLogitsLoss(_Loss):
     Shape: input and target alike.
     """
 
-    def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean",
-                 pos_weight=None) -> None:
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean", pos_weight=None) -> None:
         super().__init__(size_average, reduce, reduction)
         name = type(self).__name__
         self.register_buffer("weight", _weight_array(name, "weight", weight))
         self.register_buffer("pos_weight", _weight_array(name, "pos_weight", pos_weight))
 
     def forward(self, input, target):
-        return _layer_call(self, F.binary_cross_entropy_with_logits, input, target, self.weight,
-                           reduction=self.reduction, pos_weight=self.pos_weight)
+        return _layer_call(
+            self,
+            F.binary_cross_entropy_with_logits,
+            input,
+            target,
+            self.weight,
+            reduction=self.reduction,
+            pos_weight=self.pos_weight,
+        )
 
 
 class FocalLoss(_Loss):
@@ -184,13 +220,16 @@ class FocalLoss(_Loss):
         else:
             a = _weight_array(name, "alpha", alpha)
             if a.ndim != 1:
-                raise ValueError(f"{name}: alpha must be None, a number, or 1-D per-class weights. "
-                                 f"Received: alpha of shape {a.shape}")
+                raise ValueError(
+                    f"{name}: alpha must be None, a number, or 1-D per-class weights. "
+                    f"Received: alpha of shape {a.shape}"
+                )
             self.register_buffer("alpha", a)
 
     def forward(self, input, target):
-        return _layer_call(self, F.focal_loss, input, target, gamma=self.gamma, alpha=self.alpha,
-                           reduction=self.reduction)
+        return _layer_call(
+            self, F.focal_loss, input, target, gamma=self.gamma, alpha=self.alpha, reduction=self.reduction
+        )
 
     def extra_repr(self) -> str:
         if isinstance(self.alpha, np.ndarray):

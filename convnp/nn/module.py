@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import itertools
 from collections import OrderedDict, namedtuple
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -63,11 +64,11 @@ class Parameter(Tensor):
         if data is None:
             data = np.empty((0,), dtype=np.float32)
         if isinstance(data, Tensor):
-            array = data.data                                   # share memory, like torch
+            array = data.data  # share memory, like torch
         elif isinstance(data, np.ndarray):
-            array = np.array(data)                              # own, contiguous, writeable copy
+            array = np.array(data)  # own, contiguous, writeable copy
         else:
-            array = _to_array(data)                             # Python floats -> float32
+            array = _to_array(data)  # Python floats -> float32
         super().__init__(array, requires_grad=False, _copy=False)
         if requires_grad:
             self.requires_grad_(True)
@@ -85,8 +86,10 @@ class Parameter(Tensor):
             value = value.data
         value = np.asarray(value)
         if value.shape != self.data.shape:
-            raise ValueError(f"Parameter.grad: the gradient must have the parameter's shape {self.data.shape}. "
-                             f"Received: shape {value.shape}")
+            raise ValueError(
+                f"Parameter.grad: the gradient must have the parameter's shape {self.data.shape}. "
+                f"Received: shape {value.shape}"
+            )
         if value.dtype != self.data.dtype:
             value = value.astype(self.data.dtype)
         self._grad = value
@@ -103,7 +106,7 @@ class LayerInputError(ValueError):
     the layer's name, ``path`` the layer's dotted path from the outermost module called (None
     until a ``Module.__call__`` finds it)."""
 
-    def __init__(self, module: "Module", detail: str):
+    def __init__(self, module: Module, detail: str):
         self.module = module
         self.detail = detail
         self.path: str | None = None
@@ -171,8 +174,9 @@ def _as_buffer(name: str, value):
         return value.data
     if isinstance(value, np.generic):
         return np.asarray(value)
-    raise TypeError(f"cannot assign '{_typename(value)}' object to buffer '{name}' "
-                    f"(NumPy array, Tensor or None required)")
+    raise TypeError(
+        f"cannot assign '{_typename(value)}' object to buffer '{name}' (NumPy array, Tensor or None required)"
+    )
 
 
 class ShapeOnly:
@@ -185,13 +189,16 @@ class ShapeOnly:
         self.shape = shape
 
 
-def _shape_arg(module: "Module", input_shape) -> tuple[int, ...]:
+def _shape_arg(module: Module, input_shape) -> tuple[int, ...]:
     """``input_shape`` as a tuple of ints (a TypeError naming the layer otherwise)."""
     if isinstance(input_shape, (tuple, list)) and all(
-            isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) and v >= 0 for v in input_shape):
+        isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) and v >= 0 for v in input_shape
+    ):
         return tuple(int(v) for v in input_shape)
-    raise TypeError(f"{type(module).__name__}.output_shape: expected the input's shape as a tuple of non-negative "
-                    f"ints, such as (1, 3, 32, 32). Received: input_shape={input_shape!r}")
+    raise TypeError(
+        f"{type(module).__name__}.output_shape: expected the input's shape as a tuple of non-negative "
+        f"ints, such as (1, 3, 32, 32). Received: input_shape={input_shape!r}"
+    )
 
 
 def _plural(n: int, word: str) -> str:
@@ -213,8 +220,10 @@ class Module:
 
     def __init__(self, *args, **kwargs) -> None:
         if args or kwargs:
-            raise TypeError(f"{type(self).__name__}.__init__() got unexpected arguments: args={args}, "
-                            f"kwargs={kwargs} (Module.__init__ takes none)")
+            raise TypeError(
+                f"{type(self).__name__}.__init__() got unexpected arguments: args={args}, "
+                f"kwargs={kwargs} (Module.__init__ takes none)"
+            )
         sa = object.__setattr__
         sa(self, "training", True)
         sa(self, "_parameters", OrderedDict())
@@ -233,7 +242,7 @@ class Module:
             if self._forward_pre_hooks:
                 args = self._run_pre_hooks(args)
             output = self.forward(*args, **kwargs)
-            if self._forward_hooks:                         # (read after forward, which may add one)
+            if self._forward_hooks:  # (read after forward, which may add one)
                 output = self._run_forward_hooks(args, output)
             return output
         except LayerInputError as err:
@@ -258,7 +267,7 @@ class Module:
                 output = result
         return output
 
-    def _path_of(self, module: "Module") -> str | None:
+    def _path_of(self, module: Module) -> str | None:
         for name, m in self.named_modules():
             if m is module:
                 return name
@@ -290,6 +299,7 @@ class Module:
         (1, 8, 16, 16)
         """
         from convnp.autograd.grad_mode import no_grad
+
         shape = _shape_arg(self, input_shape)
         dtype = next((p.data.dtype for p in self.parameters() if is_float(p.data.dtype)), np.dtype(np.float32))
         modes = [(m, m.training) for m in self.modules()]
@@ -310,8 +320,9 @@ class Module:
         layer's name (added here, and replaced by the layer's path by the enclosing calls)."""
         raise LayerInputError(self, detail)
 
-    def check_input(self, x, ndim=None, channels: int | None = None, channel_axis: int = 1,
-                    layout: str | None = None) -> None:
+    def check_input(
+        self, x, ndim=None, channels: int | None = None, channel_axis: int = 1, layout: str | None = None
+    ) -> None:
         """One-line input check for layers.
 
         ``ndim``: the number of dimensions expected (an int, or a tuple of accepted ints);
@@ -320,7 +331,7 @@ class Module:
 
         >>> # in Conv2d.forward: self.check_input(x, ndim=(3, 4), channels=self.in_channels, channel_axis=-3)
         """
-        if type(x) is Tensor:                                # the usual case, without the generic lookups
+        if type(x) is Tensor:  # the usual case, without the generic lookups
             shape = x.data.shape
         else:
             shape = tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
@@ -345,12 +356,16 @@ class Module:
         if param is None:
             self._parameters[name] = None
         elif not isinstance(param, Parameter):
-            raise TypeError(f"cannot assign '{_typename(param)}' object to parameter '{name}' "
-                            f"(convnp.nn.Parameter or None required)")
+            raise TypeError(
+                f"cannot assign '{_typename(param)}' object to parameter '{name}' "
+                f"(convnp.nn.Parameter or None required)"
+            )
         elif not param.is_leaf:
-            raise ValueError(f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters must be "
-                             f"created explicitly. To express '{name}' as a function of another Tensor, "
-                             f"compute the value in the forward() method.")
+            raise ValueError(
+                f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters must be "
+                f"created explicitly. To express '{name}' as a function of another Tensor, "
+                f"compute the value in the forward() method."
+            )
         else:
             self._parameters[name] = param
 
@@ -368,7 +383,7 @@ class Module:
         else:
             self._non_persistent_buffers_set.add(name)
 
-    def add_module(self, name: str, module: "Module | None") -> None:
+    def add_module(self, name: str, module: Module | None) -> None:
         """Add a child module, reachable as the attribute ``name``."""
         if not isinstance(module, Module) and module is not None:
             raise TypeError(f"{_typename(module)} is not a Module subclass")
@@ -383,17 +398,20 @@ class Module:
         if not isinstance(name, str):
             raise TypeError(f"{kind} name should be a string. Got {_typename(name)}")
         exists = hasattr(self, name) and name not in own
-        if kind == "module" and exists:                    # PyTorch's order of checks for modules
+        if kind == "module" and exists:  # PyTorch's order of checks for modules
             raise KeyError(f"attribute '{name}' already exists")
         if "." in name:
-            raise KeyError(f'{kind} name can\'t contain ".", got: {name}' if kind == "module"
-                           else f'{kind} name can\'t contain "."')
+            raise KeyError(
+                f'{kind} name can\'t contain ".", got: {name}'
+                if kind == "module"
+                else f'{kind} name can\'t contain "."'
+            )
         if name == "":
             raise KeyError(f'{kind} name can\'t be empty string ""')
         if exists:
             raise KeyError(f"attribute '{name}' already exists")
 
-    def get_submodule(self, target: str) -> "Module":
+    def get_submodule(self, target: str) -> Module:
         """The submodule at the dotted path ``target`` (``""`` is the module itself)."""
         if target == "":
             return self
@@ -432,8 +450,9 @@ class Module:
             self.register_parameter(name, value)
         elif params is not None and name in params:
             if value is not None:
-                raise TypeError(f"cannot assign '{_typename(value)}' as parameter '{name}' "
-                                f"(convnp.nn.Parameter or None expected)")
+                raise TypeError(
+                    f"cannot assign '{_typename(value)}' as parameter '{name}' (convnp.nn.Parameter or None expected)"
+                )
             self.register_parameter(name, value)
         else:
             modules = self.__dict__.get("_modules")
@@ -444,13 +463,15 @@ class Module:
                 modules[name] = value
             elif modules is not None and name in modules:
                 if value is not None:
-                    raise TypeError(f"cannot assign '{_typename(value)}' as child module '{name}' "
-                                    f"(convnp.nn.Module or None expected)")
+                    raise TypeError(
+                        f"cannot assign '{_typename(value)}' as child module '{name}' "
+                        f"(convnp.nn.Module or None expected)"
+                    )
                 modules[name] = value
             else:
                 buffers = self.__dict__.get("_buffers")
                 if buffers is not None and name in buffers:
-                    buffers[name] = _as_buffer(name, value)       # stays a buffer
+                    buffers[name] = _as_buffer(name, value)  # stays a buffer
                 else:
                     object.__setattr__(self, name, value)
 
@@ -466,8 +487,13 @@ class Module:
             object.__delattr__(self, name)
 
     def __dir__(self):
-        keys = list(dir(type(self))) + list(self.__dict__) + list(self._parameters) + list(self._modules) \
+        keys = (
+            list(dir(type(self)))
+            + list(self.__dict__)
+            + list(self._parameters)
+            + list(self._modules)
             + list(self._buffers)
+        )
         return sorted(k for k in set(keys) if not k[0].isdigit())
 
     # --- walking the tree ------------------------------------------------------------------------
@@ -487,8 +513,9 @@ class Module:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True,
-                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
         """``(dotted name, parameter)`` pairs: own parameters first, then each child's, in order."""
         return self._named_members(lambda m: m._parameters.items(), prefix, recurse, remove_duplicate)
 
@@ -496,27 +523,29 @@ class Module:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True,
-                      remove_duplicate: bool = True) -> Iterator[tuple[str, np.ndarray]]:
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, np.ndarray]]:
         return self._named_members(lambda m: m._buffers.items(), prefix, recurse, remove_duplicate)
 
-    def children(self) -> Iterator["Module"]:
+    def children(self) -> Iterator[Module]:
         for _, m in self.named_children():
             yield m
 
-    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         memo: set[int] = set()
         for name, module in self._modules.items():
             if module is not None and id(module) not in memo:
                 memo.add(id(module))
                 yield name, module
 
-    def modules(self) -> Iterator["Module"]:
+    def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
             yield m
 
-    def named_modules(self, memo: set | None = None, prefix: str = "",
-                      remove_duplicate: bool = True) -> Iterator[tuple[str, "Module"]]:
+    def named_modules(
+        self, memo: set | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
         """``(dotted path, module)`` for this module (path ``prefix``) and all below, depth first."""
         if memo is None:
             memo = set()
@@ -531,7 +560,7 @@ class Module:
                 yield from module.named_modules(memo, sub_prefix, remove_duplicate)
 
     # --- modes, gradients, dtypes --------------------------------------------------------------
-    def train(self, mode: bool = True) -> "Module":
+    def train(self, mode: bool = True) -> Module:
         """Training mode (dropout active, BatchNorm uses batch statistics) for this module and all below."""
         if not isinstance(mode, bool):
             raise ValueError(f"train: training mode is expected to be boolean. Received: mode={mode!r}")
@@ -540,11 +569,11 @@ class Module:
             module.train(mode)
         return self
 
-    def eval(self) -> "Module":
+    def eval(self) -> Module:
         """Evaluation mode: ``train(False)``."""
         return self.train(False)
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
         """Whether autograd records gradients for every parameter (``False`` freezes the module)."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
@@ -560,14 +589,14 @@ class Module:
             else:
                 p.grad[...] = 0
 
-    def apply(self, fn: Callable[["Module"], None]) -> "Module":
+    def apply(self, fn: Callable[[Module], None]) -> Module:
         """Call ``fn`` on every submodule (children first) and then on self, e.g. to initialise weights."""
         for module in self.children():
             module.apply(fn)
         fn(self)
         return self
 
-    def to(self, *args, dtype=None, device=None) -> "Module":
+    def to(self, *args, dtype=None, device=None) -> Module:
         """Convert float parameters, their gradients and float buffers to ``dtype``, in place.
 
         ``to(np.float64)``, ``to("float32")``, ``to(dtype=cn.float64)``; the device ``"cpu"`` is
@@ -592,20 +621,20 @@ class Module:
             raise TypeError(f"Module.to: only floating point dtypes are accepted. Received: dtype={dt}")
         return self._cast(dt)
 
-    def float(self) -> "Module":
+    def float(self) -> Module:
         """Float parameters and buffers to float32."""
         return self._cast(np.dtype(np.float32))
 
-    def double(self) -> "Module":
+    def double(self) -> Module:
         """Float parameters and buffers to float64."""
         return self._cast(np.dtype(np.float64))
 
-    def _cast(self, dt: np.dtype) -> "Module":
+    def _cast(self, dt: np.dtype) -> Module:
         for module in self.modules():
             for p in module._parameters.values():
                 if p is None or not is_float(p.data.dtype):
                     continue
-                p.data = p.data.astype(dt, copy=False)        # same Parameter object: optimisers keep it
+                p.data = p.data.astype(dt, copy=False)  # same Parameter object: optimisers keep it
                 if p.grad is not None:
                     p.grad = p.grad.astype(dt, copy=False)
             for name, b in module._buffers.items():
@@ -622,8 +651,9 @@ class Module:
             if buf is not None and name not in self._non_persistent_buffers_set:
                 destination[prefix + name] = buf if keep_vars else buf.copy()
 
-    def state_dict(self, destination: dict | None = None, prefix: str = "",
-                   keep_vars: bool = False) -> "OrderedDict[str, np.ndarray]":
+    def state_dict(
+        self, destination: dict | None = None, prefix: str = "", keep_vars: bool = False
+    ) -> OrderedDict[str, np.ndarray]:
         """The module's state: an OrderedDict from dotted name to a NumPy copy of each parameter
         and persistent buffer, keyed and ordered as PyTorch keys the same tree (own parameters,
         own buffers, then each child recursively). ``keep_vars=True`` gives the objects themselves."""
@@ -637,8 +667,7 @@ class Module:
 
     def _load_from_state_dict(self, state_dict, prefix, missing_keys, unexpected_keys, error_msgs) -> None:
         persistent = {k: v for k, v in self._buffers.items() if k not in self._non_persistent_buffers_set}
-        local_state = {k: v for k, v in itertools.chain(self._parameters.items(), persistent.items())
-                       if v is not None}
+        local_state = {k: v for k, v in itertools.chain(self._parameters.items(), persistent.items()) if v is not None}
         for name, target in local_state.items():
             key = prefix + name
             if key not in state_dict:
@@ -650,24 +679,30 @@ class Module:
             elif isinstance(value, (np.generic, bool, int, float)):
                 value = np.asarray(value)
             if not isinstance(value, np.ndarray):
-                error_msgs.append(f'While copying the parameter named "{key}", expected a NumPy array or tensor '
-                                  f"from checkpoint but received {_typename(value)}")
+                error_msgs.append(
+                    f'While copying the parameter named "{key}", expected a NumPy array or tensor '
+                    f"from checkpoint but received {_typename(value)}"
+                )
                 continue
             array = target.data if isinstance(target, Tensor) else target
             if value.shape != array.shape:
-                error_msgs.append(f"size mismatch for {key}: copying a param with shape {value.shape} from "
-                                  f"checkpoint, the shape in current model is {array.shape}.")
+                error_msgs.append(
+                    f"size mismatch for {key}: copying a param with shape {value.shape} from "
+                    f"checkpoint, the shape in current model is {array.shape}."
+                )
                 continue
             try:
-                array[...] = value                          # in place, the existing dtype kept
-            except Exception as ex:                         # e.g. a read-only array
-                error_msgs.append(f'While copying the parameter named "{key}", whose dimensions in the model are '
-                                  f"{array.shape} and whose dimensions in the checkpoint are {value.shape}, an "
-                                  f"exception occurred : {ex.args}.")
+                array[...] = value  # in place, the existing dtype kept
+            except Exception as ex:  # e.g. a read-only array
+                error_msgs.append(
+                    f'While copying the parameter named "{key}", whose dimensions in the model are '
+                    f"{array.shape} and whose dimensions in the checkpoint are {value.shape}, an "
+                    f"exception occurred : {ex.args}."
+                )
         for key in state_dict.keys():
             if not isinstance(key, str) or not key.startswith(prefix):
                 continue
-            input_name = key[len(prefix):].split(".", 1)
+            input_name = key[len(prefix) :].split(".", 1)
             if len(input_name) > 1:
                 if input_name[0] not in self._modules:
                     unexpected_keys.append(key)
@@ -694,21 +729,25 @@ class Module:
             for name, child in module._modules.items():
                 if child is not None:
                     child_prefix = prefix + name + "."
-                    child_state = {k: v for k, v in local_state_dict.items()
-                                   if isinstance(k, str) and k.startswith(child_prefix)}
+                    child_state = {
+                        k: v for k, v in local_state_dict.items() if isinstance(k, str) and k.startswith(child_prefix)
+                    }
                     load(child, child_state, child_prefix)
 
         load(self, state_dict)
         if strict:
             if unexpected_keys:
-                error_msgs.insert(0, "Unexpected key(s) in state_dict: {}. ".format(
-                    ", ".join(f'"{k}"' for k in unexpected_keys)))
+                error_msgs.insert(
+                    0, "Unexpected key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in unexpected_keys))
+                )
             if missing_keys:
-                error_msgs.insert(0, "Missing key(s) in state_dict: {}. ".format(
-                    ", ".join(f'"{k}"' for k in missing_keys)))
+                error_msgs.insert(
+                    0, "Missing key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in missing_keys))
+                )
         if error_msgs:
-            raise LoadStateDictError("Error(s) in loading state_dict for {}:\n\t{}".format(
-                self._get_name(), "\n\t".join(error_msgs)))
+            raise LoadStateDictError(
+                "Error(s) in loading state_dict for {}:\n\t{}".format(self._get_name(), "\n\t".join(error_msgs))
+            )
         return _IncompatibleKeys(missing_keys, unexpected_keys)
 
     # --- printing ------------------------------------------------------------------------------

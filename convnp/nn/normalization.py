@@ -35,8 +35,17 @@ from convnp.nn import init
 from convnp.nn.layer_utils import _check_bool, _check_int, _check_real, _factory_dtype, _layer_call, _same_shape
 from convnp.nn.module import Module, Parameter
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "LocalResponseNorm", "InstanceNorm1d",
-           "InstanceNorm2d", "InstanceNorm3d"]
+__all__ = [
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "BatchNorm3d",
+    "LayerNorm",
+    "GroupNorm",
+    "LocalResponseNorm",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "InstanceNorm3d",
+]
 
 
 def _check_eps(name: str, eps) -> float:
@@ -49,6 +58,7 @@ def _check_eps(name: str, eps) -> float:
 # --------------------------------------------------------------------------------------------
 # Batch normalization
 # --------------------------------------------------------------------------------------------
+
 
 def _affine_parameters(module: Module, shape, dt, affine: bool, bias: bool) -> None:
     """The learnable per-feature scale ``weight`` and shift ``bias`` of a normalisation layer
@@ -71,8 +81,18 @@ class _BatchNorm(Module):
     _ndims: tuple[int, ...] = ()
     _layout = ""
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, device=None, dtype=None, *, bias: bool = True) -> None:
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        device=None,
+        dtype=None,
+        *,
+        bias: bool = True,
+    ) -> None:
         super().__init__()
         name = type(self).__name__
         dt = _factory_dtype(name, device, dtype)
@@ -105,9 +125,9 @@ class _BatchNorm(Module):
         self.reset_running_stats()
         _reset_affine(self)
 
-    output_shape = _same_shape          # (N, C, *) -> the same shape
+    output_shape = _same_shape  # (N, C, *) -> the same shape
 
-    def _check(self, input) -> None:          # (forward repeats this line, to stay one call lighter)
+    def _check(self, input) -> None:  # (forward repeats this line, to stay one call lighter)
         self.check_input(input, ndim=self._ndims, channels=self.num_features, layout=self._layout)
 
     def forward(self, input):
@@ -118,18 +138,30 @@ class _BatchNorm(Module):
         if training and self.track_running_stats:
             tracked = self.num_batches_tracked
             if tracked is not None:
-                tracked[...] += 1                                  # in place: the buffer stays the same array
+                tracked[...] += 1  # in place: the buffer stays the same array
                 factor = 1.0 / float(tracked) if momentum is None else momentum
         running_mean, running_var = self.running_mean, self.running_var
         # batch statistics in training, and in eval when there are no running statistics
         use_batch = training or (running_mean is None and running_var is None)
-        track = not training or self.track_running_stats           # buffers updated / read only then
-        return _layer_call(self, F.batch_norm, input, running_mean if track else None,
-                           running_var if track else None, self.weight, self.bias, use_batch, factor, self.eps)
+        track = not training or self.track_running_stats  # buffers updated / read only then
+        return _layer_call(
+            self,
+            F.batch_norm,
+            input,
+            running_mean if track else None,
+            running_var if track else None,
+            self.weight,
+            self.bias,
+            use_batch,
+            factor,
+            self.eps,
+        )
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
+        )
 
 
 class BatchNorm1d(_BatchNorm):
@@ -173,20 +205,32 @@ class LayerNorm(Module):
     Shape: (*, *normalized_shape) -> same; e.g. LayerNorm((3, 4)): (2, 3, 4) -> (2, 3, 4).
     """
 
-    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
-                 device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        normalized_shape,
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         name = type(self).__name__
         dt = _factory_dtype(name, device, dtype)
         if isinstance(normalized_shape, numbers.Integral) and not isinstance(normalized_shape, bool):
             normalized_shape = (normalized_shape,)
         if not isinstance(normalized_shape, (list, tuple)) or not all(
-                isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in normalized_shape):
-            raise TypeError(f"{name}: normalized_shape must be an int or a tuple of ints. "
-                            f"Received: normalized_shape={normalized_shape!r}")
+            isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in normalized_shape
+        ):
+            raise TypeError(
+                f"{name}: normalized_shape must be an int or a tuple of ints. "
+                f"Received: normalized_shape={normalized_shape!r}"
+            )
         if len(normalized_shape) == 0 or any(d < 1 for d in normalized_shape):
-            raise ValueError(f"{name}: normalized_shape must hold at least one dimension, each at least 1. "
-                             f"Received: normalized_shape={tuple(normalized_shape)}")
+            raise ValueError(
+                f"{name}: normalized_shape must hold at least one dimension, each at least 1. "
+                f"Received: normalized_shape={tuple(normalized_shape)}"
+            )
         self.normalized_shape = tuple(int(d) for d in normalized_shape)
         self.eps = _check_eps(name, eps)
         self.elementwise_affine = _check_bool(name, "elementwise_affine", elementwise_affine)
@@ -197,23 +241,27 @@ class LayerNorm(Module):
     def reset_parameters(self) -> None:
         _reset_affine(self)
 
-    output_shape = _same_shape          # (*, *normalized_shape) -> the same shape
+    output_shape = _same_shape  # (*, *normalized_shape) -> the same shape
 
     def _check(self, input) -> None:
         shape = tuple(np.shape(input))
         k = len(self.normalized_shape)
-        if shape[len(shape) - k:] != self.normalized_shape or len(shape) < k:
+        if shape[len(shape) - k :] != self.normalized_shape or len(shape) < k:
             dims = ", ".join(map(str, self.normalized_shape))
-            self._input_error(f"expected input of shape (*, {dims}) (normalized_shape={self.normalized_shape} "
-                              f"as the trailing dimensions), received shape {shape}")
+            self._input_error(
+                f"expected input of shape (*, {dims}) (normalized_shape={self.normalized_shape} "
+                f"as the trailing dimensions), received shape {shape}"
+            )
 
     def forward(self, input):
         self._check(input)
         return _layer_call(self, F.layer_norm, input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+            f"bias={self.bias is not None}"
+        )
 
 
 class GroupNorm(Module):
@@ -224,16 +272,27 @@ class GroupNorm(Module):
     Shape: (N, C, *) -> same; e.g. GroupNorm(3, 6): (2, 6, 5, 5) -> (2, 6, 5, 5).
     """
 
-    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True, device=None,
-                 dtype=None, *, bias: bool = True) -> None:
+    def __init__(
+        self,
+        num_groups: int,
+        num_channels: int,
+        eps: float = 1e-5,
+        affine: bool = True,
+        device=None,
+        dtype=None,
+        *,
+        bias: bool = True,
+    ) -> None:
         super().__init__()
         name = type(self).__name__
         dt = _factory_dtype(name, device, dtype)
         self.num_groups = _check_int(name, "num_groups", num_groups, 1)
         self.num_channels = _check_int(name, "num_channels", num_channels, 1)
         if self.num_channels % self.num_groups:
-            raise ValueError(f"{name}: num_channels must be divisible by num_groups. "
-                             f"Received: num_channels={num_channels}, num_groups={num_groups}")
+            raise ValueError(
+                f"{name}: num_channels must be divisible by num_groups. "
+                f"Received: num_channels={num_channels}, num_groups={num_groups}"
+            )
         self.eps = _check_eps(name, eps)
         self.affine = _check_bool(name, "affine", affine)
         bias = _check_bool(name, "bias", bias)
@@ -243,7 +302,7 @@ class GroupNorm(Module):
     def reset_parameters(self) -> None:
         _reset_affine(self)
 
-    output_shape = _same_shape          # (N, C, *) -> the same shape
+    output_shape = _same_shape  # (N, C, *) -> the same shape
 
     def _check(self, input) -> None:
         shape = tuple(np.shape(input))
@@ -256,8 +315,10 @@ class GroupNorm(Module):
         return _layer_call(self, F.group_norm, input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+            f"bias={self.bias is not None}"
+        )
 
 
 class LocalResponseNorm(Module):
@@ -277,7 +338,7 @@ class LocalResponseNorm(Module):
         self.beta = _check_real(name, "beta", beta)
         self.k = _check_real(name, "k", k)
 
-    output_shape = _same_shape          # (N, C, *) -> the same shape
+    output_shape = _same_shape  # (N, C, *) -> the same shape
 
     def _check(self, input) -> None:
         shape = tuple(np.shape(input))
@@ -300,14 +361,24 @@ class _InstanceNorm(_BatchNorm):
 
     _nd = 0
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = False,
-                 track_running_stats: bool = False, device=None, dtype=None, *, bias: bool = True) -> None:
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = False,
+        track_running_stats: bool = False,
+        device=None,
+        dtype=None,
+        *,
+        bias: bool = True,
+    ) -> None:
         super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
 
     def _check(self, input) -> None:
         nd = self._nd
         self.check_input(input, ndim=(nd + 1, nd + 2), layout=self._layout)
-        if self.affine or self.track_running_stats:              # the per-channel arrays need C = num_features
+        if self.affine or self.track_running_stats:  # the per-channel arrays need C = num_features
             self.check_input(input, channels=self.num_features, channel_axis=-nd - 1)
 
     def forward(self, input):
@@ -318,8 +389,18 @@ class _InstanceNorm(_BatchNorm):
         x = input if batched else input.unsqueeze(0)
         use_input_stats = self.training or not self.track_running_stats
         momentum = 0.0 if self.momentum is None else self.momentum
-        y = _layer_call(self, F.instance_norm, x, self.running_mean, self.running_var, self.weight, self.bias,
-                        use_input_stats, momentum, self.eps)
+        y = _layer_call(
+            self,
+            F.instance_norm,
+            x,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            use_input_stats,
+            momentum,
+            self.eps,
+        )
         return y if batched else y.squeeze(0)
 
 

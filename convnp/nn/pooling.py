@@ -31,8 +31,17 @@ from convnp.nn.layer_utils import _check_bool, _checked_shape, _layer_call, _win
 from convnp.nn.module import Module, ShapeOnly, _shape_arg
 from convnp.ops.pooling import window_args
 
-__all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "MaxUnpool2d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
-           "AdaptiveAvgPool2d", "AdaptiveMaxPool2d"]
+__all__ = [
+    "MaxPool1d",
+    "MaxPool2d",
+    "MaxPool3d",
+    "MaxUnpool2d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "AvgPool3d",
+    "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool2d",
+]
 
 _LAYOUT = {1: "(C, L) or (N, C, L)", 2: "(C, H, W) or (N, C, H, W)", 3: "(C, D, H, W) or (N, C, D, H, W)"}
 _MAX_POOL = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
@@ -48,7 +57,7 @@ class _Pool(Module):
     def output_shape(self, input_shape) -> tuple[int, ...]:
         """(N, C, *spatial) -> (N, C, *window.output_size(spatial)); unbatched likewise."""
         shape = _checked_shape(self, input_shape)
-        return shape[:-self._nd] + _window_output(self, shape, self.window)
+        return shape[: -self._nd] + _window_output(self, shape, self.window)
 
     def summary_counts(self, input_shapes, output_shape) -> dict:
         """For cn.summary: no MACs; connections = out_elements * window size (LeCun et al.'s count)."""
@@ -59,11 +68,12 @@ class _Pool(Module):
 # Max pooling
 # --------------------------------------------------------------------------------------------
 class _MaxPoolNd(_Pool):
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices: bool = False,
-                 ceil_mode: bool = False) -> None:
+    def __init__(
+        self, kernel_size, stride=None, padding=0, dilation=1, return_indices: bool = False, ceil_mode: bool = False
+    ) -> None:
         super().__init__()
         name = type(self).__name__
-        window_args(name, self._nd, kernel_size, stride, padding, dilation)   # the attributes keep the values as given
+        window_args(name, self._nd, kernel_size, stride, padding, dilation)  # the attributes keep the values as given
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
@@ -74,17 +84,29 @@ class _MaxPoolNd(_Pool):
     @property
     def window(self) -> Window:
         """kernel, stride (default: the kernel), padding as (before, after) pairs, dilation, ceil_mode."""
-        return Window.of(self._nd, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
-                         op=type(self).__name__)
+        return Window.of(
+            self._nd, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode, op=type(self).__name__
+        )
 
     def forward(self, input):
         self._check(input)
-        return _layer_call(self, _MAX_POOL[self._nd], input, self.kernel_size, self.stride, self.padding,
-                           self.dilation, ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+        return _layer_call(
+            self,
+            _MAX_POOL[self._nd],
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            ceil_mode=self.ceil_mode,
+            return_indices=self.return_indices,
+        )
 
     def extra_repr(self) -> str:
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
+        )
 
 
 class MaxPool1d(_MaxPoolNd):
@@ -136,7 +158,7 @@ class MaxUnpool2d(Module):
         check_at_least(pads, 0, "padding", name)
         self.kernel_size, self.stride, self.padding = kernel, strides, pads
 
-    transposed = True           # its window is the pooling's it undoes: it maps the window's outputs back to inputs
+    transposed = True  # its window is the pooling's it undoes: it maps the window's outputs back to inputs
 
     @property
     def window(self) -> Window:
@@ -155,8 +177,9 @@ class MaxUnpool2d(Module):
 
     def forward(self, input, indices, output_size=None):
         self.check_input(input, ndim=(3, 4), layout=_LAYOUT[2])
-        return _layer_call(self, F.max_unpool2d, input, indices, self.kernel_size, self.stride, self.padding,
-                           output_size)
+        return _layer_call(
+            self, F.max_unpool2d, input, indices, self.kernel_size, self.stride, self.padding, output_size
+        )
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -173,16 +196,18 @@ class _AvgPoolNd(_Pool):
         _check_bool(name, "count_include_pad", count_include_pad)
         if divisor_override is not None:
             if isinstance(divisor_override, bool) or not isinstance(divisor_override, int):
-                raise TypeError(f"{name}: divisor_override must be an int or None. "
-                                f"Received: divisor_override={divisor_override!r}")
+                raise TypeError(
+                    f"{name}: divisor_override must be an int or None. Received: divisor_override={divisor_override!r}"
+                )
             if divisor_override == 0:
                 raise ValueError(f"{name}: divisor_override must not be zero. Received: divisor_override=0")
 
     @property
     def window(self) -> Window:
         """kernel, stride (default: the kernel), padding as (before, after) pairs, no dilation, ceil_mode."""
-        return Window.of(self._nd, self.kernel_size, self.stride, self.padding, 1, self.ceil_mode,
-                         op=type(self).__name__)
+        return Window.of(
+            self._nd, self.kernel_size, self.stride, self.padding, 1, self.ceil_mode, op=type(self).__name__
+        )
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -198,8 +223,9 @@ class AvgPool1d(_AvgPoolNd):
 
     _nd = 1
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-                 count_include_pad: bool = True) -> None:
+    def __init__(
+        self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True
+    ) -> None:
         super().__init__()
         self._check_args(kernel_size, stride, padding, ceil_mode, count_include_pad)
         self.kernel_size = ntuple(kernel_size, 1, "kernel_size", "AvgPool1d")
@@ -210,13 +236,28 @@ class AvgPool1d(_AvgPoolNd):
 
     def forward(self, input):
         self._check(input)
-        return _layer_call(self, F.avg_pool1d, input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                           self.count_include_pad)
+        return _layer_call(
+            self,
+            F.avg_pool1d,
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+        )
 
 
 class _AvgPool23(_AvgPoolNd):
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True,
-                 divisor_override=None) -> None:
+    def __init__(
+        self,
+        kernel_size,
+        stride=None,
+        padding=0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+        divisor_override=None,
+    ) -> None:
         super().__init__()
         self._check_args(kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
         self.kernel_size = kernel_size
@@ -228,8 +269,17 @@ class _AvgPool23(_AvgPoolNd):
 
     def forward(self, input):
         self._check(input)
-        return _layer_call(self, F.avg_pool2d if self._nd == 2 else F.avg_pool3d, input, self.kernel_size,
-                           self.stride, self.padding, self.ceil_mode, self.count_include_pad, self.divisor_override)
+        return _layer_call(
+            self,
+            F.avg_pool2d if self._nd == 2 else F.avg_pool3d,
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+            self.divisor_override,
+        )
 
 
 class AvgPool2d(_AvgPool23):
@@ -254,9 +304,11 @@ class AvgPool3d(_AvgPool23):
         """As every pooling; and, as PyTorch's avg_pool3d, the input at least as large as the kernel."""
         shape = _checked_shape(self, input_shape)
         if any(n < k for n, k in zip(shape[-3:], self.window.kernel)):
-            self._input_error(f"expected an input at least as large as the kernel {self.window.kernel} on every "
-                              f"spatial axis (PyTorch's avg_pool3d requires it, whatever the padding), received "
-                              f"shape {shape}")
+            self._input_error(
+                f"expected an input at least as large as the kernel {self.window.kernel} on every "
+                f"spatial axis (PyTorch's avg_pool3d requires it, whatever the padding), received "
+                f"shape {shape}"
+            )
         return super().output_shape(shape)
 
 
@@ -266,14 +318,17 @@ class AvgPool3d(_AvgPool23):
 def _check_output_size(name: str, output_size) -> None:
     sizes = output_size if isinstance(output_size, (list, tuple)) else (output_size,)
     if isinstance(output_size, (list, tuple)) and len(output_size) != 2:
-        raise ValueError(f"{name}: output_size must be an int or a tuple of 2 (ints or None). "
-                         f"Received: output_size={output_size!r}")
+        raise ValueError(
+            f"{name}: output_size must be an int or a tuple of 2 (ints or None). Received: output_size={output_size!r}"
+        )
     for v in sizes:
         if v is None and isinstance(output_size, (list, tuple)):
             continue
         if isinstance(v, bool) or not isinstance(v, int):
-            raise TypeError(f"{name}: output_size must be an int or a tuple of 2 (ints or None). "
-                            f"Received: output_size={output_size!r}")
+            raise TypeError(
+                f"{name}: output_size must be an int or a tuple of 2 (ints or None). "
+                f"Received: output_size={output_size!r}"
+            )
         if v < 0:
             raise ValueError(f"{name}: output_size must not be negative. Received: output_size={output_size!r}")
 

@@ -25,18 +25,23 @@ class Upsample(Module):
     Shape: (N, C, *spatial) -> (N, C, *size) or (N, C, *floor(spatial * scale_factor)).
     """
 
-    def __init__(self, size=None, scale_factor=None, mode: str = "nearest", align_corners=None,
-                 recompute_scale_factor=None) -> None:
+    def __init__(
+        self, size=None, scale_factor=None, mode: str = "nearest", align_corners=None, recompute_scale_factor=None
+    ) -> None:
         super().__init__()
         name = type(self).__name__
         if mode not in _MODES:
             raise ValueError(f"{name}: mode must be one of {', '.join(map(repr, _MODES))}. Received: mode={mode!r}")
         if (size is None) == (scale_factor is None):
-            raise ValueError(f"{name}: give exactly one of size and scale_factor. Received: size={size!r}, "
-                             f"scale_factor={scale_factor!r}")
+            raise ValueError(
+                f"{name}: give exactly one of size and scale_factor. Received: size={size!r}, "
+                f"scale_factor={scale_factor!r}"
+            )
         if align_corners is not None and mode not in _LINEAR:
-            raise ValueError(f"{name}: align_corners can only be set with the linear modes (linear, bilinear, "
-                             f"trilinear). Received: align_corners={align_corners!r} with mode={mode!r}")
+            raise ValueError(
+                f"{name}: align_corners can only be set with the linear modes (linear, bilinear, "
+                f"trilinear). Received: align_corners={align_corners!r} with mode={mode!r}"
+            )
         self.size = tuple(size) if isinstance(size, list) else size
         self.scale_factor = float(scale_factor) if isinstance(scale_factor, (int, float)) else scale_factor
         self.mode, self.align_corners, self.recompute_scale_factor = mode, align_corners, recompute_scale_factor
@@ -71,8 +76,10 @@ class PixelShuffle(Module):
     def _check(self, input) -> None:
         shape, r = tuple(input.shape), self.upscale_factor
         if len(shape) < 3 or shape[-3] % (r * r):
-            self._input_error(f"expected input of shape (*, C * {r * r}, H, W) (channels divisible by "
-                              f"upscale_factor ** 2), received shape {shape}")
+            self._input_error(
+                f"expected input of shape (*, C * {r * r}, H, W) (channels divisible by "
+                f"upscale_factor ** 2), received shape {shape}"
+            )
 
     def output_shape(self, input_shape) -> tuple[int, ...]:
         *lead, c, h, w = _checked_shape(self, input_shape)
@@ -97,8 +104,10 @@ class PixelUnshuffle(Module):
     def _check(self, input) -> None:
         shape, r = tuple(input.shape), self.downscale_factor
         if len(shape) < 3 or shape[-1] % r or shape[-2] % r:
-            self._input_error(f"expected input of shape (*, C, H * {r}, W * {r}) (height and width divisible by "
-                              f"downscale_factor), received shape {shape}")
+            self._input_error(
+                f"expected input of shape (*, C, H * {r}, W * {r}) (height and width divisible by "
+                f"downscale_factor), received shape {shape}"
+            )
 
     def output_shape(self, input_shape) -> tuple[int, ...]:
         *lead, c, h, w = _checked_shape(self, input_shape)

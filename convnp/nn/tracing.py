@@ -24,17 +24,17 @@ __all__ = ["LayerCall", "record_calls", "window_of"]
 class LayerCall:
     """One call of one module during a forward pass."""
 
-    path: str                      # dotted path of the module ("" is the model itself)
-    call: int                      # 0 for the module's first call, 1 for its second, ...
+    path: str  # dotted path of the module ("" is the model itself)
+    call: int  # 0 for the module's first call, 1 for its second, ...
     module: Module
-    inputs: tuple = ()             # the positional arguments it received (tensors as they were)
-    output: object = None          # what it returned (a Tensor for every ordinary layer)
-    order: int = 0                 # position in call order (a container before what it contains)
-    depth: int = 0                 # nesting depth (the model's own call is depth 0)
+    inputs: tuple = ()  # the positional arguments it received (tensors as they were)
+    output: object = None  # what it returned (a Tensor for every ordinary layer)
+    order: int = 0  # position in call order (a container before what it contains)
+    depth: int = 0  # nesting depth (the model's own call is depth 0)
     calls_total: int = field(default=1, repr=False)
-    parent: int | None = field(default=None, repr=False)     # order of the enclosing call
-    start: int = field(default=0, repr=False)    # event numbers: the call began at ``start`` and returned at
-    end: int = field(default=-1, repr=False)     # ``end`` (-1: never returned); calls inside it lie between
+    parent: int | None = field(default=None, repr=False)  # order of the enclosing call
+    start: int = field(default=0, repr=False)  # event numbers: the call began at ``start`` and returned at
+    end: int = field(default=-1, repr=False)  # ``end`` (-1: never returned); calls inside it lie between
 
     @property
     def key(self) -> str:
@@ -76,8 +76,16 @@ def record_calls(model: Module, *args, stop_after: set[str] | None = None) -> tu
         k = counts.get(path, 0)
         counts[path] = k + 1
         parent = stack[-1].order if stack else None
-        c = LayerCall(path=path, call=k, module=module, inputs=tuple(args), order=len(calls), depth=len(stack),
-                      parent=parent, start=events[0])
+        c = LayerCall(
+            path=path,
+            call=k,
+            module=module,
+            inputs=tuple(args),
+            order=len(calls),
+            depth=len(stack),
+            parent=parent,
+            start=events[0],
+        )
         events[0] += 1
         calls.append(c)
         stack.append(c)
@@ -107,7 +115,7 @@ def record_calls(model: Module, *args, stop_after: set[str] | None = None) -> tu
         for h in handles:
             h.remove()
     if not complete:
-        calls = [c for c in calls if c.end >= 0]             # the containers still open around the last layer
+        calls = [c for c in calls if c.end >= 0]  # the containers still open around the last layer
     for c in calls:
         c.calls_total = counts[c.path]
     return calls, out, complete
@@ -120,14 +128,20 @@ def window_of(module: Module, nd: int) -> Window | None:
     ``dilation`` if any; None for every other module. A transposed convolution (``transposed``)
     gives its forward convolution's window."""
     if module._modules:
-        return None                                          # a container: its layers have the windows
+        return None  # a container: its layers have the windows
     window = getattr(module, "window", None)
     if isinstance(window, Window):
         return window if len(window.kernel) == nd else None
     if not (hasattr(module, "kernel_size") and hasattr(module, "stride")):
         return None
-    try:                                                     # attributes of a module convnp does not know
-        return Window.of(nd, module.kernel_size, module.stride, getattr(module, "padding", 0),
-                         getattr(module, "dilation", 1), op=type(module).__name__)
+    try:  # attributes of a module convnp does not know
+        return Window.of(
+            nd,
+            module.kernel_size,
+            module.stride,
+            getattr(module, "padding", 0),
+            getattr(module, "dilation", 1),
+            op=type(module).__name__,
+        )
     except (TypeError, ValueError):
         return None

@@ -43,6 +43,7 @@ def _real(name: str, value, what: str) -> float:
 # Rectifiers: relu, leaky_relu, prelu, elu
 # ============================================================================================
 
+
 class Relu(Function):
     """y = max(0, x);  dL/dx = g where y > 0, else 0 (so relu'(0) = 0).
 
@@ -55,7 +56,7 @@ class Relu(Function):
     @staticmethod
     def forward(ctx, x):
         y = np.maximum(0, x)
-        ctx.mask = ~(y <= 0)                           # where the gradient passes
+        ctx.mask = ~(y <= 0)  # where the gradient passes
         return y
 
     @staticmethod
@@ -116,9 +117,9 @@ class Prelu(Function):
     def forward(ctx, x, weight):
         per_channel = weight.size > 1
         if per_channel:
-            a = weight.reshape((1, weight.size) + (1,) * (x.ndim - 2))    # (C,) -> (1, C, 1, ...)
+            a = weight.reshape((1, weight.size) + (1,) * (x.ndim - 2))  # (C,) -> (1, C, 1, ...)
         else:
-            a = weight.reshape(())                                      # (1,) or () -> ()
+            a = weight.reshape(())  # (1,) or () -> ()
         ctx.x, ctx.a, ctx.per_channel, ctx.w_shape = x, a, per_channel, weight.shape
         ctx.positive = x > 0
         return np.where(ctx.positive, x, a * x)
@@ -129,10 +130,10 @@ class Prelu(Function):
         if ctx.needs_input_grad[0]:
             gx = np.where(ctx.positive, grad, grad * ctx.a)
         if ctx.needs_input_grad[1]:
-            contrib = np.where(ctx.positive, 0, ctx.x * grad)           # (N, C, *)
+            contrib = np.where(ctx.positive, 0, ctx.x * grad)  # (N, C, *)
             if ctx.per_channel:
                 axes = (0,) + tuple(range(2, grad.ndim))
-                gw = contrib.sum(axis=axes)                             # (N, C, *) -> (C,)
+                gw = contrib.sum(axis=axes)  # (N, C, *) -> (C,)
             else:
                 gw = contrib.sum()
             gw = np.asarray(gw, dtype=grad.dtype).reshape(ctx.w_shape)
@@ -151,16 +152,18 @@ def prelu(input, weight) -> Tensor:
     x = _float_tensor("prelu", input)
     w = _float_tensor("prelu", weight, "weight")
     if w.ndim > 1:
-        raise ValueError(f"prelu: expected weight to be a scalar or a 1-D tensor. "
-                         f"Received: weight of shape {w.shape}")
+        raise ValueError(f"prelu: expected weight to be a scalar or a 1-D tensor. Received: weight of shape {w.shape}")
     channels = x.shape[1] if x.ndim >= 2 else 1
     if w.numel() not in (1, channels):
-        raise ValueError(f"prelu: expected weight with 1 element or C = input.shape[1] = {channels} elements "
-                         f"(inputs with fewer than 2 dimensions have C = 1). "
-                         f"Received: weight with {w.numel()} elements for input of shape {x.shape}")
+        raise ValueError(
+            f"prelu: expected weight with 1 element or C = input.shape[1] = {channels} elements "
+            f"(inputs with fewer than 2 dimensions have C = 1). "
+            f"Received: weight with {w.numel()} elements for input of shape {x.shape}"
+        )
     if w.dtype != x.dtype:
-        raise TypeError(f"prelu: expected weight to have the input's dtype {x.dtype}. "
-                        f"Received: weight of dtype {w.dtype}")
+        raise TypeError(
+            f"prelu: expected weight to have the input's dtype {x.dtype}. Received: weight of dtype {w.dtype}"
+        )
     return Prelu.apply(x, w)
 
 
@@ -170,7 +173,7 @@ class Elu(Function):
     @staticmethod
     def forward(ctx, x, alpha):
         negative = x <= 0
-        expm1 = np.expm1(np.minimum(x, 0))             # never exp of a large positive x: no overflow
+        expm1 = np.expm1(np.minimum(x, 0))  # never exp of a large positive x: no overflow
         ctx.negative, ctx.alpha, ctx.expm1 = negative, alpha, expm1
         return np.where(negative, alpha * expm1, x).astype(x.dtype, copy=False)
 
@@ -214,7 +217,7 @@ class Gelu(Function):
         if approximate == "tanh":
             ctx.t = np.tanh(_TANH_BETA * (x + _TANH_KAPPA * x * x * x))
             return 0.5 * x * (1 + ctx.t)
-        ctx.cdf = 0.5 * erfc(-x * _SQRT_HALF)          # Phi(x), accurate in the far left tail too
+        ctx.cdf = 0.5 * erfc(-x * _SQRT_HALF)  # Phi(x), accurate in the far left tail too
         return x * ctx.cdf
 
     @staticmethod
@@ -244,6 +247,7 @@ def gelu(input, approximate: str = "none") -> Tensor:
 # ============================================================================================
 # Squashing functions: sigmoid, tanh
 # ============================================================================================
+
 
 class Sigmoid(Function):
     """y = 1 / (1 + e^-x);  dy/dx = y (1 - y)."""
@@ -298,12 +302,13 @@ def tanh(input) -> Tensor:
 # Hard (piecewise linear) activations: relu6, hardsigmoid, hardswish
 # ============================================================================================
 
+
 class Silu(Function):
     """y = x * s with s = sigmoid(x);  dy/dx = s * (1 + x * (1 - s)). Smooth: no kinks."""
 
     @staticmethod
     def forward(ctx, x):
-        e = np.exp(-np.abs(x))                         # the stable sigmoid of Sigmoid above
+        e = np.exp(-np.abs(x))  # the stable sigmoid of Sigmoid above
         s = (np.where(x >= 0, 1, e) / (1 + e)).astype(x.dtype, copy=False)
         ctx.x, ctx.s = x, s
         return (x * s).astype(x.dtype, copy=False)
@@ -405,19 +410,26 @@ def hardswish(input, inplace: bool = False) -> Tensor:
 # Softmax: softmax, log_softmax
 # ============================================================================================
 
+
 def _softmax_dim(name: str, ndim: int, dim) -> int:
     """Resolve ``dim`` to a non-negative axis; dim=None uses PyTorch's legacy rule (with its warning)."""
     if dim is None:
         dim = 0 if ndim in (0, 1, 3) else 1
-        warnings.warn(f"{name}: implicit dimension choice (dim=None) is deprecated, as in PyTorch; "
-                      f"using dim={dim} for a {ndim}-D input. Pass dim= explicitly.", UserWarning, stacklevel=3)
+        warnings.warn(
+            f"{name}: implicit dimension choice (dim=None) is deprecated, as in PyTorch; "
+            f"using dim={dim} for a {ndim}-D input. Pass dim= explicitly.",
+            UserWarning,
+            stacklevel=3,
+        )
         return dim
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
         raise TypeError(f"{name}: dim must be an int or None. Received: dim={dim!r}")
-    rank = max(ndim, 1)                                # a 0-D tensor accepts dim 0 and -1, as PyTorch
+    rank = max(ndim, 1)  # a 0-D tensor accepts dim 0 and -1, as PyTorch
     if not -rank <= dim < rank:
-        raise ValueError(f"{name}: dim out of range for an input with {ndim} dimensions "
-                         f"(expected {-rank} <= dim < {rank}). Received: dim={dim}")
+        raise ValueError(
+            f"{name}: dim out of range for an input with {ndim} dimensions "
+            f"(expected {-rank} <= dim < {rank}). Received: dim={dim}"
+        )
     return int(dim) % rank
 
 
@@ -429,7 +441,7 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, x, axis):
-        shifted = x - np.max(x, axis=axis, keepdims=True)      # <= 0: exp cannot overflow
+        shifted = x - np.max(x, axis=axis, keepdims=True)  # <= 0: exp cannot overflow
         e = np.exp(shifted)
         ctx.y, ctx.axis = e / np.sum(e, axis=axis, keepdims=True), axis
         return ctx.y
@@ -458,7 +470,7 @@ class LogSoftmax(Function):
 def _softmax_apply(name: str, fn, input, dim):
     x = _float_tensor(name, input)
     axis = _softmax_dim(name, x.ndim, dim)
-    if x.ndim == 0:                                    # a scalar is a one-element distribution
+    if x.ndim == 0:  # a scalar is a one-element distribution
         return fn.apply(x.reshape(1), axis).reshape(())
     return fn.apply(x, axis)
 

@@ -81,15 +81,15 @@ class ConvNd(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, *, config: ConvConfig):
         win, groups = config.window, config.groups
-        x = x[None] if config.unbatched else x                         # (C, *s) -> (1, C, *s)
-        cols = im2col(pad_spatial(x, win.padding), win.kernel, win.stride, win.dilation)   # (C_in*K, N*L)
-        w = weight.reshape(groups, weight.shape[0] // groups, -1)      # (G, C_out/G, C_in/G*K)
-        y = w @ cols.reshape(groups, -1, cols.shape[1])                # (G, C_out/G, N*L)
-        y = _unrows(y, x.shape[0], win.output_size(x.shape[2:]))       # (N, C_out, *out)
+        x = x[None] if config.unbatched else x  # (C, *s) -> (1, C, *s)
+        cols = im2col(pad_spatial(x, win.padding), win.kernel, win.stride, win.dilation)  # (C_in*K, N*L)
+        w = weight.reshape(groups, weight.shape[0] // groups, -1)  # (G, C_out/G, C_in/G*K)
+        y = w @ cols.reshape(groups, -1, cols.shape[1])  # (G, C_out/G, N*L)
+        y = _unrows(y, x.shape[0], win.output_size(x.shape[2:]))  # (N, C_out, *out)
         if bias is not None:
             y += bias.reshape(-1, *(1,) * (y.ndim - 2))
         ctx.config, ctx.weight = config, weight
-        ctx.cols = cols if ctx.needs_input_grad[1] else None           # dW needs the columns, dX does not
+        ctx.cols = cols if ctx.needs_input_grad[1] else None  # dW needs the columns, dX does not
         return y[0] if config.unbatched else y
 
     @staticmethod
@@ -97,20 +97,20 @@ class ConvNd(Function):
         config, weight = ctx.config, ctx.weight
         win, groups, shape = config.window, config.groups, config.input_shape
         grad = grad[None] if config.unbatched else grad
-        g = _rows(grad, groups)                                        # (G, C_out/G, N*L)
-        w = weight.reshape(groups, weight.shape[0] // groups, -1)      # (G, C_out/G, C_in/G*K)
+        g = _rows(grad, groups)  # (G, C_out/G, N*L)
+        w = weight.reshape(groups, weight.shape[0] // groups, -1)  # (G, C_out/G, C_in/G*K)
         dx = dw = db = None
-        if ctx.needs_input_grad[0]:          # dX: each column's gradient added back onto its pixels
-            dcols = (w.transpose(0, 2, 1) @ g).reshape(-1, g.shape[2])                    # (C_in*K, N*L)
+        if ctx.needs_input_grad[0]:  # dX: each column's gradient added back onto its pixels
+            dcols = (w.transpose(0, 2, 1) @ g).reshape(-1, g.shape[2])  # (C_in*K, N*L)
             padded = (*shape[:2], *(s + a + b for s, (a, b) in zip(shape[2:], win.padding)))
-            dxp = col2im(dcols, padded, win.kernel, win.stride, win.dilation)             # (N, C_in, *padded)
+            dxp = col2im(dcols, padded, win.kernel, win.stride, win.dilation)  # (N, C_in, *padded)
             dx = np.ascontiguousarray(cut_or_extend(dxp, [a for a, _ in win.padding], shape[2:]))
             dx = dx[0] if config.unbatched else dx
-        if ctx.needs_input_grad[1]:          # dW: the input correlated with the gradient
-            cols = ctx.cols.reshape(groups, -1, ctx.cols.shape[1])                        # (G, C_in/G*K, N*L)
+        if ctx.needs_input_grad[1]:  # dW: the input correlated with the gradient
+            cols = ctx.cols.reshape(groups, -1, ctx.cols.shape[1])  # (G, C_in/G*K, N*L)
             dw = (g @ cols.transpose(0, 2, 1)).reshape(weight.shape)
         if ctx.needs_input_grad[2]:
-            db = grad.sum(axis=(0, *range(2, grad.ndim)))              # (N, C_out, *out) -> (C_out,)
+            db = grad.sum(axis=(0, *range(2, grad.ndim)))  # (N, C_out, *out) -> (C_out,)
         return dx, dw, db
 
 
@@ -128,17 +128,17 @@ class ConvTransposeNd(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, *, config: ConvConfig):
         win, groups = config.window, config.groups
-        x = x[None] if config.unbatched else x                         # (C, *s) -> (1, C, *s)
-        full = (x.shape[0], weight.shape[1] * groups, *config.full_size())    # (N, C_out, *full)
-        w = weight.reshape(groups, weight.shape[0] // groups, -1)      # (G, C_in/G, C_out/G*K)
-        cols = w.transpose(0, 2, 1) @ _rows(x, groups)                 # (G, C_out/G*K, N*L_in)
+        x = x[None] if config.unbatched else x  # (C, *s) -> (1, C, *s)
+        full = (x.shape[0], weight.shape[1] * groups, *config.full_size())  # (N, C_out, *full)
+        w = weight.reshape(groups, weight.shape[0] // groups, -1)  # (G, C_in/G, C_out/G*K)
+        cols = w.transpose(0, 2, 1) @ _rows(x, groups)  # (G, C_out/G*K, N*L_in)
         y_full = col2im(cols.reshape(-1, cols.shape[2]), full, win.kernel, win.stride, win.dilation)
         out = config.output_shape(weight.shape)[2:]
         y = np.ascontiguousarray(cut_or_extend(y_full, [a for a, _ in win.padding], out))
         if bias is not None:
             y += bias.reshape(-1, *(1,) * (y.ndim - 2))
         ctx.config, ctx.weight = config, weight
-        ctx.x = x if ctx.needs_input_grad[1] else None                 # dW correlates x with the gradient
+        ctx.x = x if ctx.needs_input_grad[1] else None  # dW correlates x with the gradient
         return y[0] if config.unbatched else y
 
     @staticmethod
@@ -148,23 +148,24 @@ class ConvTransposeNd(Function):
         grad = grad[None] if config.unbatched else grad
         dx = dw = db = None
         if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
-            g_full = cut_or_extend(grad, [-a for a, _ in win.padding], config.full_size())   # (N, C_out, *full)
-            cols = im2col(g_full, win.kernel, win.stride, win.dilation)                      # (C_out*K, N*L_in)
-            cols = cols.reshape(groups, -1, cols.shape[1])                                   # (G, C_out/G*K, N*L_in)
+            g_full = cut_or_extend(grad, [-a for a, _ in win.padding], config.full_size())  # (N, C_out, *full)
+            cols = im2col(g_full, win.kernel, win.stride, win.dilation)  # (C_out*K, N*L_in)
+            cols = cols.reshape(groups, -1, cols.shape[1])  # (G, C_out/G*K, N*L_in)
             w = weight.reshape(groups, weight.shape[0] // groups, -1)  # (G, C_in/G, C_out/G*K)
-            if ctx.needs_input_grad[0]:      # dX: a convolution of the gradient with W
+            if ctx.needs_input_grad[0]:  # dX: a convolution of the gradient with W
                 dx = _unrows(w @ cols, shape[0], shape[2:])
                 dx = dx[0] if config.unbatched else dx
-            if ctx.needs_input_grad[1]:      # dW: x correlated with the gradient
+            if ctx.needs_input_grad[1]:  # dW: x correlated with the gradient
                 dw = (_rows(ctx.x, groups) @ cols.transpose(0, 2, 1)).reshape(weight.shape)
         if ctx.needs_input_grad[2]:
-            db = grad.sum(axis=(0, *range(2, grad.ndim)))              # (N, C_out, *out) -> (C_out,)
+            db = grad.sum(axis=(0, *range(2, grad.ndim)))  # (N, C_out, *out) -> (C_out,)
         return dx, dw, db
 
 
 # ============================================================================================
 # Argument checking (at the door) and the public functions
 # ============================================================================================
+
 
 def _array(value, name: str, op: str):
     if isinstance(value, Tensor):
@@ -178,29 +179,38 @@ def _check_common(op, nd, input, weight, bias, groups, stride, dilation, transpo
     """Ranks, dtypes, groups, stride, dilation; returns (x, w, unbatched, stride, dilation)."""
     x, w = _array(input, "input", op), _array(weight, "weight", op)
     b = None if bias is None else _array(bias, "bias", op)
-    unbatched, stride, dilation = _check_shapes(op, nd, x.shape, x.dtype, w.shape, w.dtype,
-                                                None if b is None else b.shape, None if b is None else b.dtype,
-                                                groups, stride, dilation, transposed)
+    unbatched, stride, dilation = _check_shapes(
+        op,
+        nd,
+        x.shape,
+        x.dtype,
+        w.shape,
+        w.dtype,
+        None if b is None else b.shape,
+        None if b is None else b.dtype,
+        groups,
+        stride,
+        dilation,
+        transposed,
+    )
     return x, w, unbatched, stride, dilation
 
 
 @checked_once
-def _check_shapes(op, nd, x_shape, x_dtype, w_shape, w_dtype, b_shape, b_dtype, groups, stride, dilation,
-                  transposed):
+def _check_shapes(op, nd, x_shape, x_dtype, w_shape, w_dtype, b_shape, b_dtype, groups, stride, dilation, transposed):
     wname = "(in_channels, out_channels/groups" if transposed else "(out_channels, in_channels/groups"
     if len(x_shape) not in (nd + 1, nd + 2):
-        raise ValueError(f"{op}: expected a {nd + 1}-D (unbatched) or {nd + 2}-D (batched) input. "
-                         f"Received: input of shape {x_shape}")
+        raise ValueError(
+            f"{op}: expected a {nd + 1}-D (unbatched) or {nd + 2}-D (batched) input. Received: input of shape {x_shape}"
+        )
     if len(w_shape) != nd + 2:
         axes = ", ".join(f"k{i}" for i in range(nd))
-        raise ValueError(f"{op}: expected a {nd + 2}-D weight {wname}, {axes}). "
-                         f"Received: weight of shape {w_shape}")
+        raise ValueError(f"{op}: expected a {nd + 2}-D weight {wname}, {axes}). Received: weight of shape {w_shape}")
     for name, dtype in (("input", x_dtype), ("weight", w_dtype)):
         if dtype.kind != "f":
             raise TypeError(f"{op}: {name} must be a float tensor. Received: {name} of dtype {dtype}")
     if x_dtype != w_dtype:
-        raise TypeError(f"{op}: input and weight must have the same dtype. "
-                        f"Received: input {x_dtype}, weight {w_dtype}")
+        raise TypeError(f"{op}: input and weight must have the same dtype. Received: input {x_dtype}, weight {w_dtype}")
     if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)):
         raise TypeError(f"{op}: groups must be an int. Received: groups={groups!r}")
     check_at_least([int(groups)], 1, "groups", op)
@@ -211,25 +221,33 @@ def _check_shapes(op, nd, x_shape, x_dtype, w_shape, w_dtype, b_shape, b_dtype, 
     unbatched = len(x_shape) == nd + 1
     c = x_shape[0] if unbatched else x_shape[1]
     if c % groups:
-        raise ValueError(f"{op}: groups={groups} must divide the input channels. "
-                         f"Received: input of shape {x_shape}, groups={groups}")
+        raise ValueError(
+            f"{op}: groups={groups} must divide the input channels. Received: input of shape {x_shape}, groups={groups}"
+        )
     if transposed:
         if c != w_shape[0]:
-            raise ValueError(f"{op}: expected input with {w_shape[0]} channels (weight.shape[0]). "
-                             f"Received: input of shape {x_shape}, weight of shape {w_shape}")
+            raise ValueError(
+                f"{op}: expected input with {w_shape[0]} channels (weight.shape[0]). "
+                f"Received: input of shape {x_shape}, weight of shape {w_shape}"
+            )
         cout = w_shape[1] * groups
     else:
         if w_shape[0] % groups:
-            raise ValueError(f"{op}: groups={groups} must divide the output channels (weight.shape[0]). "
-                             f"Received: weight of shape {w_shape}, groups={groups}")
+            raise ValueError(
+                f"{op}: groups={groups} must divide the output channels (weight.shape[0]). "
+                f"Received: weight of shape {w_shape}, groups={groups}"
+            )
         if c != w_shape[1] * groups:
-            raise ValueError(f"{op}: expected input with {w_shape[1] * groups} channels (weight.shape[1] * groups"
-                             f" = {w_shape[1]} * {groups}). Received: input of shape {x_shape}")
+            raise ValueError(
+                f"{op}: expected input with {w_shape[1] * groups} channels (weight.shape[1] * groups"
+                f" = {w_shape[1]} * {groups}). Received: input of shape {x_shape}"
+            )
         cout = w_shape[0]
     if b_shape is not None:
         if b_shape != (cout,):
-            raise ValueError(f"{op}: expected bias of shape ({cout},) (one per output channel). "
-                             f"Received: bias of shape {b_shape}")
+            raise ValueError(
+                f"{op}: expected bias of shape ({cout},) (one per output channel). Received: bias of shape {b_shape}"
+            )
         if b_dtype != x_dtype:
             raise TypeError(f"{op}: bias must have the dtype of input ({x_dtype}). Received: bias of dtype {b_dtype}")
     return unbatched, stride, dilation
@@ -238,7 +256,7 @@ def _check_shapes(op, nd, x_shape, x_dtype, w_shape, w_dtype, b_shape, b_dtype, 
 def _conv(op, nd, input, weight, bias, stride, padding, dilation, groups):
     x, w, unbatched, stride, dilation = _check_common(op, nd, input, weight, bias, groups, stride, dilation, False)
     config = _conv_config(op, nd, x.shape, w.shape, stride, padding, dilation, int(groups), unbatched)
-    function = kernels.select(config, w.shape, x.dtype) or ConvNd      # a faster kernel, or the lecture's
+    function = kernels.select(config, w.shape, x.dtype) or ConvNd  # a faster kernel, or the lecture's
     return function.apply(input, weight, bias, config=config)
 
 
@@ -251,12 +269,15 @@ def _conv_config(op, nd, x_shape, w_shape, stride, padding, dilation, groups, un
             pads = ((0, 0),) * nd
         elif padding == "same":
             if any(s != 1 for s in stride):
-                raise ValueError(f"{op}: padding='same' is not supported for strided convolutions "
-                                 f"(expected stride 1). Received: stride={stride}")
+                raise ValueError(
+                    f"{op}: padding='same' is not supported for strided convolutions "
+                    f"(expected stride 1). Received: stride={stride}"
+                )
             pads = tuple(tuple(p) for p in same_padding(kernel, dilation))
         else:
-            raise ValueError(f"{op}: padding must be 'valid', 'same', an int or a tuple of {nd} ints. "
-                             f"Received: padding={padding!r}")
+            raise ValueError(
+                f"{op}: padding must be 'valid', 'same', an int or a tuple of {nd} ints. Received: padding={padding!r}"
+            )
     else:
         p = ntuple(padding, nd, "padding", op)
         check_at_least(p, 0, "padding", op)
@@ -265,17 +286,20 @@ def _conv_config(op, nd, x_shape, w_shape, stride, padding, dilation, groups, un
     padded = tuple(s + a + b for s, (a, b) in zip(spatial, pads))
     span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
     if any(s < k for s, k in zip(padded, span)):
-        raise ValueError(f"{op}: the kernel (dilated size {span}) is larger than the padded input ({padded}). "
-                         f"Received: input of shape {tuple(x_shape)}, weight of shape {tuple(w_shape)}, "
-                         f"padding={padding!r}, dilation={dilation}")
+        raise ValueError(
+            f"{op}: the kernel (dilated size {span}) is larger than the padded input ({padded}). "
+            f"Received: input of shape {tuple(x_shape)}, weight of shape {tuple(w_shape)}, "
+            f"padding={padding!r}, dilation={dilation}"
+        )
     input_shape = (1, *x_shape) if unbatched else tuple(x_shape)
     return ConvConfig(Window(tuple(kernel), stride, pads, dilation), groups, input_shape, unbatched)
 
 
 def _conv_transpose(op, nd, input, weight, bias, stride, padding, output_padding, groups, dilation):
     x, w, unbatched, stride, dilation = _check_common(op, nd, input, weight, bias, groups, stride, dilation, True)
-    config = _conv_transpose_config(op, nd, x.shape, w.shape, stride, padding, output_padding, dilation, int(groups),
-                                    unbatched)
+    config = _conv_transpose_config(
+        op, nd, x.shape, w.shape, stride, padding, output_padding, dilation, int(groups), unbatched
+    )
     function = kernels.select(config, w.shape, x.dtype) or ConvTransposeNd
     return function.apply(input, weight, bias, config=config)
 
@@ -287,16 +311,22 @@ def _conv_transpose_config(op, nd, x_shape, w_shape, stride, padding, output_pad
     check_at_least(padding, 0, "padding", op)
     check_at_least(output_padding, 0, "output_padding", op)
     if any(op_ >= s and op_ >= d for op_, s, d in zip(output_padding, stride, dilation)):
-        raise ValueError(f"{op}: output_padding must be smaller than either stride or dilation on every axis. "
-                         f"Received: output_padding={output_padding}, stride={stride}, dilation={dilation}")
+        raise ValueError(
+            f"{op}: output_padding must be smaller than either stride or dilation on every axis. "
+            f"Received: output_padding={output_padding}, stride={stride}, dilation={dilation}"
+        )
     kernel = tuple(w_shape[2:])
-    out_size = tuple((i - 1) * s - 2 * p + d * (k - 1) + q + 1
-                     for i, k, s, p, d, q in zip(x_shape[-nd:], kernel, stride, padding, dilation, output_padding))
+    out_size = tuple(
+        (i - 1) * s - 2 * p + d * (k - 1) + q + 1
+        for i, k, s, p, d, q in zip(x_shape[-nd:], kernel, stride, padding, dilation, output_padding)
+    )
     if any(o < 1 for o in out_size):
-        raise ValueError(f"{op}: the output size {out_size} is below 1 ((in - 1)*stride - 2*padding + "
-                         f"dilation*(kernel - 1) + output_padding + 1). Received: input of shape {tuple(x_shape)}, "
-                         f"weight of shape {tuple(w_shape)}, stride={stride}, padding={padding}, "
-                         f"dilation={dilation}, output_padding={output_padding}")
+        raise ValueError(
+            f"{op}: the output size {out_size} is below 1 ((in - 1)*stride - 2*padding + "
+            f"dilation*(kernel - 1) + output_padding + 1). Received: input of shape {tuple(x_shape)}, "
+            f"weight of shape {tuple(w_shape)}, stride={stride}, padding={padding}, "
+            f"dilation={dilation}, output_padding={output_padding}"
+        )
     window = Window(kernel, stride, tuple((p, p) for p in padding), dilation)
     input_shape = (1, *x_shape) if unbatched else tuple(x_shape)
     return ConvConfig(window, groups, input_shape, unbatched, output_padding)
@@ -335,8 +365,9 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     L_out = (L - 1)*stride - 2*padding + dilation*(k - 1) + output_padding + 1; e.g. (2, 4, 5)
     with weight (4, 3, 4), stride 2, padding 1 -> (2, 3, 10).
     """
-    return _conv_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding, output_padding,
-                           groups, dilation)
+    return _conv_transpose(
+        "conv_transpose1d", 1, input, weight, bias, stride, padding, output_padding, groups, dilation
+    )
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
@@ -346,8 +377,9 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     every input pixel scatters a weighted copy of the kernel, s pixels apart, then padding is
     cut off. E.g. (1, 8, 16, 16) with weight (8, 4, 4, 4), stride 2, padding 1 -> (1, 4, 32, 32).
     """
-    return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding,
-                           groups, dilation)
+    return _conv_transpose(
+        "conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding, groups, dilation
+    )
 
 
 def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
@@ -355,5 +387,6 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
     E.g. (1, 2, 3, 3, 3) with weight (2, 4, 3, 3, 3), stride 2 -> (1, 4, 7, 7, 7).
     """
-    return _conv_transpose("conv_transpose3d", 3, input, weight, bias, stride, padding, output_padding,
-                           groups, dilation)
+    return _conv_transpose(
+        "conv_transpose3d", 3, input, weight, bias, stride, padding, output_padding, groups, dilation
+    )

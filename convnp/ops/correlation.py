@@ -74,9 +74,9 @@ class Correlate2d(Function):
         dtype = np.result_type(x, k)
         x, k = x.astype(dtype, copy=False), k.astype(dtype, copy=False)
         kk = k[::-1, ::-1] if flip else k
-        xp = np.pad(x, pads)                                    # (H, W) -> (H + pt + pb, W + pl + pr)
+        xp = np.pad(x, pads)  # (H, W) -> (H + pt + pb, W + pl + pr)
         ctx.xp, ctx.kk, ctx.x_shape, ctx.pads, ctx.flip = xp, kk, x.shape, pads, flip
-        return _correlate_valid(xp, kk)                          # -> (Ho, Wo)
+        return _correlate_valid(xp, kk)  # -> (Ho, Wo)
 
     @staticmethod
     def backward(ctx, grad):
@@ -86,14 +86,14 @@ class Correlate2d(Function):
         if ctx.needs_input_grad[0]:
             # dL/dxp(r', c') = sum_{a, b} g(r' - a, c' - b) kk(a, b): the upstream gradient, zero-padded
             # by k - 1, correlated with the flipped kernel ("backwards is convolution").
-            gp = np.pad(grad, ((kh - 1, kh - 1), (kw - 1, kw - 1)))   # (Ho, Wo) -> (Ho+2kh-2, Wo+2kw-2)
-            dxp = _correlate_valid(gp, kk[::-1, ::-1])               # -> padded image shape
+            gp = np.pad(grad, ((kh - 1, kh - 1), (kw - 1, kw - 1)))  # (Ho, Wo) -> (Ho+2kh-2, Wo+2kw-2)
+            dxp = _correlate_valid(gp, kk[::-1, ::-1])  # -> padded image shape
             (pt, _), (pl, _) = ctx.pads
             h, w = ctx.x_shape
-            dx = dxp[pt:pt + h, pl:pl + w]                            # drop the zero padding
+            dx = dxp[pt : pt + h, pl : pl + w]  # drop the zero padding
         if ctx.needs_input_grad[1]:
             # dL/dkk(a, b) = sum_{r, c} g(r, c) xp(r + a, c + b): the input correlated with the gradient
-            dkk = np.tensordot(_windows(xp, (kh, kw)), grad, axes=([0, 1], [0, 1]))   # -> (kh, kw)
+            dkk = np.tensordot(_windows(xp, (kh, kw)), grad, axes=([0, 1], [0, 1]))  # -> (kh, kw)
             dk = dkk[::-1, ::-1].copy() if ctx.flip else dkk
         return dx, dk
 
@@ -105,9 +105,9 @@ def _pads(mode: str, in1_shape, in2_shape, flip: bool):
         if mode == "full":
             before, after = k - 1, k - 1
         elif mode == "same":
-            before = k // 2 if flip else (k - 1) // 2            # scipy's centre of 'full'
+            before = k // 2 if flip else (k - 1) // 2  # scipy's centre of 'full'
             after = k - 1 - before
-        else:                                                    # 'valid', possibly swapped (k > h)
+        else:  # 'valid', possibly swapped (k > h)
             before = after = max(k - h, 0)
         pads.append((before, after))
     return tuple(pads)
@@ -119,25 +119,32 @@ def _check(in1, in2, mode, op: str):
         if not isinstance(a, Tensor):
             a = np.asarray(a)
             if a.dtype.kind not in "biuf":
-                raise TypeError(f"{op}: {name} must be a real numeric array or tensor. Received: {name} of dtype "
-                                f"{a.dtype}")
+                raise TypeError(
+                    f"{op}: {name} must be a real numeric array or tensor. Received: {name} of dtype {a.dtype}"
+                )
         arrays.append(a)
     in1, in2 = arrays
     if in1.ndim != 2 or in2.ndim != 2:
-        raise ValueError(f"{op}: in1 and in2 must both be 2-D (one image, one kernel). "
-                         f"Received: in1 of shape {tuple(in1.shape)}, in2 of shape {tuple(in2.shape)}")
+        raise ValueError(
+            f"{op}: in1 and in2 must both be 2-D (one image, one kernel). "
+            f"Received: in1 of shape {tuple(in1.shape)}, in2 of shape {tuple(in2.shape)}"
+        )
     if 0 in in1.shape or 0 in in2.shape:
-        raise ValueError(f"{op}: in1 and in2 must not be empty. "
-                         f"Received: in1 of shape {tuple(in1.shape)}, in2 of shape {tuple(in2.shape)}")
+        raise ValueError(
+            f"{op}: in1 and in2 must not be empty. "
+            f"Received: in1 of shape {tuple(in1.shape)}, in2 of shape {tuple(in2.shape)}"
+        )
     if not isinstance(mode, str) or mode not in _MODES:
         raise ValueError(f"{op}: mode must be 'valid', 'same' or 'full'. Received: mode={mode!r}")
     if mode == "valid":
         ok1 = all(a >= b for a, b in zip(in1.shape, in2.shape))
         ok2 = all(b >= a for a, b in zip(in1.shape, in2.shape))
         if not (ok1 or ok2):
-            raise ValueError(f"{op}: in 'valid' mode one input must be at least as large as the other in every "
-                             f"dimension (as scipy.signal requires). Received: in1 of shape {tuple(in1.shape)}, "
-                             f"in2 of shape {tuple(in2.shape)}")
+            raise ValueError(
+                f"{op}: in 'valid' mode one input must be at least as large as the other in every "
+                f"dimension (as scipy.signal requires). Received: in1 of shape {tuple(in1.shape)}, "
+                f"in2 of shape {tuple(in2.shape)}"
+            )
     return in1, in2
 
 

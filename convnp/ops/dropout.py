@@ -24,7 +24,7 @@ class Dropout(Function):
     @staticmethod
     def forward(ctx, x, *, scaled_mask):
         ctx.scaled_mask = scaled_mask
-        return x * scaled_mask                          # (N, C, H, W) * (N, C, 1, 1) -> (N, C, H, W)
+        return x * scaled_mask  # (N, C, H, W) * (N, C, 1, 1) -> (N, C, H, W)
 
     @staticmethod
     def backward(ctx, grad):
@@ -36,21 +36,22 @@ def _check(name: str, input, p, training, generator) -> tuple[Tensor, float]:
     if isinstance(p, bool) or not isinstance(p, numbers.Real):
         raise TypeError(f"{name}: p must be a real number in [0, 1]. Received: p={p!r}")
     p = float(p)
-    if not 0.0 <= p <= 1.0:                             # also rejects NaN
+    if not 0.0 <= p <= 1.0:  # also rejects NaN
         raise ValueError(f"{name}: dropout probability p must be between 0 and 1. Received: p={p}")
     if not isinstance(training, (bool, np.bool_)):
         raise TypeError(f"{name}: training must be a bool. Received: training={training!r}")
     if generator is not None and not isinstance(generator, np.random.Generator):
-        raise TypeError(f"{name}: generator must be a numpy.random.Generator or None. "
-                        f"Received: {type(generator).__name__}")
+        raise TypeError(
+            f"{name}: generator must be a numpy.random.Generator or None. Received: {type(generator).__name__}"
+        )
     return input, p
 
 
 def _apply(x: Tensor, p: float, mask_shape: tuple[int, ...], generator) -> Tensor:
-    if p == 1.0:                                        # every unit dropped; nothing to draw
+    if p == 1.0:  # every unit dropped; nothing to draw
         scaled = np.zeros(mask_shape, dtype=x.dtype)
     else:
-        keep = resolve(generator).random(mask_shape) >= p           # P(keep) = 1 - p
+        keep = resolve(generator).random(mask_shape) >= p  # P(keep) = 1 - p
         scaled = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
     return Dropout.apply(x, scaled_mask=scaled)
 
@@ -93,11 +94,12 @@ def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
     """
     x, p = _check("dropout2d", input, p, training, generator)
     if x.ndim not in (3, 4):
-        raise ValueError(f"dropout2d: expected input of shape (N, C, H, W) or (C, H, W). "
-                         f"Received: input of shape {x.shape}")
+        raise ValueError(
+            f"dropout2d: expected input of shape (N, C, H, W) or (C, H, W). Received: input of shape {x.shape}"
+        )
     if not training or p == 0.0:
         return x
-    mask_shape = x.shape[:-2] + (1, 1)                  # (N, C, H, W) -> (N, C, 1, 1)
+    mask_shape = x.shape[:-2] + (1, 1)  # (N, C, H, W) -> (N, C, 1, 1)
     return _apply(x, p, mask_shape, generator)
 
 
@@ -121,8 +123,9 @@ def dropout3d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
     """
     x, p = _check("dropout3d", input, p, training, generator)
     if x.ndim not in (4, 5):
-        raise ValueError(f"dropout3d: expected input of shape (N, C, D, H, W) or (C, D, H, W). "
-                         f"Received: input of shape {x.shape}")
+        raise ValueError(
+            f"dropout3d: expected input of shape (N, C, D, H, W) or (C, D, H, W). Received: input of shape {x.shape}"
+        )
     if not training or p == 0.0:
         return x
     return _apply(x, p, x.shape[:-3] + (1, 1, 1), generator)
@@ -163,7 +166,7 @@ def alpha_dropout(input, p: float = 0.5, training: bool = False, inplace: bool =
     if p == 1.0:
         zeros = np.zeros(x.shape, dtype=x.dtype)
         return AlphaDropout.apply(x, scale=zeros, shift=zeros)
-    keep = (resolve(generator).random(x.shape) >= p).astype(np.float64)   # P(keep) = 1 - p
+    keep = (resolve(generator).random(x.shape) >= p).astype(np.float64)  # P(keep) = 1 - p
     alpha = SELU_ALPHA_PRIME
     a = 1.0 / np.sqrt((alpha * alpha * p + 1.0) * (1.0 - p))
     shift = (keep - 1.0) * alpha * a + alpha * a * p

@@ -24,18 +24,18 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, weight, bias):
         ctx.x, ctx.weight = x, weight
-        y = x @ weight.T                                # (*, in) @ (in, out) -> (*, out)
-        return y if bias is None else y + bias          # (*, out) + (out,) -> (*, out)
+        y = x @ weight.T  # (*, in) @ (in, out) -> (*, out)
+        return y if bias is None else y + bias  # (*, out) + (out,) -> (*, out)
 
     @staticmethod
     def backward(ctx, grad):
         x, weight = ctx.x, ctx.weight
         out_features, in_features = weight.shape
         needs = ctx.needs_input_grad
-        g2 = grad.reshape(-1, out_features)             # (*, out) -> (M, out)
-        dx = grad @ weight if needs[0] else None        # (*, out) @ (out, in) -> (*, in)
-        dw = g2.T @ x.reshape(-1, in_features) if needs[1] else None       # (out, M) @ (M, in) -> (out, in)
-        db = g2.sum(axis=0) if needs[2] else None       # (M, out) -> (out,)
+        g2 = grad.reshape(-1, out_features)  # (*, out) -> (M, out)
+        dx = grad @ weight if needs[0] else None  # (*, out) @ (out, in) -> (*, in)
+        dw = g2.T @ x.reshape(-1, in_features) if needs[1] else None  # (out, M) @ (M, in) -> (out, in)
+        db = g2.sum(axis=0) if needs[2] else None  # (M, out) -> (out,)
         return dx, dw, db
 
 
@@ -53,20 +53,28 @@ def linear(input, weight, bias=None) -> Tensor:
     b = None if bias is None else float_tensor("linear", bias, "bias")
     xd, wd = x.data, w.data
     if wd.ndim != 2:
-        raise ValueError(f"linear: expected a 2-D weight of shape (out_features, in_features). "
-                         f"Received: weight of shape {w.shape}")
+        raise ValueError(
+            f"linear: expected a 2-D weight of shape (out_features, in_features). Received: weight of shape {w.shape}"
+        )
     out_features, in_features = wd.shape
     if xd.ndim == 0:
-        raise ValueError(f"linear: expected input of shape (*, in_features={in_features}) with at least "
-                         f"1 dimension. Received: input of shape {x.shape}")
+        raise ValueError(
+            f"linear: expected input of shape (*, in_features={in_features}) with at least "
+            f"1 dimension. Received: input of shape {x.shape}"
+        )
     if xd.shape[-1] != in_features:
-        raise ValueError(f"linear: expected input with in_features={in_features} (weight.shape[1]) in its "
-                         f"last dimension, got {x.shape[-1]}. Received: input of shape {x.shape}, "
-                         f"weight of shape {w.shape}")
+        raise ValueError(
+            f"linear: expected input with in_features={in_features} (weight.shape[1]) in its "
+            f"last dimension, got {x.shape[-1]}. Received: input of shape {x.shape}, "
+            f"weight of shape {w.shape}"
+        )
     if b is not None and b.data.shape != (out_features,):
-        raise ValueError(f"linear: expected bias of shape (out_features,) = ({out_features},). "
-                         f"Received: bias of shape {b.shape}")
+        raise ValueError(
+            f"linear: expected bias of shape (out_features,) = ({out_features},). Received: bias of shape {b.shape}"
+        )
     if xd.dtype != wd.dtype or (b is not None and b.data.dtype != xd.dtype):
-        raise TypeError(f"linear: expected input, weight and bias of one dtype. Received: input {x.dtype}, "
-                        f"weight {w.dtype}" + (f", bias {b.dtype}" if b is not None else ""))
+        raise TypeError(
+            f"linear: expected input, weight and bias of one dtype. Received: input {x.dtype}, "
+            f"weight {w.dtype}" + (f", bias {b.dtype}" if b is not None else "")
+        )
     return (_kernels.select(xd, wd) or Linear).apply(x, w, b)

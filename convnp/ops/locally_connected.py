@@ -57,14 +57,14 @@ class LocallyConnected2d(Function):
         oh, ow, co, _, kh, kw = weight.shape
         p = oh * ow
         ph, pw = padding
-        xp = pad_spatial(x, ((ph, ph), (pw, pw)))                          # (N, C, H+2ph, W+2pw)
-        cols = im2col(xp, (kh, kw), stride, (1, 1))                         # -> (C*kh*kw, N*P)
-        cols = cols.reshape(c * kh * kw, n, p).transpose(2, 0, 1)          # -> (P, C*kh*kw, N)
-        wmat = weight.reshape(p, co, c * kh * kw)                           # (oh, ow, Co, C, kh, kw) -> (P, Co, C*kh*kw)
-        out = np.matmul(wmat, cols)                                         # (P, Co, N)
-        out = out.transpose(2, 1, 0).reshape(n, co, oh, ow)                 # -> (N, Co, oh, ow)
+        xp = pad_spatial(x, ((ph, ph), (pw, pw)))  # (N, C, H+2ph, W+2pw)
+        cols = im2col(xp, (kh, kw), stride, (1, 1))  # -> (C*kh*kw, N*P)
+        cols = cols.reshape(c * kh * kw, n, p).transpose(2, 0, 1)  # -> (P, C*kh*kw, N)
+        wmat = weight.reshape(p, co, c * kh * kw)  # (oh, ow, Co, C, kh, kw) -> (P, Co, C*kh*kw)
+        out = np.matmul(wmat, cols)  # (P, Co, N)
+        out = out.transpose(2, 1, 0).reshape(n, co, oh, ow)  # -> (N, Co, oh, ow)
         if bias is not None:
-            out = out + bias.astype(dtype, copy=False)                      # (Co, oh, ow) broadcast over N
+            out = out + bias.astype(dtype, copy=False)  # (Co, oh, ow) broadcast over N
         ctx.cols, ctx.wmat = cols, wmat
         ctx.x_shape, ctx.w_shape, ctx.xp_shape = x.shape, weight.shape, xp.shape
         ctx.stride, ctx.padding = stride, padding
@@ -74,19 +74,19 @@ class LocallyConnected2d(Function):
     def backward(ctx, grad):
         n, c, h, w = ctx.x_shape
         oh, ow, co, _, kh, kw = ctx.w_shape
-        g = grad.reshape(n, co, oh * ow).transpose(2, 1, 0)                 # (N, Co, oh, ow) -> (P, Co, N)
+        g = grad.reshape(n, co, oh * ow).transpose(2, 1, 0)  # (N, Co, oh, ow) -> (P, Co, N)
         dx = dw = db = None
         if ctx.needs_input_grad[0]:
-            dcols = np.matmul(ctx.wmat.transpose(0, 2, 1), g)               # (P, C*kh*kw, N)
-            dcols = dcols.transpose(1, 2, 0).reshape(c * kh * kw, n * oh * ow)   # -> (C*kh*kw, N*P)
-            dxp = col2im(dcols, ctx.xp_shape, (kh, kw), ctx.stride, (1, 1))     # (N, C, Hp, Wp)
+            dcols = np.matmul(ctx.wmat.transpose(0, 2, 1), g)  # (P, C*kh*kw, N)
+            dcols = dcols.transpose(1, 2, 0).reshape(c * kh * kw, n * oh * ow)  # -> (C*kh*kw, N*P)
+            dxp = col2im(dcols, ctx.xp_shape, (kh, kw), ctx.stride, (1, 1))  # (N, C, Hp, Wp)
             ph, pw = ctx.padding
-            dx = dxp[:, :, ph:ph + h, pw:pw + w]                                 # drop the padding
+            dx = dxp[:, :, ph : ph + h, pw : pw + w]  # drop the padding
         if ctx.needs_input_grad[1]:
-            dw = np.matmul(g, ctx.cols.transpose(0, 2, 1))                   # (P, Co, C*kh*kw)
+            dw = np.matmul(g, ctx.cols.transpose(0, 2, 1))  # (P, Co, C*kh*kw)
             dw = dw.reshape(ctx.w_shape)
         if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]:
-            db = grad.sum(axis=0)                                            # (Co, oh, ow)
+            db = grad.sum(axis=0)  # (Co, oh, ow)
         return dx, dw, db
 
 
@@ -124,31 +124,43 @@ def locally_connected2d(input, weight, bias=None, stride=1, padding=0):
     if input.ndim != 4:
         raise ValueError(f"{_OP}: expected a 4-D input (N, C_in, H, W). Received: input of shape {tuple(input.shape)}")
     if weight.ndim != 6:
-        raise ValueError(f"{_OP}: expected a 6-D weight (out_h, out_w, out_channels, in_channels, kh, kw), one filter "
-                         f"bank per output position. Received: weight of shape {tuple(weight.shape)}")
+        raise ValueError(
+            f"{_OP}: expected a 6-D weight (out_h, out_w, out_channels, in_channels, kh, kw), one filter "
+            f"bank per output position. Received: weight of shape {tuple(weight.shape)}"
+        )
     n, c, h, w = input.shape
     oh, ow, co, ci, kh, kw = weight.shape
     if ci != c:
-        raise ValueError(f"{_OP}: expected input with {ci} channels (weight.shape[3] = {ci}). "
-                         f"Received: input of shape {tuple(input.shape)}")
+        raise ValueError(
+            f"{_OP}: expected input with {ci} channels (weight.shape[3] = {ci}). "
+            f"Received: input of shape {tuple(input.shape)}"
+        )
     if kh < 1 or kw < 1 or co < 1:
-        raise ValueError(f"{_OP}: the weight must have at least one output channel and a kernel of at least 1x1. "
-                         f"Received: weight of shape {tuple(weight.shape)}")
+        raise ValueError(
+            f"{_OP}: the weight must have at least one output channel and a kernel of at least 1x1. "
+            f"Received: weight of shape {tuple(weight.shape)}"
+        )
     want = tuple(conv_output_size(size, k, s, p) for size, k, s, p in zip((h, w), (kh, kw), stride, padding))
     if min(want) < 1:
-        raise ValueError(f"{_OP}: the {kh}x{kw} kernel does not fit in the padded input "
-                         f"({h + 2 * padding[0]}x{w + 2 * padding[1]}), so there is no output position. "
-                         f"Received: input of shape {tuple(input.shape)}, weight of shape {tuple(weight.shape)}, "
-                         f"padding={padding}")
+        raise ValueError(
+            f"{_OP}: the {kh}x{kw} kernel does not fit in the padded input "
+            f"({h + 2 * padding[0]}x{w + 2 * padding[1]}), so there is no output position. "
+            f"Received: input of shape {tuple(input.shape)}, weight of shape {tuple(weight.shape)}, "
+            f"padding={padding}"
+        )
     if (oh, ow) != want:
-        raise ValueError(f"{_OP}: the weight has filters for a {oh}x{ow} output, but the input, kernel, stride and "
-                         f"padding give a {want[0]}x{want[1]} output (out = floor((in + 2*padding - k) / stride) + 1 "
-                         f"= ({h} + 2*{padding[0]} - {kh}) // {stride[0]} + 1 by ({w} + 2*{padding[1]} - {kw}) // "
-                         f"{stride[1]} + 1). Received: weight of shape {tuple(weight.shape)} for input of shape "
-                         f"{tuple(input.shape)}")
+        raise ValueError(
+            f"{_OP}: the weight has filters for a {oh}x{ow} output, but the input, kernel, stride and "
+            f"padding give a {want[0]}x{want[1]} output (out = floor((in + 2*padding - k) / stride) + 1 "
+            f"= ({h} + 2*{padding[0]} - {kh}) // {stride[0]} + 1 by ({w} + 2*{padding[1]} - {kw}) // "
+            f"{stride[1]} + 1). Received: weight of shape {tuple(weight.shape)} for input of shape "
+            f"{tuple(input.shape)}"
+        )
     if bias is not None and tuple(bias.shape) != (co, oh, ow):
-        raise ValueError(f"{_OP}: expected bias of shape (out_channels, out_h, out_w) = {(co, oh, ow)} or None. "
-                         f"Received: bias of shape {tuple(bias.shape)}")
+        raise ValueError(
+            f"{_OP}: expected bias of shape (out_channels, out_h, out_w) = {(co, oh, ow)} or None. "
+            f"Received: bias of shape {tuple(bias.shape)}"
+        )
     if bias is None:
         return LocallyConnected2d.apply(input, weight, stride=stride, padding=padding)
     return LocallyConnected2d.apply(input, weight, bias, stride=stride, padding=padding)

@@ -25,8 +25,11 @@ import numpy as np
 
 from convnp.arraymath.broadcast import is_float, unbroadcast
 from convnp.arraymath.loss_config import CrossEntropyConfig
-from convnp.arraymath.loss_config import index_shape as _index_shape, reduce_rows as _reduce_rows
-from convnp.arraymath.loss_config import row_grad as _row_grad, rows as _rows, unrows as _unrows
+from convnp.arraymath.loss_config import index_shape as _index_shape
+from convnp.arraymath.loss_config import reduce_rows as _reduce_rows
+from convnp.arraymath.loss_config import row_grad as _row_grad
+from convnp.arraymath.loss_config import rows as _rows
+from convnp.arraymath.loss_config import unrows as _unrows
 from convnp.autograd.function import Function
 from convnp.autograd.tensor import Tensor
 from convnp.kernels import loss as _kernels
@@ -38,6 +41,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 # ============================================================================================
 # Helpers
 # ============================================================================================
+
 
 def _data(x):
     return x.data if isinstance(x, Tensor) else x
@@ -51,8 +55,10 @@ def _target_array(op: str, target) -> np.ndarray:
     except Exception:
         t = None
     if t is None or t.dtype.kind not in "biuf":
-        raise TypeError(f"{op}: expected target to be a convnp Tensor or a NumPy array of numbers. "
-                        f"Received: {type(target).__name__}")
+        raise TypeError(
+            f"{op}: expected target to be a convnp Tensor or a NumPy array of numbers. "
+            f"Received: {type(target).__name__}"
+        )
     return t
 
 
@@ -67,8 +73,10 @@ def _class_weight(op: str, weight, C: int, dtype) -> np.ndarray | None:
         return None
     w = _data(weight) if isinstance(weight, Tensor) else np.asarray(weight)
     if w.dtype.kind not in "biuf" or w.shape != (C,):
-        raise ValueError(f"{op}: expected weight of shape ({C},) (one weight per class of the {C} classes). "
-                         f"Received: weight of shape {w.shape} and dtype {w.dtype}")
+        raise ValueError(
+            f"{op}: expected weight of shape ({C},) (one weight per class of the {C} classes). "
+            f"Received: weight of shape {w.shape} and dtype {w.dtype}"
+        )
     return w.astype(dtype)
 
 
@@ -78,18 +86,23 @@ def _log_softmax_rows(x2: np.ndarray) -> np.ndarray:
     return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
 
-def _check_indices(op: str, x: np.ndarray, t: np.ndarray, ignore_index: int | None, *,
-                   allow_probabilities: bool = False) -> np.ndarray:
+def _check_indices(
+    op: str, x: np.ndarray, t: np.ndarray, ignore_index: int | None, *, allow_probabilities: bool = False
+) -> np.ndarray:
     """Validate class-index targets (integer, shape (N, d1, ...), values in [0, C) or ignore_index)."""
     want = _index_shape(x)
     if t.shape != want:
         extra = f" (class indices) or {x.shape} (class probabilities)" if allow_probabilities else " (class indices)"
-        raise ValueError(f"{op}: expected target of shape {want}{extra} for input of shape {x.shape}. "
-                         f"Received: target of shape {t.shape}")
+        raise ValueError(
+            f"{op}: expected target of shape {want}{extra} for input of shape {x.shape}. "
+            f"Received: target of shape {t.shape}"
+        )
     if t.dtype.kind not in "iu":
-        raise TypeError(f"{op}: expected target of integer class indices for input of shape {x.shape} "
-                        f"(a float target of input's shape means class probabilities). "
-                        f"Received: target of dtype {t.dtype} and shape {t.shape}")
+        raise TypeError(
+            f"{op}: expected target of integer class indices for input of shape {x.shape} "
+            f"(a float target of input's shape means class probabilities). "
+            f"Received: target of dtype {t.dtype} and shape {t.shape}"
+        )
     C = x.shape[1] if x.ndim >= 2 else x.shape[0]
     flat = t.reshape(-1).astype(np.int64)
     valid = flat != ignore_index if ignore_index is not None else np.ones(flat.shape, bool)
@@ -97,14 +110,17 @@ def _check_indices(op: str, x: np.ndarray, t: np.ndarray, ignore_index: int | No
     if bad.any():
         value = int(flat[np.argmax(bad)])
         ign = f" or ignore_index={ignore_index}" if ignore_index is not None else ""
-        raise ValueError(f"{op}: target contains class index {value}, outside [0, {C}) for {C} classes{ign}. "
-                         f"Received: target value {value}")
+        raise ValueError(
+            f"{op}: target contains class index {value}, outside [0, {C}) for {C} classes{ign}. "
+            f"Received: target value {value}"
+        )
     return flat
 
 
 # ============================================================================================
 # Cross-entropy, the general soft form
 # ============================================================================================
+
 
 class SoftCrossEntropy(Function):
     """Row loss l = -sum_c q_c log p_c with p = softmax(x); q built by the caller from the target.
@@ -117,9 +133,9 @@ class SoftCrossEntropy(Function):
 
     @staticmethod
     def forward(ctx, x, soft_target, *, q, target_scale, reduction, denominator):
-        x2 = _rows(x)                                     # (N, C, d1, ...) -> (M, C)
+        x2 = _rows(x)  # (N, C, d1, ...) -> (M, C)
         logp = _log_softmax_rows(x2)
-        loss_rows = -(q * logp).sum(axis=1)               # (M, C) -> (M,)
+        loss_rows = -(q * logp).sum(axis=1)  # (M, C) -> (M,)
         ctx.shape, ctx.dtype = x.shape, x.dtype
         ctx.logp, ctx.q, ctx.target_scale = logp, q, target_scale
         ctx.reduction, ctx.denominator = reduction, denominator
@@ -128,7 +144,7 @@ class SoftCrossEntropy(Function):
     @staticmethod
     def backward(ctx, grad):
         M = ctx.logp.shape[0]
-        g = _row_grad(grad, ctx.reduction, ctx.denominator, M, ctx.dtype)     # (M, 1)
+        g = _row_grad(grad, ctx.reduction, ctx.denominator, M, ctx.dtype)  # (M, 1)
         dx = dt = None
         if ctx.needs_input_grad[0]:
             p = np.exp(ctx.logp)
@@ -150,15 +166,15 @@ class IndexCrossEntropy(Function):
 
     @staticmethod
     def forward(ctx, x, *, index, valid, weight, denominator, config):
-        logp = _log_softmax_rows(_rows(x))               # (N, C, d1, ...) -> (M, C)
+        logp = _log_softmax_rows(_rows(x))  # (N, C, d1, ...) -> (M, C)
         M, C = logp.shape
         w = np.ones(C, x.dtype) if weight is None else weight
         eps = config.smoothing
-        loss = (1 - eps) * w[index] * -logp[np.arange(M), index]              # (M,)
+        loss = (1 - eps) * w[index] * -logp[np.arange(M), index]  # (M,)
         if eps:
             loss = loss + (eps / C) * -(logp @ w)
         v = np.ones(M, bool) if valid is None else valid
-        loss = np.where(v, loss, 0).astype(x.dtype)     # an ignored row is 0 (even where x is NaN)
+        loss = np.where(v, loss, 0).astype(x.dtype)  # an ignored row is 0 (even where x is NaN)
         ctx.config, ctx.shape, ctx.p, ctx.index, ctx.v, ctx.w = config, x.shape, np.exp(logp), index, v, w
         ctx.denominator = denominator
         return _reduce_rows(loss, config.reduction, denominator, _index_shape(x), x.dtype)
@@ -168,14 +184,17 @@ class IndexCrossEntropy(Function):
         p, w, eps, index = ctx.p, ctx.w, ctx.config.smoothing, ctx.index
         M, C = p.shape
         g = np.where(ctx.v[:, None], _row_grad(grad, ctx.config.reduction, ctx.denominator, M, p.dtype), 0)
-        q = np.tile((eps / C) * w, (M, 1))              # the target distribution q, (M, C) ...
+        q = np.tile((eps / C) * w, (M, 1))  # the target distribution q, (M, C) ...
         q[np.arange(M), index] += (1 - eps) * w[index]  # ... its one-hot part
         return _unrows((g * (q.sum(axis=1, keepdims=True) * p - q)).astype(p.dtype, copy=False), ctx.shape)
 
 
 def _check_smoothing(op: str, label_smoothing) -> float:
-    if (not isinstance(label_smoothing, numbers.Real) or isinstance(label_smoothing, bool)
-            or not 0.0 <= label_smoothing <= 1.0):
+    if (
+        not isinstance(label_smoothing, numbers.Real)
+        or isinstance(label_smoothing, bool)
+        or not 0.0 <= label_smoothing <= 1.0
+    ):
         raise ValueError(f"{op}: expected label_smoothing between 0.0 and 1.0. Received: {label_smoothing!r}")
     return float(label_smoothing)
 
@@ -202,26 +221,36 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     eps = _check_smoothing(op, label_smoothing)
     C = x.shape[1] if x.ndim >= 2 else x.shape[0]
     w = _class_weight(op, weight, C, x.dtype)
-    if t.shape == x.shape:                                    # class probabilities
+    if t.shape == x.shape:  # class probabilities
         if not is_float(t.dtype):
-            raise TypeError(f"{op}: expected a floating-point target of class probabilities (target of "
-                            f"input's shape {x.shape}). Received: target of dtype {t.dtype}")
+            raise TypeError(
+                f"{op}: expected a floating-point target of class probabilities (target of "
+                f"input's shape {x.shape}). Received: target of dtype {t.dtype}"
+            )
         if ignore_index >= 0:
-            raise ValueError(f"{op}: ignore_index is not supported for class-probability targets; expected "
-                             f"a negative ignore_index. Received: ignore_index={ignore_index}")
+            raise ValueError(
+                f"{op}: ignore_index is not supported for class-probability targets; expected "
+                f"a negative ignore_index. Received: ignore_index={ignore_index}"
+            )
         ws = np.ones(C, x.dtype) if w is None else w
-        q = ws * ((1 - eps) * _rows(t.astype(x.dtype, copy=False)) + eps / C)    # (M, C)
-        return SoftCrossEntropy.apply(input, target if isinstance(target, Tensor) else t, q=q,
-                                      target_scale=(1 - eps) * ws, reduction=reduction,
-                                      denominator=int(np.prod(_index_shape(x), dtype=np.int64)))
+        q = ws * ((1 - eps) * _rows(t.astype(x.dtype, copy=False)) + eps / C)  # (M, C)
+        return SoftCrossEntropy.apply(
+            input,
+            target if isinstance(target, Tensor) else t,
+            q=q,
+            target_scale=(1 - eps) * ws,
+            reduction=reduction,
+            denominator=int(np.prod(_index_shape(x), dtype=np.int64)),
+        )
     flat, valid = _index_targets(op, x, t, ignore_index)
-    if valid is None:                                         # every row counts
-        denominator = (flat.size if w is None else w[flat].sum(dtype=x.dtype))
+    if valid is None:  # every row counts
+        denominator = flat.size if w is None else w[flat].sum(dtype=x.dtype)
     else:
         denominator = (valid if w is None else w[flat] * valid).sum(dtype=x.dtype)
     config = _cross_entropy_config(reduction, eps)
-    return (_kernels.select(x, config) or IndexCrossEntropy).apply(input, index=flat, valid=valid, weight=w,
-                                                                   denominator=denominator, config=config)
+    return (_kernels.select(x, config) or IndexCrossEntropy).apply(
+        input, index=flat, valid=valid, weight=w, denominator=denominator, config=config
+    )
 
 
 @functools.lru_cache(maxsize=64)
@@ -239,7 +268,7 @@ def _index_targets(op: str, x: np.ndarray, t: np.ndarray, ignore_index) -> tuple
         flat = t.reshape(-1).astype(np.int64, copy=False)
         lo, hi = int(flat.min()), int(flat.max())
         if 0 <= lo and hi < C and not lo <= ignore_index <= hi:
-            return flat, None                             # all in range, none ignored
+            return flat, None  # all in range, none ignored
     flat = _check_indices(op, x, t, ignore_index, allow_probabilities=True)
     valid = flat != ignore_index
     return np.where(valid, flat, 0), valid
@@ -249,14 +278,15 @@ def _index_targets(op: str, x: np.ndarray, t: np.ndarray, ignore_index) -> tuple
 # Negative log-likelihood
 # ============================================================================================
 
+
 class NLLLoss(Function):
     """l_n = -w_{y_n} x_{n, y_n} (input holds log-probabilities); dl_n/dx_{n,c} = -w_{y_n} [c = y_n]."""
 
     @staticmethod
     def forward(ctx, x, *, index, wt, reduction, denominator):
-        x2 = _rows(x)                                      # (N, C, d1, ...) -> (M, C)
+        x2 = _rows(x)  # (N, C, d1, ...) -> (M, C)
         M = x2.shape[0]
-        loss_rows = -wt * x2[np.arange(M), index]          # (M,)
+        loss_rows = -wt * x2[np.arange(M), index]  # (M,)
         ctx.shape, ctx.dtype, ctx.C = x.shape, x.dtype, x2.shape[1]
         ctx.index, ctx.wt, ctx.reduction, ctx.denominator = index, wt, reduction, denominator
         return _reduce_rows(loss_rows, reduction, denominator, _index_shape(x), x.dtype)
@@ -266,7 +296,7 @@ class NLLLoss(Function):
         M = ctx.index.size
         g = _row_grad(grad, ctx.reduction, ctx.denominator, M, ctx.dtype)[:, 0]
         d2 = np.zeros((M, ctx.C), ctx.dtype)
-        d2[np.arange(M), ctx.index] = -ctx.wt * g           # one entry per row: no collisions
+        d2[np.arange(M), ctx.index] = -ctx.wt * g  # one entry per row: no collisions
         return _unrows(d2, ctx.shape)
 
 
@@ -291,13 +321,15 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     valid = flat != ignore_index
     safe = np.where(valid, flat, 0)
     wt = (np.ones(C, x.dtype) if w is None else w)[safe] * valid
-    return NLLLoss.apply(input, index=safe, wt=wt.astype(x.dtype, copy=False), reduction=reduction,
-                         denominator=wt.sum(dtype=x.dtype))
+    return NLLLoss.apply(
+        input, index=safe, wt=wt.astype(x.dtype, copy=False), reduction=reduction, denominator=wt.sum(dtype=x.dtype)
+    )
 
 
 # ============================================================================================
 # Mean squared error
 # ============================================================================================
+
 
 class MSELoss(Function):
     """l = (x - t)^2 elementwise (broadcast); dl/dx = 2 (x - t), dl/dt = -2 (x - t)."""
@@ -340,12 +372,18 @@ def mse_loss(input, target, reduction="mean"):
     try:
         shape = np.broadcast_shapes(x.shape, t.shape)
     except ValueError:
-        raise ValueError(f"{op}: expected target broadcastable to input's shape {x.shape} (ideally the same "
-                         f"shape). Received: target of shape {t.shape}") from None
+        raise ValueError(
+            f"{op}: expected target broadcastable to input's shape {x.shape} (ideally the same "
+            f"shape). Received: target of shape {t.shape}"
+        ) from None
     if t.shape != x.shape:
-        warnings.warn(f"{op}: using a target size {t.shape} that is different to the input size {x.shape}; "
-                      f"they are broadcast to {shape}, which is likely not intended. Please ensure they "
-                      f"have the same size.", UserWarning, stacklevel=2)
+        warnings.warn(
+            f"{op}: using a target size {t.shape} that is different to the input size {x.shape}; "
+            f"they are broadcast to {shape}, which is likely not intended. Please ensure they "
+            f"have the same size.",
+            UserWarning,
+            stacklevel=2,
+        )
     dtype = np.result_type(x.dtype, t.dtype) if is_float(t.dtype) else x.dtype
     tt = target if isinstance(target, Tensor) else t
     return MSELoss.apply(input, tt, reduction=reduction, dtype=np.dtype(dtype))
@@ -354,6 +392,7 @@ def mse_loss(input, target, reduction="mean"):
 # ============================================================================================
 # Binary cross-entropy with logits
 # ============================================================================================
+
 
 def _log_sigmoid(x: np.ndarray) -> np.ndarray:
     """log sigma(x) = -(max(-x, 0) + log1p(exp(-|x|))): no overflow for any x."""
@@ -391,7 +430,7 @@ class BCEWithLogits(Function):
             g = g * ctx.weight
         dx = dt = None
         if ctx.needs_input_grad[0]:
-            sig_neg = np.exp(_log_sigmoid(-x))                  # sigma(-x) = 1 - sigma(x), stably
+            sig_neg = np.exp(_log_sigmoid(-x))  # sigma(-x) = 1 - sigma(x), stably
             dx = np.broadcast_to(g * ((1 - t) - ctx.lw * sig_neg), x.shape).astype(x.dtype)
         if ctx.needs_input_grad[1]:
             dl = -x if ctx.pos_weight is None else -x - (ctx.pos_weight - 1) * ctx.ls
@@ -417,8 +456,9 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     t = _target_array(op, target)
     _check_reduction(op, reduction)
     if t.shape != x.shape:
-        raise ValueError(f"{op}: expected target of the same shape as input {x.shape}. "
-                         f"Received: target of shape {t.shape}")
+        raise ValueError(
+            f"{op}: expected target of the same shape as input {x.shape}. Received: target of shape {t.shape}"
+        )
     extras = {}
     for name, value in (("weight", weight), ("pos_weight", pos_weight)):
         if value is None:
@@ -429,8 +469,9 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
             if np.broadcast_shapes(v.shape, x.shape) != x.shape:
                 raise ValueError
         except ValueError:
-            raise ValueError(f"{op}: expected {name} broadcastable to input's shape {x.shape}. "
-                             f"Received: {name} of shape {v.shape}") from None
+            raise ValueError(
+                f"{op}: expected {name} broadcastable to input's shape {x.shape}. Received: {name} of shape {v.shape}"
+            ) from None
         extras[name] = v.astype(x.dtype)
     tt = target if isinstance(target, Tensor) else t
     return BCEWithLogits.apply(input, tt, reduction=reduction, **extras)
@@ -439,6 +480,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
 # ============================================================================================
 # Focal loss
 # ============================================================================================
+
 
 class FocalLoss(Function):
     """Row loss f = -a_t (1 - p_t)^gamma log p_t, log p_t = log_softmax(x)[y].
@@ -450,13 +492,13 @@ class FocalLoss(Function):
 
     @staticmethod
     def forward(ctx, x, *, index, alpha_t, gamma, reduction):
-        x2 = _rows(x)                                      # (N, C, d1, ...) -> (M, C)
+        x2 = _rows(x)  # (N, C, d1, ...) -> (M, C)
         M = x2.shape[0]
         logp = _log_softmax_rows(x2)
-        u = logp[np.arange(M), index]                      # (M,) log p_t
+        u = logp[np.arange(M), index]  # (M,) log p_t
         pt = np.exp(u)
-        one_minus = -np.expm1(u)                           # 1 - p_t, accurate when p_t ~ 1
-        mod = one_minus ** gamma if gamma != 0 else np.ones_like(u)
+        one_minus = -np.expm1(u)  # 1 - p_t, accurate when p_t ~ 1
+        mod = one_minus**gamma if gamma != 0 else np.ones_like(u)
         loss_rows = -alpha_t * mod * u
         ctx.shape, ctx.dtype, ctx.logp, ctx.index = x.shape, x.dtype, logp, index
         ctx.u, ctx.pt, ctx.one_minus, ctx.mod = u, pt, one_minus, mod
@@ -474,9 +516,9 @@ class FocalLoss(Function):
                 second = np.where(positive, gamma * ctx.pt * u * om ** (gamma - 1), 0)
         else:
             second = 0
-        dfdu = -ctx.alpha_t * (ctx.mod - second) * g       # (M,)
-        d2 = -np.exp(ctx.logp) * dfdu[:, None]             # -p_j df/du
-        d2[np.arange(M), ctx.index] += dfdu                # + [j = y] df/du
+        dfdu = -ctx.alpha_t * (ctx.mod - second) * g  # (M,)
+        d2 = -np.exp(ctx.logp) * dfdu[:, None]  # -p_j df/du
+        d2[np.arange(M), ctx.index] += dfdu  # + [j = y] df/du
         return _unrows(d2.astype(ctx.dtype, copy=False), ctx.shape)
 
 
@@ -509,8 +551,10 @@ def focal_loss(input, target, gamma=2.0, alpha=None, reduction="mean"):
     else:
         a = np.asarray(_data(alpha))
         if a.dtype.kind not in "iuf" or a.shape != (C,):
-            raise ValueError(f"{op}: expected alpha to be None, a number, or {C} per-class weights (shape "
-                             f"({C},)). Received: alpha of shape {a.shape} and dtype {a.dtype}")
+            raise ValueError(
+                f"{op}: expected alpha to be None, a number, or {C} per-class weights (shape "
+                f"({C},)). Received: alpha of shape {a.shape} and dtype {a.dtype}"
+            )
         a = a.astype(x.dtype)
     flat = _check_indices(op, x, t, None)
     return FocalLoss.apply(input, index=flat, alpha_t=a[flat], gamma=float(gamma), reduction=reduction)

@@ -38,10 +38,10 @@ from convnp.autograd.tensor import Tensor
 from convnp.kernels import normalization as _kernels
 from convnp.ops.checks import checked_once, float_array
 
-
 # ============================================================================================
 # Helpers
 # ============================================================================================
+
 
 def _data(x):
     return x.data if isinstance(x, Tensor) else x
@@ -56,8 +56,9 @@ def _check_param(op: str, name: str, value, shape: tuple[int, ...], what: str) -
 
 def _check_param_type(op: str, name: str, value) -> None:
     if value is not None and not isinstance(value, (Tensor, np.ndarray)):
-        raise TypeError(f"{op}: expected {name} to be a convnp Tensor, a NumPy array or None. "
-                        f"Received: {type(value).__name__}")
+        raise TypeError(
+            f"{op}: expected {name} to be a convnp Tensor, a NumPy array or None. Received: {type(value).__name__}"
+        )
 
 
 def _check_param_shape(op: str, name: str, got, shape: tuple[int, ...], what: str) -> None:
@@ -75,13 +76,15 @@ def _standardize_backward(dxhat: np.ndarray, xhat: np.ndarray, inv_std: np.ndarr
 
     dx = inv_std * (dx_hat - mean_S(dx_hat) - x_hat * mean_S(dx_hat * x_hat)).
     """
-    return inv_std * (dxhat - dxhat.mean(axis=axes, keepdims=True)
-                      - xhat * (dxhat * xhat).mean(axis=axes, keepdims=True))
+    return inv_std * (
+        dxhat - dxhat.mean(axis=axes, keepdims=True) - xhat * (dxhat * xhat).mean(axis=axes, keepdims=True)
+    )
 
 
 # ============================================================================================
 # Batch normalization
 # ============================================================================================
+
 
 class BatchNorm(Function):
     """Batch normalization over every axis but the channel axis 1: S = (N, *spatial), n = |S|.
@@ -95,11 +98,11 @@ class BatchNorm(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, *, running_mean, running_var, config):
-        axes = (0,) + tuple(range(2, x.ndim))           # S: every axis but the channels
-        col = (1, x.shape[1]) + (1,) * (x.ndim - 2)     # (C,) -> (1, C, 1, ...), broadcasts against x
+        axes = (0,) + tuple(range(2, x.ndim))  # S: every axis but the channels
+        col = (1, x.shape[1]) + (1,) * (x.ndim - 2)  # (C,) -> (1, C, 1, ...), broadcasts against x
         n = x.size // x.shape[1]
-        if config.training:                             # statistics in float64: n may be 10^5 entries
-            mu = x.mean(axis=axes, dtype=np.float64)    # (N, C, *) -> (C,)
+        if config.training:  # statistics in float64: n may be 10^5 entries
+            mu = x.mean(axis=axes, dtype=np.float64)  # (N, C, *) -> (C,)
             var = ((x - mu.reshape(col)) ** 2).mean(axis=axes)
             m = config.momentum
             if running_mean is not None:
@@ -108,7 +111,7 @@ class BatchNorm(Function):
                 running_var[...] = (1 - m) * running_var + m * var * (n / (n - 1))
         else:
             mu, var = running_mean, running_var
-        inv_std = 1 / np.sqrt(var + config.eps)         # (C,)
+        inv_std = 1 / np.sqrt(var + config.eps)  # (C,)
         xhat = ((x - mu.reshape(col)) * inv_std.reshape(col)).astype(x.dtype)
         w = None if weight is None else weight.astype(x.dtype).reshape(col)
         y = xhat if w is None else xhat * w
@@ -121,9 +124,9 @@ class BatchNorm(Function):
     def backward(ctx, grad):
         """With dx_hat = g * w and the sums over S:
 
-            dx = (1/n) inv_std (n dx_hat - sum dx_hat - x_hat sum(dx_hat x_hat))     (training)
-            dx = inv_std dx_hat                                                     (eval)
-            dw = sum g x_hat,   db = sum g
+        dx = (1/n) inv_std (n dx_hat - sum dx_hat - x_hat sum(dx_hat x_hat))     (training)
+        dx = inv_std dx_hat                                                     (eval)
+        dw = sum g x_hat,   db = sum g
         """
         xhat, inv_std = ctx.xhat, ctx.inv_std
         axes = (0,) + tuple(range(2, grad.ndim))
@@ -132,19 +135,21 @@ class BatchNorm(Function):
             dxhat = grad if ctx.w is None else grad * ctx.w
             if ctx.config.training:
                 n = grad.size // grad.shape[1]
-                dx = (inv_std / n) * (n * dxhat - dxhat.sum(axis=axes, keepdims=True)
-                                      - xhat * (dxhat * xhat).sum(axis=axes, keepdims=True))
+                dx = (inv_std / n) * (
+                    n * dxhat
+                    - dxhat.sum(axis=axes, keepdims=True)
+                    - xhat * (dxhat * xhat).sum(axis=axes, keepdims=True)
+                )
             else:
                 dx = dxhat * inv_std
         if ctx.needs_input_grad[1]:
-            dw = (grad * xhat).sum(axis=axes)           # (N, C, *) -> (C,)
+            dw = (grad * xhat).sum(axis=axes)  # (N, C, *) -> (C,)
         if ctx.needs_input_grad[2]:
             db = grad.sum(axis=axes)
         return dx, dw, db
 
 
-def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
-               eps=1e-05):
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-05):
     """Batch normalization (Ioffe & Szegedy 2015), per channel over the batch and spatial axes.
 
         y = w * (x - mu) / sqrt(sigma^2 + eps) + b
@@ -168,10 +173,17 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         _check_param_type(op, name, value)
     rm, rv, w, b = (None if v is None else _data(v) for v in params)
     config = _batch_norm_args(
-        x.shape, *(None if a is None else a.shape for a in (rm, rv, w, b)),
-        None if rm is None else rm.dtype, None if rv is None else rv.dtype, training, momentum, eps)
-    return (_kernels.select(x, config) or BatchNorm).apply(input, weight, bias, running_mean=rm, running_var=rv,
-                                                           config=config)
+        x.shape,
+        *(None if a is None else a.shape for a in (rm, rv, w, b)),
+        None if rm is None else rm.dtype,
+        None if rv is None else rv.dtype,
+        training,
+        momentum,
+        eps,
+    )
+    return (_kernels.select(x, config) or BatchNorm).apply(
+        input, weight, bias, running_mean=rm, running_var=rv, config=config
+    )
 
 
 _BATCH_NORM_PARAMS = ("running_mean", "running_var", "weight", "bias")
@@ -195,12 +207,16 @@ def _batch_norm_args(x_shape, rm_shape, rv_shape, w_shape, b_shape, rm_dtype, rv
         if not isinstance(momentum, numbers.Real) or isinstance(momentum, bool):
             raise TypeError(f"{op}: expected momentum to be a number. Received: {momentum!r}")
         if math.prod(x_shape) // max(C, 1) <= 1:
-            raise ValueError(f"{op}: Expected more than 1 value per channel when training (N * prod(spatial) "
-                             f"must exceed 1). Received: input of shape {x_shape}")
+            raise ValueError(
+                f"{op}: Expected more than 1 value per channel when training (N * prod(spatial) "
+                f"must exceed 1). Received: input of shape {x_shape}"
+            )
     elif rm_shape is None or rv_shape is None:
         missing = "running_mean" if rm_shape is None else "running_var"
-        raise ValueError(f"{op}: {missing} must be given in evaluation mode (training=False); "
-                         f"expected an array of shape ({C},). Received: {missing}=None")
+        raise ValueError(
+            f"{op}: {missing} must be given in evaluation mode (training=False); "
+            f"expected an array of shape ({C},). Received: {missing}=None"
+        )
     return BatchNormConfig(bool(training), float(momentum) if training else momentum, float(eps))
 
 
@@ -208,13 +224,14 @@ def _batch_norm_args(x_shape, rm_shape, rv_shape, w_shape, b_shape, rm_dtype, rv
 # Layer normalization
 # ============================================================================================
 
+
 class LayerNorm(Function):
     """Standardise each sample over its last len(normalized_shape) axes; elementwise affine."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, *, k, eps):
-        axes = tuple(range(x.ndim - k, x.ndim))          # the normalised trailing axes
-        mean = x.mean(axis=axes, keepdims=True)          # (*, D1, ..., Dk) -> (*, 1, ..., 1)
+        axes = tuple(range(x.ndim - k, x.ndim))  # the normalised trailing axes
+        mean = x.mean(axis=axes, keepdims=True)  # (*, D1, ..., Dk) -> (*, 1, ..., 1)
         centred = x - mean
         var = (centred * centred).mean(axis=axes, keepdims=True)
         inv_std = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
@@ -234,7 +251,7 @@ class LayerNorm(Function):
             dxhat = grad if ctx.w is None else grad * ctx.w
             dx = _standardize_backward(dxhat, ctx.xhat, ctx.inv_std, ctx.axes)
         if ctx.needs_input_grad[1]:
-            dw = (grad * ctx.xhat).sum(axis=ctx.lead)    # (*, D1, ..., Dk) -> (D1, ..., Dk)
+            dw = (grad * ctx.xhat).sum(axis=ctx.lead)  # (*, D1, ..., Dk) -> (D1, ..., Dk)
         if ctx.needs_input_grad[2]:
             db = grad.sum(axis=ctx.lead)
         return dx, dw, db
@@ -258,13 +275,16 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
     try:
         shape = tuple(int(d) for d in normalized_shape)
     except TypeError:
-        raise TypeError(f"{op}: expected normalized_shape to be an int or a sequence of ints. "
-                        f"Received: {normalized_shape!r}") from None
+        raise TypeError(
+            f"{op}: expected normalized_shape to be an int or a sequence of ints. Received: {normalized_shape!r}"
+        ) from None
     k = len(shape)
-    if k == 0 or k > x.ndim or x.shape[x.ndim - k:] != shape:
-        raise ValueError(f"{op}: expected input with shape (*, {', '.join(map(str, shape))}) "
-                         f"(normalized_shape={shape} must be the trailing dimensions, at least one). "
-                         f"Received: input of shape {x.shape}")
+    if k == 0 or k > x.ndim or x.shape[x.ndim - k :] != shape:
+        raise ValueError(
+            f"{op}: expected input with shape (*, {', '.join(map(str, shape))}) "
+            f"(normalized_shape={shape} must be the trailing dimensions, at least one). "
+            f"Received: input of shape {x.shape}"
+        )
     for name, value in (("weight", weight), ("bias", bias)):
         _check_param(op, name, value, shape, "normalized_shape")
     _check_eps(op, eps)
@@ -275,6 +295,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
 # Group normalization
 # ============================================================================================
 
+
 class GroupNorm(Function):
     """Standardise each (sample, group of C/G channels) over the group's channels and space."""
 
@@ -282,13 +303,13 @@ class GroupNorm(Function):
     def forward(ctx, x, weight, bias, *, groups, eps):
         N, C = x.shape[:2]
         bshape = (1, C) + (1,) * (x.ndim - 2)
-        xg = x.reshape(N, groups, -1)                    # (N, C, *) -> (N, G, C/G * prod(*))
+        xg = x.reshape(N, groups, -1)  # (N, C, *) -> (N, G, C/G * prod(*))
         mean = xg.mean(axis=2, keepdims=True)
         centred = xg - mean
         var = (centred * centred).mean(axis=2, keepdims=True)
         inv_std = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
         xhat_g = centred * inv_std
-        xhat = xhat_g.reshape(x.shape)                   # (N, G, C/G * prod(*)) -> (N, C, *)
+        xhat = xhat_g.reshape(x.shape)  # (N, G, C/G * prod(*)) -> (N, C, *)
         ctx.shape, ctx.groups, ctx.axes = x.shape, groups, (0,) + tuple(range(2, x.ndim))
         ctx.xhat_g, ctx.xhat, ctx.inv_std = xhat_g, xhat, inv_std
         ctx.w = None if weight is None else weight.astype(x.dtype, copy=False).reshape(bshape)
@@ -302,10 +323,10 @@ class GroupNorm(Function):
         dx = dw = db = None
         if ctx.needs_input_grad[0]:
             dxhat = grad if ctx.w is None else grad * ctx.w
-            dxhat = dxhat.reshape(ctx.shape[0], ctx.groups, -1)     # (N, C, *) -> (N, G, C/G * prod(*))
+            dxhat = dxhat.reshape(ctx.shape[0], ctx.groups, -1)  # (N, C, *) -> (N, G, C/G * prod(*))
             dx = _standardize_backward(dxhat, ctx.xhat_g, ctx.inv_std, 2).reshape(ctx.shape)
         if ctx.needs_input_grad[1]:
-            dw = (grad * ctx.xhat).sum(axis=ctx.axes)    # (N, C, *) -> (C,)
+            dw = (grad * ctx.xhat).sum(axis=ctx.axes)  # (N, C, *) -> (C,)
         if ctx.needs_input_grad[2]:
             db = grad.sum(axis=ctx.axes)
         return dx, dw, db
@@ -328,9 +349,11 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
         raise ValueError(f"{op}: expected num_groups to be a positive integer. Received: {num_groups!r}")
     C = x.shape[1]
     if C % num_groups:
-        raise ValueError(f"{op}: expected the number of channels to be divisible by num_groups "
-                         f"({C} channels, num_groups={num_groups}). Received: input of shape {x.shape} "
-                         f"and num_groups={num_groups}")
+        raise ValueError(
+            f"{op}: expected the number of channels to be divisible by num_groups "
+            f"({C} channels, num_groups={num_groups}). Received: input of shape {x.shape} "
+            f"and num_groups={num_groups}"
+        )
     for name, value in (("weight", weight), ("bias", bias)):
         _check_param(op, name, value, (C,), f"one per channel of input of shape {x.shape}")
     _check_eps(op, eps)
@@ -341,15 +364,16 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
 # Local response normalization
 # ============================================================================================
 
+
 def _channel_window_sum(a: np.ndarray, before: int, after: int, size: int) -> np.ndarray:
     """out[:, c] = sum_{o < size} a_padded[:, c + o], a zero-padded by (before, after) on axis 1."""
     C = a.shape[1]
     pads = [(0, 0)] * a.ndim
     pads[1] = (before, after)
-    padded = np.pad(a, pads)                             # (N, C, *) -> (N, C + size - 1, *)
+    padded = np.pad(a, pads)  # (N, C, *) -> (N, C + size - 1, *)
     out = padded[:, 0:C].copy()
-    for o in range(1, size):                             # a loop over window offsets only
-        out += padded[:, o:o + C]
+    for o in range(1, size):  # a loop over window offsets only
+        out += padded[:, o : o + C]
     return out
 
 
@@ -362,7 +386,7 @@ class LocalResponseNorm(Function):
 
     @staticmethod
     def forward(ctx, x, *, size, alpha, beta, k):
-        energy = _channel_window_sum(x * x, size // 2, (size - 1) // 2, size)   # (N, C, *)
+        energy = _channel_window_sum(x * x, size // 2, (size - 1) // 2, size)  # (N, C, *)
         s = (k + (alpha / size) * energy).astype(x.dtype, copy=False)
         scale = np.power(s, -beta).astype(x.dtype, copy=False)
         ctx.x, ctx.s, ctx.scale = x, s, scale
@@ -372,7 +396,7 @@ class LocalResponseNorm(Function):
     @staticmethod
     def backward(ctx, grad):
         size = ctx.size
-        t = grad * ctx.x * ctx.scale / ctx.s             # g_c a_c s_c^(-beta-1)
+        t = grad * ctx.x * ctx.scale / ctx.s  # g_c a_c s_c^(-beta-1)
         back = _channel_window_sum(t, (size - 1) // 2, size // 2, size)
         return grad * ctx.scale - (2 * ctx.alpha * ctx.beta / size) * ctx.x * back
 
@@ -401,6 +425,7 @@ def local_response_norm(input, size, alpha=0.0001, beta=0.75, k=1.0):
 # Instance normalization
 # ============================================================================================
 
+
 class InstanceNorm(Function):
     """Standardise each (sample, channel) over its spatial axes, S = (*spatial); per-channel affine.
 
@@ -412,17 +437,18 @@ class InstanceNorm(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, *, running_mean, running_var, use_input_stats, momentum, eps):
-        axes = tuple(range(2, x.ndim))                  # S: the spatial axes of each (n, c)
-        col = (1, x.shape[1]) + (1,) * (x.ndim - 2)     # (C,) -> (1, C, 1, ...)
+        axes = tuple(range(2, x.ndim))  # S: the spatial axes of each (n, c)
+        col = (1, x.shape[1]) + (1,) * (x.ndim - 2)  # (C,) -> (1, C, 1, ...)
         if use_input_stats:
-            mu = x.mean(axis=axes, keepdims=True)       # (N, C, *) -> (N, C, 1, ...)
+            mu = x.mean(axis=axes, keepdims=True)  # (N, C, *) -> (N, C, 1, ...)
             var = ((x - mu) ** 2).mean(axis=axes, keepdims=True)
             m = x.size // (x.shape[0] * x.shape[1])
             if running_mean is not None:
                 running_mean[...] = (1 - momentum) * running_mean + momentum * mu.reshape(x.shape[:2]).mean(axis=0)
             if running_var is not None:
-                running_var[...] = ((1 - momentum) * running_var
-                                    + momentum * var.reshape(x.shape[:2]).mean(axis=0) * (m / (m - 1)))
+                running_var[...] = (1 - momentum) * running_var + momentum * var.reshape(x.shape[:2]).mean(axis=0) * (
+                    m / (m - 1)
+                )
         else:
             mu, var = running_mean.reshape(col), running_var.reshape(col)
         inv_std = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
@@ -444,14 +470,15 @@ class InstanceNorm(Function):
             else:
                 dx = dxhat * ctx.inv_std
         if ctx.needs_input_grad[1]:
-            dw = (grad * ctx.xhat).sum(axis=(0,) + ctx.axes)     # (N, C, *) -> (C,)
+            dw = (grad * ctx.xhat).sum(axis=(0,) + ctx.axes)  # (N, C, *) -> (C,)
         if ctx.needs_input_grad[2]:
             db = grad.sum(axis=(0,) + ctx.axes)
         return dx, dw, db
 
 
-def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
-                  momentum=0.1, eps=1e-05):
+def instance_norm(
+    input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True, momentum=0.1, eps=1e-05
+):
     """Instance normalization (Ulyanov et al. 2016): each channel of each sample standardised over space.
 
         y[n, c] = w_c * (x[n, c] - mu_{n,c}) / sqrt(sigma^2_{n,c} + eps) + b_c
@@ -476,12 +503,24 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         if not isinstance(momentum, numbers.Real) or isinstance(momentum, bool):
             raise TypeError(f"{op}: expected momentum to be a number. Received: {momentum!r}")
         if x.size // max(x.shape[0] * C, 1) <= 1:
-            raise ValueError(f"{op}: Expected more than 1 spatial element when using the input's statistics. "
-                             f"Received: input of shape {x.shape}")
+            raise ValueError(
+                f"{op}: Expected more than 1 spatial element when using the input's statistics. "
+                f"Received: input of shape {x.shape}"
+            )
     elif running_mean is None or running_var is None:
-        raise ValueError(f"{op}: running_mean and running_var must be given when use_input_stats=False. "
-                         f"Received: running_mean={type(running_mean).__name__}, "
-                         f"running_var={type(running_var).__name__}")
+        raise ValueError(
+            f"{op}: running_mean and running_var must be given when use_input_stats=False. "
+            f"Received: running_mean={type(running_mean).__name__}, "
+            f"running_var={type(running_var).__name__}"
+        )
     rm, rv = (None if v is None else _data(v) for v in (running_mean, running_var))
-    return InstanceNorm.apply(input, weight, bias, running_mean=rm, running_var=rv,
-                              use_input_stats=bool(use_input_stats), momentum=float(momentum), eps=float(eps))
+    return InstanceNorm.apply(
+        input,
+        weight,
+        bias,
+        running_mean=rm,
+        running_var=rv,
+        use_input_stats=bool(use_input_stats),
+        momentum=float(momentum),
+        eps=float(eps),
+    )

@@ -58,6 +58,7 @@ class AxisGather(NamedTuple):
 # Index arrays: which input pixel each output pixel of one padded axis reads
 # ============================================================================================
 
+
 def _source_index(n: int, before: int, after: int, mode: str) -> tuple[np.ndarray, tuple[int, int, int]]:
     """Index array src of one padded axis, and its direct block (out_start, in_start, length).
 
@@ -69,16 +70,16 @@ def _source_index(n: int, before: int, after: int, mode: str) -> tuple[np.ndarra
         s = max(-before, 0)
         m = n - s - max(-after, 0)
         lead = max(before, 0)
-        j = np.arange(-lead, m + max(after, 0))                  # positions in the cropped array
+        j = np.arange(-lead, m + max(after, 0))  # positions in the cropped array
         idx = s + np.mod(j, m) if m > 0 else np.zeros(0, dtype=np.intp)
         return idx.astype(np.intp), (lead, s, max(m, 0))
-    j = np.arange(-before, n + after)                             # positions in the input
+    j = np.arange(-before, n + after)  # positions in the input
     if mode == "replicate":
         idx = np.clip(j, 0, n - 1)
-    else:                                                         # reflect, |pads| < n: one fold
+    else:  # reflect, |pads| < n: one fold
         idx = np.abs(j)
         idx = np.where(idx > n - 1, 2 * (n - 1) - idx, idx)
-    lo, hi = max(-before, 0), n - max(-after, 0)                  # input pixels kept as they are
+    lo, hi = max(-before, 0), n - max(-after, 0)  # input pixels kept as they are
     return idx.astype(np.intp), (lo + before, lo, max(hi - lo, 0))
 
 
@@ -93,7 +94,7 @@ def _scatter_add(grad: np.ndarray, idx: np.ndarray, direct, n: int, axis: int) -
     dx = np.zeros(shape, dtype=grad.dtype)
     lead = (slice(None),) * axis
     dx[lead + (slice(in_start, in_start + length),)] = grad[lead + (slice(out_start, out_start + length),)]
-    border = np.r_[0:out_start, out_start + length:idx.size]       # output positions that are copies
+    border = np.r_[0:out_start, out_start + length : idx.size]  # output positions that are copies
     if border.size:
         np.add.at(dx, lead + (idx[border],), grad[lead + (border,)])
     return dx
@@ -103,6 +104,7 @@ def _scatter_add(grad: np.ndarray, idx: np.ndarray, direct, n: int, axis: int) -
 # The two Functions
 # ============================================================================================
 
+
 class ConstantPad(Function):
     """Constant padding with negative pads cropping: crop, then place inside a filled array."""
 
@@ -110,7 +112,7 @@ class ConstantPad(Function):
     def forward(ctx, x, pads, value=0.0):
         # pads: one (before, after) per axis of x, validated
         crop, place, out_shape = _constant_layout(x.shape, tuple(map(tuple, pads)))
-        out = np.full(out_shape, value, dtype=x.dtype)               # (..., n_i, ...) -> (..., n_i + b + a, ...)
+        out = np.full(out_shape, value, dtype=x.dtype)  # (..., n_i, ...) -> (..., n_i + b + a, ...)
         out[place] = x[crop]
         ctx.shape, ctx.crop, ctx.place = x.shape, crop, place
         return out
@@ -118,7 +120,7 @@ class ConstantPad(Function):
     @staticmethod
     def backward(ctx, grad):
         dx = np.zeros(ctx.shape, dtype=grad.dtype)
-        dx[ctx.crop] = grad[ctx.place]                                # padded entries were constants
+        dx[ctx.crop] = grad[ctx.place]  # padded entries were constants
         return dx
 
 
@@ -141,7 +143,7 @@ class IndexPad(Function):
         ctx.plan, ctx.shape = plan, x.shape
         out = x
         for axis, idx, _ in plan:
-            out = out.take(idx, axis=axis)                            # (..., n, ...) -> (..., len(idx), ...)
+            out = out.take(idx, axis=axis)  # (..., n, ...) -> (..., len(idx), ...)
         return out if plan else x.copy()
 
     @staticmethod
@@ -154,6 +156,7 @@ class IndexPad(Function):
 # ============================================================================================
 # The public function: PyTorch's checks, then apply
 # ============================================================================================
+
 
 def pad(input, pad, mode: str = "constant", value=None):
     """Pad (or, with negative pads, crop) the last len(pad) // 2 dimensions, like torch.nn.functional.pad.
@@ -193,7 +196,8 @@ def _pad_plan(shape, pad, mode, value):
     ndim = len(shape)
     # --- argument types -------------------------------------------------------------------
     if not isinstance(pad, (tuple, list)) or not all(
-            isinstance(p, (int, np.integer)) and not isinstance(p, (bool, np.bool_)) for p in pad):
+        isinstance(p, (int, np.integer)) and not isinstance(p, (bool, np.bool_)) for p in pad
+    ):
         raise TypeError(f"pad: pad must be a tuple of ints (left, right, top, bottom, ...). Received: pad={pad!r}")
     pad = tuple(int(p) for p in pad)
     if not isinstance(mode, str):
@@ -202,13 +206,17 @@ def _pad_plan(shape, pad, mode, value):
         raise TypeError(f"pad: value must be a real number or None. Received: value={value!r}")
     # --- pad length ------------------------------------------------------------------------
     if len(pad) % 2:
-        raise ValueError(f"pad: the padding length must be even, one (before, after) pair per padded dimension "
-                         f"starting from the last. Received: pad={pad} of length {len(pad)}")
+        raise ValueError(
+            f"pad: the padding length must be even, one (before, after) pair per padded dimension "
+            f"starting from the last. Received: pad={pad} of length {len(pad)}"
+        )
     k = len(pad) // 2
     if k > ndim:
-        raise ValueError(f"pad: padding of length {len(pad)} pads {k} dimensions, but the input has only {ndim} "
-                         f"(at most 2 * input.ndim = {2 * ndim} values). Received: pad={pad} for an input of "
-                         f"shape {shape}")
+        raise ValueError(
+            f"pad: padding of length {len(pad)} pads {k} dimensions, but the input has only {ndim} "
+            f"(at most 2 * input.ndim = {2 * ndim} values). Received: pad={pad} for an input of "
+            f"shape {shape}"
+        )
     if mode not in _MODES:
         raise ValueError(f"pad: mode must be one of {', '.join(map(repr, _MODES))}. Received: mode={mode!r}")
     # pairs[d] = (before, after) for every dimension d of the input (0 for the unpadded ones)
@@ -221,55 +229,75 @@ def _pad_plan(shape, pad, mode, value):
         for d in padded:
             (b, a), n = pairs[d], shape[d]
             if max(-b, 0) + max(-a, 0) > n:
-                raise ValueError(f"pad: negative padding {(b, a)} crops {max(-b, 0) + max(-a, 0)} entries from "
-                                 f"dimension {d}, which has only {n}. Received: pad={pad} for an input of shape "
-                                 f"{shape}")
+                raise ValueError(
+                    f"pad: negative padding {(b, a)} crops {max(-b, 0) + max(-a, 0)} entries from "
+                    f"dimension {d}, which has only {n}. Received: pad={pad} for an input of shape "
+                    f"{shape}"
+                )
         return "constant", (tuple(pairs), 0.0 if value is None else value)
 
     # --- reflect / replicate / circular: PyTorch's restrictions -----------------------------
     if value is not None and value != 0:
-        raise ValueError(f"pad: mode {mode!r} does not take a value argument (only 'constant' fills with a value). "
-                         f"Received: value={value!r}")
+        raise ValueError(
+            f"pad: mode {mode!r} does not take a value argument (only 'constant' fills with a value). "
+            f"Received: value={value!r}"
+        )
     if not 1 <= k <= 3 or ndim not in (k + 1, k + 2):
-        raise ValueError(f"pad: mode {mode!r} pads the last 1, 2 or 3 dimensions of an unbatched or batched input: "
-                         f"2 values need a 2-D or 3-D input, 4 values a 3-D or 4-D input, 6 values a 4-D or 5-D "
-                         f"input. Received: pad={pad} (length {len(pad)}) for an input of shape {shape} ({ndim}-D)")
+        raise ValueError(
+            f"pad: mode {mode!r} pads the last 1, 2 or 3 dimensions of an unbatched or batched input: "
+            f"2 values need a 2-D or 3-D input, 4 values a 3-D or 4-D input, 6 values a 4-D or 5-D "
+            f"input. Received: pad={pad} (length {len(pad)}) for an input of shape {shape} ({ndim}-D)"
+        )
     if mode != "circular":
-        first = 1 if ndim == k + 2 else 0                           # the batch dimension may be empty
+        first = 1 if ndim == k + 2 else 0  # the batch dimension may be empty
         if any(shape[d] == 0 for d in range(first, ndim)):
-            raise ValueError(f"pad: mode {mode!r} needs non-empty dimensions (only a batch dimension may be 0). "
-                             f"Received: input of shape {shape}")
-    least = 1 if k == 1 else 0                                      # PyTorch: 1-D padding may not empty an axis
+            raise ValueError(
+                f"pad: mode {mode!r} needs non-empty dimensions (only a batch dimension may be 0). "
+                f"Received: input of shape {shape}"
+            )
+    least = 1 if k == 1 else 0  # PyTorch: 1-D padding may not empty an axis
     plan = []
     for d in padded:
         (b, a), n = pairs[d], shape[d]
         where = f"Received: padding {(b, a)} for dimension {d} of size {n} in an input of shape {shape}"
         if mode == "reflect" and (b >= n or a >= n):
-            raise ValueError(f"pad: reflect padding must be smaller than the size of the dimension it pads (the edge "
-                             f"pixel is not repeated, so at most n - 1 = {n - 1} pixels can be mirrored). {where}")
+            raise ValueError(
+                f"pad: reflect padding must be smaller than the size of the dimension it pads (the edge "
+                f"pixel is not repeated, so at most n - 1 = {n - 1} pixels can be mirrored). {where}"
+            )
         if mode == "circular":
-            m = n - max(-b, 0) - max(-a, 0)                         # size left after cropping
+            m = n - max(-b, 0) - max(-a, 0)  # size left after cropping
             if b > n or a > n:
-                raise ValueError(f"pad: circular padding can wrap around at most once: each pad must be at most the "
-                                 f"size of the dimension ({n}). {where}")
+                raise ValueError(
+                    f"pad: circular padding can wrap around at most once: each pad must be at most the "
+                    f"size of the dimension ({n}). {where}"
+                )
             if n + b + a < 0:
-                raise ValueError(f"pad: the output size along dimension {d} would be {n} + {b} + {a} = {n + b + a}, "
-                                 f"it must be at least 0. {where}")
-            if n + b + a == 0:                                      # an empty axis, as PyTorch allows
+                raise ValueError(
+                    f"pad: the output size along dimension {d} would be {n} + {b} + {a} = {n + b + a}, "
+                    f"it must be at least 0. {where}"
+                )
+            if n + b + a == 0:  # an empty axis, as PyTorch allows
                 plan.append(AxisGather(d, np.zeros(0, dtype=np.intp), (0, 0, 0)))
                 continue
             if m < 0:
-                raise ValueError(f"pad: negative padding crops {max(-b, 0) + max(-a, 0)} entries from dimension {d}, "
-                                 f"which has only {n}. {where}")
+                raise ValueError(
+                    f"pad: negative padding crops {max(-b, 0) + max(-a, 0)} entries from dimension {d}, "
+                    f"which has only {n}. {where}"
+                )
             if b > m or a > m:
-                raise ValueError(f"pad: circular padding can wrap around at most once: each pad must be at most the "
-                                 f"{m} pixel(s) left after the negative pad crops. {where}")
+                raise ValueError(
+                    f"pad: circular padding can wrap around at most once: each pad must be at most the "
+                    f"{m} pixel(s) left after the negative pad crops. {where}"
+                )
         elif n + b + a < least:
-            raise ValueError(f"pad: the input is too small for this padding: the output size along dimension {d} "
-                             f"would be {n} + {b} + {a} = {n + b + a}, it must be at least {least}. {where}")
+            raise ValueError(
+                f"pad: the input is too small for this padding: the output size along dimension {d} "
+                f"would be {n} + {b} + {a} = {n + b + a}, it must be at least {least}. {where}"
+            )
         if b == 0 and a == 0:
             continue
         idx, direct = _source_index(n, b, a, mode)
-        idx.flags.writeable = False                                 # the plan is shared by later calls
+        idx.flags.writeable = False  # the plan is shared by later calls
         plan.append(AxisGather(d, idx, direct))
     return "index", tuple(plan)

@@ -60,8 +60,17 @@ from convnp.autograd.tensor import Tensor
 from convnp.kernels.pooling import Declined, select
 from convnp.ops.checks import checked_once
 
-__all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_unpool2d", "avg_pool1d", "avg_pool2d",
-           "avg_pool3d", "adaptive_avg_pool2d", "adaptive_max_pool2d"]
+__all__ = [
+    "max_pool1d",
+    "max_pool2d",
+    "max_pool3d",
+    "max_unpool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "avg_pool3d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool2d",
+]
 
 _AXES = {1: "L", 2: "H, W", 3: "D, H, W"}
 
@@ -70,6 +79,7 @@ _AXES = {1: "L", 2: "H, W", 3: "D, H, W"}
 # Window arithmetic shared by the pools
 # ============================================================================================
 
+
 def _first(out) -> tuple:
     """Index selecting the first ``out`` windows of a (N, C, *windows, *kernel) view."""
     return (slice(None), slice(None), *(slice(0, o) for o in out))
@@ -77,19 +87,22 @@ def _first(out) -> tuple:
 
 def _crop(config: PoolConfig) -> tuple:
     """Index cutting the applied padding off a (N, C, *S_pad) array: (N, C, *S_pad) -> (N, C, *S)."""
-    return (slice(None), slice(None), *(slice(before, before + n) for n, (before, _)
-                                        in zip(config.input_shape[2:], config.applied_padding)))
+    return (
+        slice(None),
+        slice(None),
+        *(slice(before, before + n) for n, (before, _) in zip(config.input_shape[2:], config.applied_padding)),
+    )
 
 
 def _add_windows(windows: np.ndarray, padded_shape, stride, dilation) -> np.ndarray:
     """The adjoint of sliding_windows (col2im): every window (N, C, *out, *k) added back onto the
     (N, C, *S_pad) input it was read from, one strided slice per kernel offset; overlaps add up."""
     nd = len(stride)
-    out, kernel = windows.shape[2:2 + nd], windows.shape[2 + nd:]
+    out, kernel = windows.shape[2 : 2 + nd], windows.shape[2 + nd :]
     dxp = np.zeros(padded_shape, dtype=windows.dtype)
     for offset in itertools.product(*(range(k) for k in kernel)):
         target = tuple(slice(a * d, a * d + s * (o - 1) + 1, s) for a, d, s, o in zip(offset, dilation, stride, out))
-        dxp[(slice(None), slice(None), *target)] += windows[(Ellipsis, *offset)]   # (N, C, *out) each
+        dxp[(slice(None), slice(None), *target)] += windows[(Ellipsis, *offset)]  # (N, C, *out) each
     return dxp
 
 
@@ -108,18 +121,22 @@ def _batched(x: np.ndarray, nd: int) -> tuple[np.ndarray, bool]:
 # Argument checking (at the door of every public function)
 # ============================================================================================
 
+
 def _check_input(op: str, input, nd: int) -> np.ndarray:
     if not isinstance(input, (Tensor, np.ndarray)):
         raise TypeError(f"{op}: expected input to be a Tensor. Received: input of type {type(input).__name__}")
     x = input.data if isinstance(input, Tensor) else input
     if x.ndim not in (nd + 1, nd + 2):
-        raise ValueError(f"{op}: expected a {nd + 1}-D (C, {_AXES[nd]}) or {nd + 2}-D (N, C, {_AXES[nd]}) "
-                         f"input. Received: input of shape {tuple(x.shape)}")
+        raise ValueError(
+            f"{op}: expected a {nd + 1}-D (C, {_AXES[nd]}) or {nd + 2}-D (N, C, {_AXES[nd]}) "
+            f"input. Received: input of shape {tuple(x.shape)}"
+        )
     if not is_float(x.dtype):
         raise TypeError(f"{op}: expected a floating-point input. Received: input of dtype {x.dtype}")
-    if 0 in x.shape[-(nd + 1):]:
-        raise ValueError(f"{op}: expected non-zero sizes for the channel and spatial axes. "
-                         f"Received: input of shape {tuple(x.shape)}")
+    if 0 in x.shape[-(nd + 1) :]:
+        raise ValueError(
+            f"{op}: expected non-zero sizes for the channel and spatial axes. Received: input of shape {tuple(x.shape)}"
+        )
     return x
 
 
@@ -144,26 +161,33 @@ def window_args(op: str, nd: int, kernel_size, stride, padding, dilation=1):
     check_at_least(dilation, 1, "dilation", op)
     check_at_least(padding, 0, "padding", op)
     if any(p > k // 2 for p, k in zip(padding, kernel)):
-        raise ValueError(f"{op}: padding must be at most half the kernel size (padding <= kernel_size // 2). "
-                         f"Received: padding={_show(padding)}, kernel_size={_show(kernel)}")
+        raise ValueError(
+            f"{op}: padding must be at most half the kernel size (padding <= kernel_size // 2). "
+            f"Received: padding={_show(padding)}, kernel_size={_show(kernel)}"
+        )
     return kernel, stride, padding, dilation
 
 
 def _output_size(op, x_shape, nd, kernel, stride, padding, dilation, ceil_mode) -> tuple[int, ...]:
     spatial = x_shape[-nd:]
-    out = tuple(conv_output_size(n, k, s, p, p, d, ceil_mode)
-                for n, k, s, p, d in zip(spatial, kernel, stride, padding, dilation))
+    out = tuple(
+        conv_output_size(n, k, s, p, p, d, ceil_mode)
+        for n, k, s, p, d in zip(spatial, kernel, stride, padding, dilation)
+    )
     if any(o < 1 for o in out):
-        raise ValueError(f"{op}: the input is too small for the pooling window: the output size would be "
-                         f"{out}, expected at least 1 on every axis. Received: input of shape {tuple(x_shape)}, "
-                         f"kernel_size={_show(kernel)}, stride={_show(stride)}, padding={_show(padding)}, "
-                         f"dilation={_show(dilation)}, ceil_mode={ceil_mode}")
+        raise ValueError(
+            f"{op}: the input is too small for the pooling window: the output size would be "
+            f"{out}, expected at least 1 on every axis. Received: input of shape {tuple(x_shape)}, "
+            f"kernel_size={_show(kernel)}, stride={_show(stride)}, padding={_show(padding)}, "
+            f"dilation={_show(dilation)}, ceil_mode={ceil_mode}"
+        )
     return out
 
 
 # ============================================================================================
 # Max pooling
 # ============================================================================================
+
 
 class MaxPoolNd(Function):
     """Max pooling over the spatial axes of (N, C, *S), keeping each window's argmax (the switches).
@@ -187,14 +211,14 @@ class MaxPoolNd(Function):
     @staticmethod
     def forward(ctx, x, *, config):
         w, out, padded = config.window, config.output_size, config.padded_shape
-        x = x.reshape(config.input_shape)                                 # (C, *S) -> (1, C, *S) if unbatched
-        xp = pad_spatial(x, config.applied_padding, value=-np.inf)        # (N, C, *S) -> (N, C, *S_pad)
-        windows = sliding_windows(xp, w.kernel, w.stride, w.dilation)[_first(out)]   # (N, C, *out, *k), a view
-        cols = windows.reshape(*config.output_shape, -1)                  # (N, C, *out, K), K = prod(k)
-        argmax = cols.argmax(axis=-1)                                     # (N, C, *out): the first maximum
+        x = x.reshape(config.input_shape)  # (C, *S) -> (1, C, *S) if unbatched
+        xp = pad_spatial(x, config.applied_padding, value=-np.inf)  # (N, C, *S) -> (N, C, *S_pad)
+        windows = sliding_windows(xp, w.kernel, w.stride, w.dilation)[_first(out)]  # (N, C, *out, *k), a view
+        cols = windows.reshape(*config.output_shape, -1)  # (N, C, *out, K), K = prod(k)
+        argmax = cols.argmax(axis=-1)  # (N, C, *out): the first maximum
         y = np.take_along_axis(cols, argmax[..., None], axis=-1)[..., 0]  # (N, C, *out)
         argmax = _pytorch_rules(argmax, y, cols, config)
-        planes = np.arange(math.prod(padded[:2])).reshape(*padded[:2], *(1,) * len(out))   # (N, C, 1, ..)
+        planes = np.arange(math.prod(padded[:2])).reshape(*padded[:2], *(1,) * len(out))  # (N, C, 1, ..)
         ctx.config = config
         ctx.route = planes * math.prod(padded[2:]) + _positions(argmax, config, padded[2:], (0,) * len(out))
         if not config.return_indices:
@@ -206,7 +230,7 @@ class MaxPoolNd(Function):
     def backward(ctx, grad):
         config = ctx.config
         dxp = np.bincount(ctx.route.ravel(), weights=grad.ravel(), minlength=math.prod(config.padded_shape))
-        dx = dxp.reshape(config.padded_shape)[_crop(config)].astype(grad.dtype)   # (N, C, *S_pad) -> (N, C, *S)
+        dx = dxp.reshape(config.padded_shape)[_crop(config)].astype(grad.dtype)  # (N, C, *S_pad) -> (N, C, *S)
         return dx[0] if config.unbatched else dx
 
 
@@ -227,10 +251,11 @@ def _pytorch_rules(argmax, y, cols, config):
     lost = np.isneginf(y)
     if lost.any():
         w = config.window
-        first_taps = [np.minimum(-(np.minimum(np.arange(o) * s - before, 0) // d), k - 1)   # per axis, (o,)
-                      for o, s, (before, _), d, k in zip(config.output_size, w.stride, w.padding, w.dilation,
-                                                          w.kernel)]
-        first = np.ravel_multi_index(np.broadcast_arrays(*np.ix_(*first_taps)), w.kernel)   # (*out)
+        first_taps = [
+            np.minimum(-(np.minimum(np.arange(o) * s - before, 0) // d), k - 1)  # per axis, (o,)
+            for o, s, (before, _), d, k in zip(config.output_size, w.stride, w.padding, w.dilation, w.kernel)
+        ]
+        first = np.ravel_multi_index(np.broadcast_arrays(*np.ix_(*first_taps)), w.kernel)  # (*out)
         argmax = np.where(lost, first, argmax)
     return argmax
 
@@ -240,8 +265,8 @@ def _positions(argmax, config, plane, shift) -> np.ndarray:
     (n, c) plane of shape ``plane`` (h*W + w in 2-D): (N, C, *out) -> (N, C, *out) int64. With the
     unpadded plane and shift -p these are PyTorch's indices; with the padded plane, the route."""
     w = config.window
-    taps = np.unravel_index(argmax, w.kernel)                             # a* per axis, each (N, C, *out)
-    grids = np.ix_(*(np.arange(o) for o in config.output_size))          # i per axis, broadcastable
+    taps = np.unravel_index(argmax, w.kernel)  # a* per axis, each (N, C, *out)
+    grids = np.ix_(*(np.arange(o) for o in config.output_size))  # i per axis, broadcastable
     index = np.zeros(argmax.shape, dtype=np.int64)
     for i, a, s, d, size, sh in zip(grids, taps, w.stride, w.dilation, plane, shift):
         index = index * size + (i * s + a * d + sh)
@@ -255,7 +280,7 @@ def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode, 
     if kernel is not None:
         try:
             return kernel.apply(input, config=config)
-        except Declined:            # a NaN, or a window of -inf next to padding: PyTorch's rules, the lecture's
+        except Declined:  # a NaN, or a window of -inf next to padding: PyTorch's rules, the lecture's
             pass
     return MaxPoolNd.apply(input, config=config)
 
@@ -265,7 +290,7 @@ def _max_pool_config(op, nd, x_shape, kernel_size, stride, padding, dilation, ce
     kernel, stride, padding, dilation = window_args(op, nd, kernel_size, stride, padding, dilation)
     ceil_mode = _check_flag(op, ceil_mode, "ceil_mode")
     return_indices = _check_flag(op, return_indices, "return_indices")
-    _output_size(op, x_shape, nd, kernel, stride, padding, dilation, ceil_mode)      # at least one window
+    _output_size(op, x_shape, nd, kernel, stride, padding, dilation, ceil_mode)  # at least one window
     window = Window(kernel, stride, tuple((p, p) for p in padding), dilation, ceil_mode)
     unbatched = len(x_shape) == nd + 1
     return PoolConfig(window, (1, *x_shape) if unbatched else tuple(x_shape), unbatched, return_indices)
@@ -303,6 +328,7 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 # Max unpooling
 # ============================================================================================
 
+
 class MaxUnpool2d(Function):
     """Scatter every value to the position its index names, zeros elsewhere (the deconvnet's switches).
 
@@ -317,20 +343,20 @@ class MaxUnpool2d(Function):
 
     @staticmethod
     def forward(ctx, x, indices, *, out_hw):
-        x, unbatched = _batched(x, 2)                                     # (C, H, W) -> (1, C, H, W)
+        x, unbatched = _batched(x, 2)  # (C, H, W) -> (1, C, H, W)
         indices = indices[None] if unbatched else indices
         n, c = x.shape[:2]
         plane = math.prod(out_hw)
-        flat = (np.arange(n * c).reshape(n, c, 1, 1) * plane + indices).ravel()   # (N*C*H*W,)
+        flat = (np.arange(n * c).reshape(n, c, 1, 1) * plane + indices).ravel()  # (N*C*H*W,)
         y = np.zeros(n * c * plane, dtype=x.dtype)
         y[flat] = x.ravel()
         ctx.flat, ctx.in_shape, ctx.unbatched = flat, x.shape, unbatched
-        y = y.reshape(n, c, *out_hw)                                      # (N*C*Ho*Wo,) -> (N, C, Ho, Wo)
+        y = y.reshape(n, c, *out_hw)  # (N*C*Ho*Wo,) -> (N, C, Ho, Wo)
         return y[0] if unbatched else y
 
     @staticmethod
     def backward(ctx, grad):
-        dx = grad.reshape(-1)[ctx.flat].reshape(ctx.in_shape)             # gather at the switches
+        dx = grad.reshape(-1)[ctx.flat].reshape(ctx.in_shape)  # gather at the switches
         return (dx[0] if ctx.unbatched else dx), None
 
 
@@ -348,41 +374,55 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
         raise TypeError(f"{op}: expected indices to be a Tensor. Received: indices of type {type(indices).__name__}")
     idx = indices.data if isinstance(indices, Tensor) else indices
     if idx.dtype.kind not in "iu":
-        raise TypeError(f"{op}: indices must be an integer tensor (int64, as max_pool2d returns). "
-                        f"Received: indices of dtype {idx.dtype}")
+        raise TypeError(
+            f"{op}: indices must be an integer tensor (int64, as max_pool2d returns). "
+            f"Received: indices of dtype {idx.dtype}"
+        )
     if idx.shape != x.shape:
-        raise ValueError(f"{op}: indices must have the shape of input {tuple(x.shape)}. "
-                         f"Received: indices of shape {tuple(idx.shape)}")
+        raise ValueError(
+            f"{op}: indices must have the shape of input {tuple(x.shape)}. "
+            f"Received: indices of shape {tuple(idx.shape)}"
+        )
     kernel, stride, padding = _window_args_unpool(op, kernel_size, stride, padding)
     default = tuple((n - 1) * s - 2 * p + k for n, s, p, k in zip(x.shape[-2:], stride, padding, kernel))
     if output_size is None:
         out = default
     else:
         if not isinstance(output_size, (list, tuple)) or not all(
-                isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in output_size):
-            raise TypeError(f"{op}: output_size must be a tuple of ints, (H, W) or (N, C, H, W). "
-                            f"Received: output_size={output_size!r}")
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in output_size
+        ):
+            raise TypeError(
+                f"{op}: output_size must be a tuple of ints, (H, W) or (N, C, H, W). "
+                f"Received: output_size={output_size!r}"
+            )
         out = tuple(int(v) for v in output_size)
         if len(out) == 4:
             out = out[2:]
         if len(out) != 2:
-            raise ValueError(f"{op}: output_size must have 2 (H, W) or 4 (N, C, H, W) entries. "
-                             f"Received: output_size={tuple(output_size)}")
+            raise ValueError(
+                f"{op}: output_size must have 2 (H, W) or 4 (N, C, H, W) entries. "
+                f"Received: output_size={tuple(output_size)}"
+            )
         for ax in range(2):
             lo, hi = default[ax] - stride[ax], default[ax] + stride[ax]
             if not lo < out[ax] < hi:
-                raise ValueError(f"{op}: output_size must lie strictly between default - stride and default + "
-                                 f"stride on every axis (default {default}, stride {stride}; axis {ax} must be "
-                                 f"in ({lo}, {hi})). Received: output_size={tuple(output_size)}")
+                raise ValueError(
+                    f"{op}: output_size must lie strictly between default - stride and default + "
+                    f"stride on every axis (default {default}, stride {stride}; axis {ax} must be "
+                    f"in ({lo}, {hi})). Received: output_size={tuple(output_size)}"
+                )
     if any(o < 1 for o in out):
-        raise ValueError(f"{op}: the output size {out} is below 1 ((in - 1)*stride - 2*padding + kernel_size). "
-                         f"Received: input of shape {tuple(x.shape)}, kernel_size={_show(kernel)}, "
-                         f"stride={_show(stride)}, padding={_show(padding)}")
+        raise ValueError(
+            f"{op}: the output size {out} is below 1 ((in - 1)*stride - 2*padding + kernel_size). "
+            f"Received: input of shape {tuple(x.shape)}, kernel_size={_show(kernel)}, "
+            f"stride={_show(stride)}, padding={_show(padding)}"
+        )
     plane = math.prod(out)
     if idx.size and (idx.min() < 0 or idx.max() >= plane):
         bad = idx.min() if idx.min() < 0 else idx.max()
-        raise ValueError(f"{op}: indices must lie in [0, {plane}) for an output of size {out}. "
-                         f"Received: an index of {int(bad)}")
+        raise ValueError(
+            f"{op}: indices must lie in [0, {plane}) for an output of size {out}. Received: an index of {int(bad)}"
+        )
     return MaxUnpool2d.apply(input, idx.astype(np.int64, copy=False), out_hw=out)
 
 
@@ -402,6 +442,7 @@ def _window_args_unpool(op, kernel_size, stride, padding):
 # ============================================================================================
 # Average pooling
 # ============================================================================================
+
 
 class AvgPoolNd(Function):
     """Average pooling over the spatial axes of (N, C, *S): the mean of every window.
@@ -423,11 +464,11 @@ class AvgPoolNd(Function):
     @staticmethod
     def forward(ctx, x, *, config):
         w, nd = config.window, len(config.output_size)
-        x = x.reshape(config.input_shape)                                 # (C, *S) -> (1, C, *S) if unbatched
-        xp = pad_spatial(x, config.applied_padding)                       # (N, C, *S) -> (N, C, *S_pad)
+        x = x.reshape(config.input_shape)  # (C, *S) -> (1, C, *S) if unbatched
+        xp = pad_spatial(x, config.applied_padding)  # (N, C, *S) -> (N, C, *S_pad)
         windows = sliding_windows(xp, w.kernel, w.stride, w.dilation)[_first(config.output_size)]  # (N, C, *out, *k)
-        sums = windows.sum(axis=tuple(range(2 + nd, 2 + 2 * nd)))         # (N, C, *out)
-        divisor = _avg_divisor(config, x.dtype)                           # (*out), or a scalar
+        sums = windows.sum(axis=tuple(range(2 + nd, 2 + 2 * nd)))  # (N, C, *out)
+        divisor = _avg_divisor(config, x.dtype)  # (*out), or a scalar
         y = sums / divisor
         ctx.config, ctx.divisor = config, divisor
         return y[0] if config.unbatched else y
@@ -435,10 +476,10 @@ class AvgPoolNd(Function):
     @staticmethod
     def backward(ctx, grad):
         config, w = ctx.config, ctx.config.window
-        g = grad.reshape(config.output_shape) / ctx.divisor               # (N, C, *out)
+        g = grad.reshape(config.output_shape) / ctx.divisor  # (N, C, *out)
         windows = np.broadcast_to(g.reshape(*g.shape, *(1,) * len(w.kernel)), (*g.shape, *w.kernel))  # (N, C, *out, *k)
-        dxp = _add_windows(windows, config.padded_shape, w.stride, w.dilation)     # (N, C, *S_pad)
-        dx = dxp[_crop(config)]                                           # (N, C, *S_pad) -> (N, C, *S)
+        dxp = _add_windows(windows, config.padded_shape, w.stride, w.dilation)  # (N, C, *S_pad)
+        dx = dxp[_crop(config)]  # (N, C, *S_pad) -> (N, C, *S)
         return dx[0] if config.unbatched else dx
 
 
@@ -455,15 +496,15 @@ def _avg_divisor(config: PoolConfig, dtype) -> np.ndarray:
     w = config.window
     counted = []
     for n, (p, right) in zip(config.input_shape[2:], config.applied_padding):
-        q = np.arange(p + n + right)                                      # padded coordinate
+        q = np.arange(p + n + right)  # padded coordinate
         keep = (q < 2 * p + n) if config.count_include_pad else ((q >= p) & (q < p + n))
         counted.append(keep.astype(np.float64))
     mask = counted[0]
     for axis_mask in counted[1:]:
-        mask = np.multiply.outer(mask, axis_mask)                         # (*S_pad)
+        mask = np.multiply.outer(mask, axis_mask)  # (*S_pad)
     win = sliding_windows(mask[None, None], w.kernel, w.stride, w.dilation)[_first(config.output_size)]
     nd = len(w.kernel)
-    return win.sum(axis=tuple(range(2 + nd, 2 + 2 * nd)))[0, 0].astype(dtype)   # (1, 1, *out, *k) -> (*out)
+    return win.sum(axis=tuple(range(2 + nd, 2 + 2 * nd)))[0, 0].astype(dtype)  # (1, 1, *out, *k) -> (*out)
 
 
 def _avg_pool(op, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
@@ -473,19 +514,27 @@ def _avg_pool(op, nd, input, kernel_size, stride, padding, ceil_mode, count_incl
     count_include_pad = _check_flag(op, count_include_pad, "count_include_pad")
     if divisor_override is not None:
         if not isinstance(divisor_override, (int, np.integer)) or isinstance(divisor_override, bool):
-            raise TypeError(f"{op}: divisor_override must be an int or None. "
-                            f"Received: divisor_override={divisor_override!r}")
+            raise TypeError(
+                f"{op}: divisor_override must be an int or None. Received: divisor_override={divisor_override!r}"
+            )
         if divisor_override == 0:
             raise ValueError(f"{op}: divisor_override must not be zero. Received: divisor_override=0")
     if nd == 3 and any(n < k for n, k in zip(x.shape[-3:], kernel)):
-        raise ValueError(f"{op}: expected an input at least as large as the kernel on every spatial axis "
-                         f"(PyTorch's avg_pool3d requires it, whatever the padding). "
-                         f"Received: input of shape {tuple(x.shape)}, kernel_size={_show(kernel)}")
-    _output_size(op, x.shape, nd, kernel, stride, padding, dilation, ceil_mode)       # at least one window
+        raise ValueError(
+            f"{op}: expected an input at least as large as the kernel on every spatial axis "
+            f"(PyTorch's avg_pool3d requires it, whatever the padding). "
+            f"Received: input of shape {tuple(x.shape)}, kernel_size={_show(kernel)}"
+        )
+    _output_size(op, x.shape, nd, kernel, stride, padding, dilation, ceil_mode)  # at least one window
     window = Window(kernel, stride, tuple((p, p) for p in padding), dilation, ceil_mode)
     unbatched = x.ndim == nd + 1
-    config = PoolConfig(window, (1, *x.shape) if unbatched else tuple(x.shape), unbatched,
-                        count_include_pad=count_include_pad, divisor_override=divisor_override)
+    config = PoolConfig(
+        window,
+        (1, *x.shape) if unbatched else tuple(x.shape),
+        unbatched,
+        count_include_pad=count_include_pad,
+        divisor_override=divisor_override,
+    )
     return AvgPoolNd.apply(input, config=config)
 
 
@@ -498,8 +547,9 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-               divisor_override=None):
+def avg_pool2d(
+    input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
+):
     """2-D average pooling: y[n, c, i, j] = (1/D[i, j]) sum_{a, b} x[n, c, s_h*i + a, s_w*j + b].
 
     D as PyTorch: with ``count_include_pad`` the window's area clipped to the zero-padded input (a
@@ -507,23 +557,27 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     real input pixels in the window; ``divisor_override`` replaces it. E.g. (2, 3, 7, 7), kernel 3,
     stride 2, padding 1 -> (2, 3, 4, 4).
     """
-    return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
-                     divisor_override)
+    return _avg_pool(
+        "avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+    )
 
 
-def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-               divisor_override=None):
+def avg_pool3d(
+    input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
+):
     """3-D average pooling over (D, H, W), divisor as :func:`avg_pool2d`.
 
     E.g. (1, 2, 8, 8, 8), kernel 2 -> (1, 2, 4, 4, 4).
     """
-    return _avg_pool("avg_pool3d", 3, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
-                     divisor_override)
+    return _avg_pool(
+        "avg_pool3d", 3, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+    )
 
 
 # ============================================================================================
 # Adaptive pooling
 # ============================================================================================
+
 
 def _bins(size_in: int, size_out: int) -> tuple[np.ndarray, np.ndarray]:
     """PyTorch's adaptive bins: start_i = floor(i*In/Out), end_i = ceil((i+1)*In/Out)."""
@@ -534,14 +588,17 @@ def _bins(size_in: int, size_out: int) -> tuple[np.ndarray, np.ndarray]:
 def _adaptive_output_size(op: str, x: np.ndarray, output_size) -> tuple[int, int]:
     if isinstance(output_size, (list, tuple)):
         if len(output_size) != 2:
-            raise ValueError(f"{op}: output_size must be an int or a tuple of 2 (ints or None). "
-                             f"Received: output_size={tuple(output_size)}")
+            raise ValueError(
+                f"{op}: output_size must be an int or a tuple of 2 (ints or None). "
+                f"Received: output_size={tuple(output_size)}"
+            )
         sizes = tuple(output_size)
     else:
         sizes = (output_size, output_size)
     if not all(v is None or (isinstance(v, (int, np.integer)) and not isinstance(v, bool)) for v in sizes):
-        raise TypeError(f"{op}: output_size must be an int or a tuple of 2 (ints or None). "
-                        f"Received: output_size={output_size!r}")
+        raise TypeError(
+            f"{op}: output_size must be an int or a tuple of 2 (ints or None). Received: output_size={output_size!r}"
+        )
     out = tuple(int(n) if v is None else int(v) for v, n in zip(sizes, x.shape[-2:]))
     if any(o < 0 for o in out):
         raise ValueError(f"{op}: output_size must not be negative. Received: output_size={output_size!r}")
@@ -564,26 +621,26 @@ class AdaptiveAvgPool2d(Function):
             # global average pooling (ResNet's head): one bin, a plain mean over each map, much
             # faster than a batch of 1-row matrix products
             ctx.ah = None
-            return x.mean(axis=(-2, -1), keepdims=True)                   # (.., H, W) -> (.., 1, 1)
-        ah = _averaging_matrix(x.shape[-2], output_size[0], x.dtype)     # (Ho, H)
-        aw = _averaging_matrix(x.shape[-1], output_size[1], x.dtype)     # (Wo, W)
+            return x.mean(axis=(-2, -1), keepdims=True)  # (.., H, W) -> (.., 1, 1)
+        ah = _averaging_matrix(x.shape[-2], output_size[0], x.dtype)  # (Ho, H)
+        aw = _averaging_matrix(x.shape[-1], output_size[1], x.dtype)  # (Wo, W)
         ctx.ah, ctx.aw = ah, aw
-        return ah @ x @ aw.T                                              # (.., H, W) -> (.., Ho, W) -> (.., Ho, Wo)
+        return ah @ x @ aw.T  # (.., H, W) -> (.., Ho, W) -> (.., Ho, Wo)
 
     @staticmethod
     def backward(ctx, grad):
-        if ctx.ah is None:                                                # every pixel gets g / (H * W)
+        if ctx.ah is None:  # every pixel gets g / (H * W)
             h, w = ctx.shape[-2:]
             dx = np.empty(ctx.shape, dtype=grad.dtype)
-            np.multiply(grad, grad.dtype.type(1 / (h * w)), out=dx)       # (.., 1, 1) -> (.., H, W)
+            np.multiply(grad, grad.dtype.type(1 / (h * w)), out=dx)  # (.., 1, 1) -> (.., H, W)
             return dx
-        return ctx.ah.T @ grad @ ctx.aw                                   # (.., Ho, Wo) -> (.., H, W)
+        return ctx.ah.T @ grad @ ctx.aw  # (.., Ho, Wo) -> (.., H, W)
 
 
 def _averaging_matrix(size_in: int, size_out: int, dtype) -> np.ndarray:
     start, end = _bins(size_in, size_out)
     pixel = np.arange(size_in)
-    inside = (pixel >= start[:, None]) & (pixel < end[:, None])          # (Out, In)
+    inside = (pixel >= start[:, None]) & (pixel < end[:, None])  # (Out, In)
     return (inside / (end - start)[:, None]).astype(dtype)
 
 
@@ -601,18 +658,18 @@ class AdaptiveMaxPool2d(Function):
         x, unbatched = _batched(x, 2)
         n, c, h, w = x.shape
         ho, wo = output_size
-        rows = _bin_gather(h, ho)                                        # (Ho, Lh)
-        cols = _bin_gather(w, wo)                                        # (Wo, Lw)
-        win = x[:, :, rows[:, None, :, None], cols[None, :, None, :]]    # (N, C, Ho, Wo, Lh, Lw)
+        rows = _bin_gather(h, ho)  # (Ho, Lh)
+        cols = _bin_gather(w, wo)  # (Wo, Lw)
+        win = x[:, :, rows[:, None, :, None], cols[None, :, None, :]]  # (N, C, Ho, Wo, Lh, Lw)
         flat = win.reshape(n, c, ho, wo, rows.shape[1] * cols.shape[1])  # (N, C, Ho, Wo, Lh*Lw)
-        k = flat.argmax(axis=-1)                                         # first maximum
-        y = np.take_along_axis(flat, k[..., None], axis=-1)[..., 0]     # (N, C, Ho, Wo)
+        k = flat.argmax(axis=-1)  # first maximum
+        y = np.take_along_axis(flat, k[..., None], axis=-1)[..., 0]  # (N, C, Ho, Wo)
         nan = np.isnan(y)
-        if nan.any():                                                    # PyTorch: the last NaN wins
+        if nan.any():  # PyTorch: the last NaN wins
             last_nan = flat.shape[-1] - 1 - np.argmax(np.isnan(flat[..., ::-1]), axis=-1)
             k = np.where(nan, last_nan, k)
         a, b = np.divmod(k, cols.shape[1])
-        indices = rows[np.arange(ho)[:, None], a] * w + cols[np.arange(wo), b]   # (N, C, Ho, Wo): h*W + w
+        indices = rows[np.arange(ho)[:, None], a] * w + cols[np.arange(wo), b]  # (N, C, Ho, Wo): h*W + w
         ctx.route = np.arange(n * c).reshape(n, c, 1, 1) * (h * w) + indices
         ctx.in_shape, ctx.unbatched = x.shape, unbatched
         if unbatched:
@@ -654,5 +711,6 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     op = "adaptive_max_pool2d"
     x = _check_input(op, input, 2)
     return_indices = _check_flag(op, return_indices, "return_indices")
-    return AdaptiveMaxPool2d.apply(input, output_size=_adaptive_output_size(op, x, output_size),
-                                   return_indices=return_indices)
+    return AdaptiveMaxPool2d.apply(
+        input, output_size=_adaptive_output_size(op, x, output_size), return_indices=return_indices
+    )

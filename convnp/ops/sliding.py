@@ -54,21 +54,22 @@ def _out_size(padded, kernel, stride, dilation) -> tuple[int, ...]:
 # Convolution
 # ============================================================================================
 
+
 def conv_forward(x, w, pads, stride, dilation, groups):
     """y = x (*) w, one dot product per output position: (N, C_in, *s), (C_out, C_in/G, *k) -> (N, C_out, *out)."""
     nd = w.ndim - 2
     kernel = w.shape[2:]
-    xp = pad_spatial(x, pads)                                          # (N, C_in, *padded)
+    xp = pad_spatial(x, pads)  # (N, C_in, *padded)
     out = _out_size(xp.shape[2:], kernel, stride, dilation)
     n, cout, cig = x.shape[0], w.shape[0], w.shape[1]
     og = cout // groups
     y = np.zeros((n, cout, *out), dtype=np.result_type(x, w))
-    taps = tuple(range(2, 3 + nd))                                     # the (channel, *kernel) axes of a patch
-    for i in itertools.product(*(range(o) for o in out)):             # every output position
+    taps = tuple(range(2, 3 + nd))  # the (channel, *kernel) axes of a patch
+    for i in itertools.product(*(range(o) for o in out)):  # every output position
         where = _window(i, kernel, stride, dilation)
         for g in range(groups):
-            patch = xp[(slice(None), slice(g * cig, (g + 1) * cig)) + where]      # (N, C_in/G, *k)
-            kernel_g = w[g * og:(g + 1) * og]                                     # (C_out/G, C_in/G, *k)
+            patch = xp[(slice(None), slice(g * cig, (g + 1) * cig)) + where]  # (N, C_in/G, *k)
+            kernel_g = w[g * og : (g + 1) * og]  # (C_out/G, C_in/G, *k)
             # the lectures' np.sum(patch * kernel), for every sample and output channel at once
             y[(slice(None), slice(g * og, (g + 1) * og)) + i] = np.sum(patch[:, None] * kernel_g[None], axis=taps)
     return y
@@ -80,12 +81,12 @@ def conv_input_grad(g, w, x_shape, pads, stride, dilation, groups):
     kernel = w.shape[2:]
     padded = tuple(s + a + b for s, (a, b) in zip(x_shape[2:], pads))
     cig, og = w.shape[1], w.shape[0] // groups
-    dxp = np.zeros((x_shape[0], x_shape[1], *padded), dtype=g.dtype)   # (N, C_in, *padded)
+    dxp = np.zeros((x_shape[0], x_shape[1], *padded), dtype=g.dtype)  # (N, C_in, *padded)
     for i in itertools.product(*(range(o) for o in g.shape[2:])):
         where = _window(i, kernel, stride, dilation)
         for grp in range(groups):
-            gi = g[(slice(None), slice(grp * og, (grp + 1) * og)) + i]          # (N, C_out/G)
-            kernel_g = w[grp * og:(grp + 1) * og]                               # (C_out/G, C_in/G, *k)
+            gi = g[(slice(None), slice(grp * og, (grp + 1) * og)) + i]  # (N, C_out/G)
+            kernel_g = w[grp * og : (grp + 1) * og]  # (C_out/G, C_in/G, *k)
             contribution = np.sum(gi[(...,) + (None,) * (nd + 1)] * kernel_g[None], axis=1)  # (N, C_in/G, *k)
             dxp[(slice(None), slice(grp * cig, (grp + 1) * cig)) + where] += contribution
     crop = tuple(slice(a, a + s) for s, (a, _) in zip(x_shape[2:], pads))
@@ -98,13 +99,13 @@ def conv_weight_grad(g, x, w_shape, pads, stride, dilation, groups):
     kernel = w_shape[2:]
     xp = pad_spatial(x, pads)
     cig, og = w_shape[1], w_shape[0] // groups
-    dw = np.zeros(w_shape, dtype=g.dtype)                              # (C_out, C_in/G, *k)
+    dw = np.zeros(w_shape, dtype=g.dtype)  # (C_out, C_in/G, *k)
     for i in itertools.product(*(range(o) for o in g.shape[2:])):
         where = _window(i, kernel, stride, dilation)
         for grp in range(groups):
-            patch = xp[(slice(None), slice(grp * cig, (grp + 1) * cig)) + where]      # (N, C_in/G, *k)
-            gi = g[(slice(None), slice(grp * og, (grp + 1) * og)) + i]                # (N, C_out/G)
-            dw[grp * og:(grp + 1) * og] += np.sum(gi[(...,) + (None,) * (nd + 1)] * patch[:, None], axis=0)
+            patch = xp[(slice(None), slice(grp * cig, (grp + 1) * cig)) + where]  # (N, C_in/G, *k)
+            gi = g[(slice(None), slice(grp * og, (grp + 1) * og)) + i]  # (N, C_out/G)
+            dw[grp * og : (grp + 1) * og] += np.sum(gi[(...,) + (None,) * (nd + 1)] * patch[:, None], axis=0)
     return dw
 
 
@@ -112,9 +113,12 @@ def conv_weight_grad(g, x, w_shape, pads, stride, dilation, groups):
 # Pooling (forward only; the pooling module's fast paths are compared with these)
 # ============================================================================================
 
+
 def _pool_geometry(x, kernel, stride, padding, dilation, ceil_mode):
-    out = tuple(conv_output_size(s, k, st, p, p, d, ceil_mode)
-                for s, k, st, p, d in zip(x.shape[2:], kernel, stride, padding, dilation))
+    out = tuple(
+        conv_output_size(s, k, st, p, p, d, ceil_mode)
+        for s, k, st, p, d in zip(x.shape[2:], kernel, stride, padding, dilation)
+    )
     return out
 
 
@@ -125,17 +129,20 @@ def max_pool_forward(x, kernel, stride, padding=0, dilation=1, ceil_mode=False):
     (or an int for all). E.g. (1, 1, 4, 4), kernel 2, stride 2 -> (1, 1, 2, 2).
     """
     nd = x.ndim - 2
-    kernel, stride, padding, dilation = (tuple(np.broadcast_to(v, (nd,)).tolist())
-                                         for v in (kernel, stride, padding, dilation))
+    kernel, stride, padding, dilation = (
+        tuple(np.broadcast_to(v, (nd,)).tolist()) for v in (kernel, stride, padding, dilation)
+    )
     out = _pool_geometry(x, kernel, stride, padding, dilation, ceil_mode)
     # pad far enough on the right for every ceil_mode window to exist; -inf never wins a max
-    extra = [max(0, (o - 1) * s + d * (k - 1) + 1 - (size + p)) for o, s, d, k, size, p
-             in zip(out, stride, dilation, kernel, x.shape[2:], padding)]
+    extra = [
+        max(0, (o - 1) * s + d * (k - 1) + 1 - (size + p))
+        for o, s, d, k, size, p in zip(out, stride, dilation, kernel, x.shape[2:], padding)
+    ]
     xp = pad_spatial(x, [(p, p + e) for p, e in zip(padding, extra)], value=-np.inf)
     y = np.empty((*x.shape[:2], *out), dtype=x.dtype)
     axes = tuple(range(2, 2 + nd))
     for i in itertools.product(*(range(o) for o in out)):
-        patch = xp[(slice(None), slice(None)) + _window(i, kernel, stride, dilation)]    # (N, C, *k)
+        patch = xp[(slice(None), slice(None)) + _window(i, kernel, stride, dilation)]  # (N, C, *k)
         y[(slice(None), slice(None)) + i] = np.max(patch, axis=axes)
     return y
 
@@ -150,8 +157,9 @@ def avg_pool_forward(x, kernel, stride, padding=0, ceil_mode=False, count_includ
     nd = x.ndim - 2
     kernel, stride, padding = (tuple(np.broadcast_to(v, (nd,)).tolist()) for v in (kernel, stride, padding))
     out = _pool_geometry(x, kernel, stride, padding, (1,) * nd, ceil_mode)
-    extra = [max(0, (o - 1) * s + k - (size + 2 * p)) for o, s, k, size, p
-             in zip(out, stride, kernel, x.shape[2:], padding)]
+    extra = [
+        max(0, (o - 1) * s + k - (size + 2 * p)) for o, s, k, size, p in zip(out, stride, kernel, x.shape[2:], padding)
+    ]
     xp = pad_spatial(x, [(p, p + e) for p, e in zip(padding, extra)])
     y = np.empty((*x.shape[:2], *out), dtype=x.dtype)
     axes = tuple(range(2, 2 + nd))
@@ -160,7 +168,7 @@ def avg_pool_forward(x, kernel, stride, padding=0, ceil_mode=False, count_includ
         if divisor_override:
             divisor = divisor_override
         else:
-            starts = [s * p for s, p in zip(stride, i)]               # in padded coordinates
+            starts = [s * p for s, p in zip(stride, i)]  # in padded coordinates
             if count_include_pad:
                 lo, hi = [0] * nd, [size + 2 * p for size, p in zip(x.shape[2:], padding)]
             else:

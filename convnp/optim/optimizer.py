@@ -19,8 +19,9 @@ from __future__ import annotations
 import copy
 import warnings
 from collections import defaultdict
+from collections.abc import Callable
 from itertools import chain
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -52,8 +53,10 @@ class Optimizer:
     def __init__(self, params, defaults: dict[str, Any]) -> None:
         self.defaults = defaults
         if isinstance(params, Tensor):
-            raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, "
-                            "but got " + _typename(params))
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors or dicts, "
+                "but got " + _typename(params)
+            )
         self.state: defaultdict = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
         param_groups = list(params)
@@ -83,8 +86,10 @@ class Optimizer:
         if isinstance(params, Tensor):
             params = [params]
         elif isinstance(params, set):
-            raise TypeError("optimizer parameters need to be organized in ordered collections, but the ordering "
-                            "of tensors in sets will change between runs. Please use a list instead.")
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but the ordering "
+                "of tensors in sets will change between runs. Please use a list instead."
+            )
         else:
             params = list(params)
         tensors, names = [], []
@@ -110,16 +115,20 @@ class Optimizer:
             param_group.setdefault(name, default)
         ids = [id(p) for p in tensors]
         if len(ids) != len(set(ids)):
-            warnings.warn("optimizer contains a parameter group with duplicate parameters; in future, this will "
-                          "cause an error; see github.com/pytorch/pytorch/issues/40967 for more information",
-                          stacklevel=3)
+            warnings.warn(
+                "optimizer contains a parameter group with duplicate parameters; in future, this will "
+                "cause an error; see github.com/pytorch/pytorch/issues/40967 for more information",
+                stacklevel=3,
+            )
         seen: set[int] = set()
         for group in self.param_groups:
             seen.update(id(p) for p in group["params"])
             if ("param_names" in param_group) != ("param_names" in group):
                 txt = "with names" if "param_names" in param_group else "without names"
-                raise ValueError("all optimizer param groups should be with/without names. "
-                                 f"cannot add param group {txt} to the optimizer")
+                raise ValueError(
+                    "all optimizer param groups should be with/without names. "
+                    f"cannot add param group {txt} to the optimizer"
+                )
         if not seen.isdisjoint(ids):
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(param_group)
@@ -164,8 +173,10 @@ class Optimizer:
     def _grad_of(p: Tensor) -> np.ndarray:
         grad = p.grad.data if isinstance(p.grad, Tensor) else np.asarray(p.grad)
         if grad.shape != p.data.shape:
-            raise ValueError(f"optimizer step: a gradient must have its parameter's shape {p.data.shape}. "
-                             f"Received: grad of shape {grad.shape}")
+            raise ValueError(
+                f"optimizer step: a gradient must have its parameter's shape {p.data.shape}. "
+                f"Received: grad of shape {grad.shape}"
+            )
         if grad.dtype != p.data.dtype:
             grad = grad.astype(p.data.dtype)
         return grad
@@ -195,15 +206,17 @@ class Optimizer:
         def pack_group(group):
             nonlocal start_index
             packed = {k: copy.deepcopy(v) for k, v in group.items() if k != "params"}
-            param_mappings.update({id(p): i for i, p in enumerate(group["params"], start_index)
-                                   if id(p) not in param_mappings})
+            param_mappings.update(
+                {id(p): i for i, p in enumerate(group["params"], start_index) if id(p) not in param_mappings}
+            )
             packed["params"] = [param_mappings[id(p)] for p in group["params"]]
             start_index += len(packed["params"])
             return packed
 
         param_groups = [pack_group(g) for g in self.param_groups]
-        packed_state = {(param_mappings[id(k)] if isinstance(k, Tensor) else k): _copy_state(v)
-                        for k, v in self.state.items()}
+        packed_state = {
+            (param_mappings[id(k)] if isinstance(k, Tensor) else k): _copy_state(v) for k, v in self.state.items()
+        }
         return {"state": packed_state, "param_groups": param_groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -211,18 +224,24 @@ class Optimizer:
         parameter's state, matched to this optimiser's parameters by order. Floating-point state
         takes its parameter's dtype (except ``step``); arrays are copied."""
         if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
-            raise ValueError("Optimizer.load_state_dict: expected a dict with 'state' and 'param_groups' "
-                             f"(from Optimizer.state_dict()). Received: {_typename(state_dict)}"
-                             + (f" with keys {list(state_dict)}" if isinstance(state_dict, dict) else ""))
+            raise ValueError(
+                "Optimizer.load_state_dict: expected a dict with 'state' and 'param_groups' "
+                f"(from Optimizer.state_dict()). Received: {_typename(state_dict)}"
+                + (f" with keys {list(state_dict)}" if isinstance(state_dict, dict) else "")
+            )
         groups = self.param_groups
         saved_groups = copy.deepcopy(state_dict["param_groups"])
         if len(groups) != len(saved_groups):
             raise ValueError("loaded state dict has a different number of parameter groups")
         if any(len(g["params"]) != len(s["params"]) for g, s in zip(groups, saved_groups)):
-            raise ValueError("loaded state dict contains a parameter group that doesn't match the size of "
-                             "optimizer's group")
-        id_map = dict(zip(chain.from_iterable(g["params"] for g in saved_groups),
-                          chain.from_iterable(g["params"] for g in groups)))
+            raise ValueError(
+                "loaded state dict contains a parameter group that doesn't match the size of optimizer's group"
+            )
+        id_map = dict(
+            zip(
+                chain.from_iterable(g["params"] for g in saved_groups), chain.from_iterable(g["params"] for g in groups)
+            )
+        )
 
         def cast(param: Tensor, value, index, key=None):
             if isinstance(value, Tensor):
@@ -232,8 +251,10 @@ class Optimizer:
                     return np.array(value)
                 if value.dtype.kind == "f" and param.data.dtype.kind == "f":
                     if value.shape != param.data.shape and value.ndim > 0:
-                        raise ValueError(f"Optimizer.load_state_dict: state '{key}' of parameter {index} has shape "
-                                         f"{value.shape}, but the parameter has shape {param.data.shape}")
+                        raise ValueError(
+                            f"Optimizer.load_state_dict: state '{key}' of parameter {index} has shape "
+                            f"{value.shape}, but the parameter has shape {param.data.shape}"
+                        )
                     return np.array(value, dtype=param.data.dtype)
                 return np.array(value)
             if isinstance(value, dict):

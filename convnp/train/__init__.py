@@ -24,7 +24,12 @@ The pieces it is built from, usable from a notebook::
 """
 
 from convnp.train.checkpoint import (
-    CheckpointError, load_checkpoint, make_checkpoint, model_state_of, restore_rng, save_checkpoint,
+    CheckpointError,
+    load_checkpoint,
+    make_checkpoint,
+    model_state_of,
+    restore_rng,
+    save_checkpoint,
 )
 from convnp.train.metrics import MetricAccumulator, accuracy, confusion_matrix, per_class_accuracy, topk_correct
 from convnp.train.progress import Progress, format_epoch_line
@@ -34,10 +39,33 @@ from convnp.train.trainer import Callback, Trainer, TrainingError, evaluate
 from convnp.train.transfer import TransferReport, freeze, load_matching, param_groups, trainable_parameters
 
 __all__ = [
-    "TrainingRun", "RunPlan", "BuiltRun", "RunResult", "fit_run", "SetupError", "SetupFileNotFoundError",
-    "Trainer", "Callback", "TrainingError", "evaluate",
-    "accuracy", "topk_correct", "confusion_matrix", "per_class_accuracy", "MetricAccumulator",
-    "CheckpointError", "make_checkpoint", "save_checkpoint", "load_checkpoint", "restore_rng", "model_state_of",
-    "Progress", "format_epoch_line",
-    "TransferReport", "load_matching", "freeze", "param_groups", "trainable_parameters",
+    "TrainingRun",
+    "RunPlan",
+    "BuiltRun",
+    "RunResult",
+    "fit_run",
+    "SetupError",
+    "SetupFileNotFoundError",
+    "Trainer",
+    "Callback",
+    "TrainingError",
+    "evaluate",
+    "accuracy",
+    "topk_correct",
+    "confusion_matrix",
+    "per_class_accuracy",
+    "MetricAccumulator",
+    "CheckpointError",
+    "make_checkpoint",
+    "save_checkpoint",
+    "load_checkpoint",
+    "restore_rng",
+    "model_state_of",
+    "Progress",
+    "format_epoch_line",
+    "TransferReport",
+    "load_matching",
+    "freeze",
+    "param_groups",
+    "trainable_parameters",
 ]

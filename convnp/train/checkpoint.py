@@ -33,19 +33,35 @@ import numpy as np
 from convnp.arraymath.random import get_rng_state, set_rng_state
 from convnp.serialization import load, save
 
-__all__ = ["CheckpointError", "FORMAT", "FORMAT_VERSION", "make_checkpoint", "save_checkpoint", "load_checkpoint",
-           "restore_rng", "model_state_of", "is_checkpoint", "check_metadata", "nonfinite_tensors",
-           "check_finite_weights", "MAX_CLASSES", "MAX_EPOCHS", "MAX_CHANNELS", "MAX_IMAGE_SIDE", "SMALL_MODEL_ARG"]
+__all__ = [
+    "CheckpointError",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "make_checkpoint",
+    "save_checkpoint",
+    "load_checkpoint",
+    "restore_rng",
+    "model_state_of",
+    "is_checkpoint",
+    "check_metadata",
+    "nonfinite_tensors",
+    "check_finite_weights",
+    "MAX_CLASSES",
+    "MAX_EPOCHS",
+    "MAX_CHANNELS",
+    "MAX_IMAGE_SIDE",
+    "SMALL_MODEL_ARG",
+]
 
 FORMAT = "convnp.checkpoint"
 FORMAT_VERSION = 1
 
 # Caps on what a checkpoint's metadata may claim (it comes from a file, so it is checked by type and
 # range before anything is built from it). Adjust them here (``convnp.train.checkpoint.MAX_CLASSES = ...``).
-MAX_CLASSES = 100_000          # data.classes and model.args.num_classes (ImageNet-21k has 21,841)
-MAX_EPOCHS = 1_000_000         # epoch, config.epochs
-MAX_CHANNELS = 64              # data.channels (images have 1 or 3)
-MAX_IMAGE_SIDE = 8192          # data.image_size: height and width
+MAX_CLASSES = 100_000  # data.classes and model.args.num_classes (ImageNet-21k has 21,841)
+MAX_EPOCHS = 1_000_000  # epoch, config.epochs
+MAX_CHANNELS = 64  # data.channels (images have 1 or 3)
+MAX_IMAGE_SIDE = 8192  # data.image_size: height and width
 # A whole-number model argument (num_classes, in_channels, hidden_units, ...) sizes a layer, so it may
 # not exceed the largest axis of the file's own (non-empty) model tensors, or this much when that is smaller.
 SMALL_MODEL_ARG = 64
@@ -59,6 +75,7 @@ class CheckpointError(ValueError):
 def _version() -> str:
     try:
         from importlib.metadata import version
+
         return version("convnp")
     except Exception:  # noqa: BLE001 - not installed as a distribution
         return "unknown"
@@ -75,10 +92,20 @@ def _plain(value):
     return value
 
 
-def make_checkpoint(model, optimizer=None, scheduler=None, *, epoch: int, model_name: str | None = None,
-                    model_args: dict | None = None, data: dict | None = None, config: dict | None = None,
-                    history: list | None = None, best: dict | None = None,
-                    loader_generator: np.random.Generator | None = None) -> dict[str, Any]:
+def make_checkpoint(
+    model,
+    optimizer=None,
+    scheduler=None,
+    *,
+    epoch: int,
+    model_name: str | None = None,
+    model_args: dict | None = None,
+    data: dict | None = None,
+    config: dict | None = None,
+    history: list | None = None,
+    best: dict | None = None,
+    loader_generator: np.random.Generator | None = None,
+) -> dict[str, Any]:
     """The checkpoint dict of the current state (arrays are copies: later training does not change it)."""
     return {
         "format": FORMAT,
@@ -88,8 +115,10 @@ def make_checkpoint(model, optimizer=None, scheduler=None, *, epoch: int, model_
         "model": {"name": model_name, "args": _plain(dict(model_args or {})), "state": dict(model.state_dict())},
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
-        "rng": {"global": get_rng_state(),
-                "loader": loader_generator.bit_generator.state if loader_generator is not None else None},
+        "rng": {
+            "global": get_rng_state(),
+            "loader": loader_generator.bit_generator.state if loader_generator is not None else None,
+        },
         "data": _plain(dict(data or {})),
         "config": _plain(dict(config or {})),
         "history": _plain(list(history or [])),
@@ -112,27 +141,38 @@ def load_checkpoint(path) -> dict[str, Any]:
     file that is not a convnp training checkpoint (a plain weights file, for example)."""
     path = os.fspath(path)
     if not os.path.exists(path):
-        raise CheckpointError(f"checkpoint '{path}' does not exist; give the path of a .safetensors file that "
-                              f"'convnp train' wrote (for example runs/lenet5-mnist/best.safetensors)")
+        raise CheckpointError(
+            f"checkpoint '{path}' does not exist; give the path of a .safetensors file that "
+            f"'convnp train' wrote (for example runs/lenet5-mnist/best.safetensors)"
+        )
     if os.path.isdir(path):
-        raise CheckpointError(f"checkpoint '{path}' is a directory; give a file in it, such as "
-                              f"'{os.path.join(path, 'best.safetensors')}'")
+        raise CheckpointError(
+            f"checkpoint '{path}' is a directory; give a file in it, such as '{os.path.join(path, 'best.safetensors')}'"
+        )
     try:
         obj = load(path)
     except (ValueError, OSError) as exc:
         detail = str(exc).replace(f"'{path}' ", "").removeprefix("load: ")
-        raise CheckpointError(f"'{path}' is not a readable convnp checkpoint ({detail}); give a "
-                              f".safetensors file that 'convnp train' wrote") from None
+        raise CheckpointError(
+            f"'{path}' is not a readable convnp checkpoint ({detail}); give a "
+            f".safetensors file that 'convnp train' wrote"
+        ) from None
     if not is_checkpoint(obj):
-        kind = ("a plain weights file (tensors only)" if isinstance(obj, dict) and obj
-                and all(isinstance(v, np.ndarray) for v in obj.values()) else "another kind of safetensors file")
-        raise CheckpointError(f"'{path}' is {kind}, not a convnp training checkpoint (it records no model name, "
-                              f"classes or normalisation); use last.safetensors or best.safetensors from a "
-                              f"'convnp train' run")
+        kind = (
+            "a plain weights file (tensors only)"
+            if isinstance(obj, dict) and obj and all(isinstance(v, np.ndarray) for v in obj.values())
+            else "another kind of safetensors file"
+        )
+        raise CheckpointError(
+            f"'{path}' is {kind}, not a convnp training checkpoint (it records no model name, "
+            f"classes or normalisation); use last.safetensors or best.safetensors from a "
+            f"'convnp train' run"
+        )
     version = obj.get("format_version")
     if version != FORMAT_VERSION:
-        raise CheckpointError(f"'{path}' is a convnp checkpoint of format version {version!r}; this convnp reads "
-                              f"version {FORMAT_VERSION}")
+        raise CheckpointError(
+            f"'{path}' is a convnp checkpoint of format version {version!r}; this convnp reads version {FORMAT_VERSION}"
+        )
     model = obj.get("model")
     if not isinstance(model, dict) or not isinstance(model.get("state"), dict):
         raise CheckpointError(f"'{path}' is a damaged convnp checkpoint: it holds no model weights")
@@ -141,6 +181,7 @@ def load_checkpoint(path) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- metadata checks
+
 
 def _show(value) -> str:
     text = repr(value)
@@ -155,8 +196,10 @@ def _kind(value) -> str:
 
 
 def _bad(path, field: str, expected: str, value) -> CheckpointError:
-    return CheckpointError(f"'{path}' has invalid metadata: {field} must be {expected}; received {_show(value)} "
-                           f"({_kind(value)}); the file was damaged or not written by 'convnp train'")
+    return CheckpointError(
+        f"'{path}' has invalid metadata: {field} must be {expected}; received {_show(value)} "
+        f"({_kind(value)}); the file was damaged or not written by 'convnp train'"
+    )
 
 
 def _is_int(v) -> bool:
@@ -198,8 +241,12 @@ def check_metadata(obj: dict, path) -> None:
     cap = max(SMALL_MODEL_ARG, _largest_axis(model["state"]))
     for key, v in args.items():
         if _is_int(v) and not 0 <= v <= cap:
-            raise _bad(path, f"model.args.{key}", f"a whole number from 0 to {cap:,} (the largest axis of the "
-                                                  f"file's model tensors)", v)
+            raise _bad(
+                path,
+                f"model.args.{key}",
+                f"a whole number from 0 to {cap:,} (the largest axis of the file's model tensors)",
+                v,
+            )
         if _is_real(v) and not _is_int(v) and not (math.isfinite(v) and abs(v) <= cap):
             raise _bad(path, f"model.args.{key}", f"a finite number of size at most {cap:,}", v)
     if args.get("num_classes") is not None and not (_is_int(args["num_classes"]) and args["num_classes"] >= 1):
@@ -214,18 +261,24 @@ def check_metadata(obj: dict, path) -> None:
             raise _bad(path, f"data.{key}", "a string", data[key])
     classes = data.get("classes")
     if classes is not None:
-        if not (isinstance(classes, list) and 1 <= len(classes) <= MAX_CLASSES
-                and all(isinstance(c, str) or _is_int(c) for c in classes)):
+        if not (
+            isinstance(classes, list)
+            and 1 <= len(classes) <= MAX_CLASSES
+            and all(isinstance(c, str) or _is_int(c) for c in classes)
+        ):
             raise _bad(path, "data.classes", f"a list of 1 to {MAX_CLASSES:,} class names", classes)
         k = args.get("num_classes")
         if k is not None and k != len(classes):
-            raise CheckpointError(f"'{path}' has invalid metadata: model.args.num_classes is {k:,} but data.classes "
-                                  f"names {len(classes):,} classes; expected the same number; the file was damaged or "
-                                  f"not written by 'convnp train'")
+            raise CheckpointError(
+                f"'{path}' has invalid metadata: model.args.num_classes is {k:,} but data.classes "
+                f"names {len(classes):,} classes; expected the same number; the file was damaged or "
+                f"not written by 'convnp train'"
+            )
     _int_in(data, "channels", path, "data.channels", 1, MAX_CHANNELS)
     size = data.get("image_size")
-    if size is not None and not (isinstance(size, list) and len(size) == 2
-                                 and all(_is_int(v) and 1 <= v <= MAX_IMAGE_SIDE for v in size)):
+    if size is not None and not (
+        isinstance(size, list) and len(size) == 2 and all(_is_int(v) and 1 <= v <= MAX_IMAGE_SIDE for v in size)
+    ):
         raise _bad(path, "data.image_size", f"[height, width], two whole numbers from 1 to {MAX_IMAGE_SIDE:,}", size)
     channels = data.get("channels")
     for key in ("mean", "std"):
@@ -233,24 +286,35 @@ def check_metadata(obj: dict, path) -> None:
         if v is None:
             continue
         n = f"{channels} " if channels is not None else ""
-        if not (isinstance(v, list) and 1 <= len(v) <= MAX_CHANNELS and all(_is_real(x) for x in v)
-                and all(np.isfinite(float(x)) for x in v) and (channels is None or len(v) == channels)
-                and (key == "mean" or all(x > 0 for x in v))):
+        if not (
+            isinstance(v, list)
+            and 1 <= len(v) <= MAX_CHANNELS
+            and all(_is_real(x) for x in v)
+            and all(np.isfinite(float(x)) for x in v)
+            and (channels is None or len(v) == channels)
+            and (key == "mean" or all(x > 0 for x in v))
+        ):
             what = "finite number" if key == "mean" else "positive finite number"
             what += "" if channels == 1 else "s"
             raise _bad(path, f"data.{key}", f"a list of {n}{what}, one per channel", v)
 
     _check_config(obj.get("config"), path)
     history = obj.get("history")
-    if history is not None and not (isinstance(history, list) and len(history) <= MAX_EPOCHS
-                                    and all(isinstance(h, dict) and all(v is None or _is_real(v) for v in h.values())
-                                            for h in history)):
+    if history is not None and not (
+        isinstance(history, list)
+        and len(history) <= MAX_EPOCHS
+        and all(isinstance(h, dict) and all(v is None or _is_real(v) for v in h.values()) for h in history)
+    ):
         raise _bad(path, "history", "a list of per-epoch dicts of numbers", history)
     best = obj.get("best")
     if best is not None:
-        if not (isinstance(best, dict) and _is_int(best.get("epoch")) and 0 <= best["epoch"] <= MAX_EPOCHS
-                and _is_real(best.get("value"))):
-            raise _bad(path, "best", "null or {\"epoch\": a whole number, \"metric\": ..., \"value\": a number}", best)
+        if not (
+            isinstance(best, dict)
+            and _is_int(best.get("epoch"))
+            and 0 <= best["epoch"] <= MAX_EPOCHS
+            and _is_real(best.get("value"))
+        ):
+            raise _bad(path, "best", 'null or {"epoch": a whole number, "metric": ..., "value": a number}', best)
 
 
 def _check_config(config, path) -> None:
@@ -260,12 +324,21 @@ def _check_config(config, path) -> None:
     if not isinstance(config, dict):
         raise _bad(path, "config", "a dict of the training options", config)
     from convnp.train.setup import AUGMENTS, OPTIMIZERS, SCHEDULERS
-    for key, low, high in (("epochs", 1, MAX_EPOCHS), ("batch_size", 1, 1 << 31), ("seed", 0, (1 << 63) - 1),
-                           ("limit_train", 1, 1 << 62)):
+
+    for key, low, high in (
+        ("epochs", 1, MAX_EPOCHS),
+        ("batch_size", 1, 1 << 31),
+        ("seed", 0, (1 << 63) - 1),
+        ("limit_train", 1, 1 << 62),
+    ):
         _int_in(config, key, path, f"config.{key}", low, high)
-    for key, low, high, open_low in (("lr", 0.0, math.inf, True), ("momentum", 0.0, 1.0, False),
-                                     ("weight_decay", 0.0, math.inf, False), ("val_split", 0.0, 1.0, True),
-                                     ("backbone_lr_scale", 0.0, 1.0, True)):
+    for key, low, high, open_low in (
+        ("lr", 0.0, math.inf, True),
+        ("momentum", 0.0, 1.0, False),
+        ("weight_decay", 0.0, math.inf, False),
+        ("val_split", 0.0, 1.0, True),
+        ("backbone_lr_scale", 0.0, 1.0, True),
+    ):
         v = config.get(key)
         if v is None:
             continue
@@ -305,8 +378,10 @@ def check_finite_weights(checkpoint: dict, path) -> None:
     bad = nonfinite_tensors(checkpoint["model"]["state"])
     if bad:
         more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
-        raise CheckpointError(f"'{path}' holds non-finite weights (NaN or infinity in model.state.{bad[0]}{more}); "
-                              f"the run that wrote it diverged: train again with a lower --lr")
+        raise CheckpointError(
+            f"'{path}' holds non-finite weights (NaN or infinity in model.state.{bad[0]}{more}); "
+            f"the run that wrote it diverged: train again with a lower --lr"
+        )
 
 
 def model_state_of(obj) -> dict[str, np.ndarray]:

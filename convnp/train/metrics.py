@@ -18,7 +18,7 @@ Every function takes NumPy arrays (or tensors) and is vectorised over the batch:
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -41,8 +41,10 @@ def _check_logits_targets(logits, targets, op: str) -> tuple[np.ndarray, np.ndar
     if logits.ndim != 2:
         raise ValueError(f"{op}: expected logits of shape (N, num_classes). Received: shape {logits.shape}")
     if targets.shape != (logits.shape[0],):
-        raise ValueError(f"{op}: expected one integer target per row of logits, shape ({logits.shape[0]},). "
-                         f"Received: targets of shape {targets.shape}")
+        raise ValueError(
+            f"{op}: expected one integer target per row of logits, shape ({logits.shape[0]},). "
+            f"Received: targets of shape {targets.shape}"
+        )
     if targets.size and not np.issubdtype(targets.dtype, np.integer):
         raise TypeError(f"{op}: targets must be integer class indices. Received: dtype {targets.dtype}")
     return logits, targets.astype(np.int64, copy=False)
@@ -66,11 +68,11 @@ def topk_correct(logits, targets, ks: Sequence[int] = (1,)) -> np.ndarray:
     if n == 0:
         return np.zeros(len(ks), dtype=np.int64)
     rows = np.arange(n)
-    target_score = logits[rows, targets][:, None]                 # (N, 1)
-    higher = (logits > target_score).sum(axis=1)                  # (N,) classes strictly above the target
+    target_score = logits[rows, targets][:, None]  # (N, 1)
+    higher = (logits > target_score).sum(axis=1)  # (N,) classes strictly above the target
     # classes tied with the target that come before it (argmax's first-maximum rule)
     tied_before = ((logits == target_score) & (np.arange(logits.shape[1])[None, :] < targets[:, None])).sum(axis=1)
-    rank = higher + tied_before                                   # (N,) 0 = predicted class
+    rank = higher + tied_before  # (N,) 0 = predicted class
     # a row holding a NaN or an infinity is no prediction: every comparison with NaN is false, so
     # without this a NaN row would rank its target first and count as correct
     rank[~np.isfinite(logits).all(axis=1)] = logits.shape[1]
@@ -98,16 +100,19 @@ def confusion_matrix(predictions, targets, num_classes: int) -> np.ndarray:
     predictions = _array(predictions, "predictions", "confusion_matrix").astype(np.int64, copy=False).ravel()
     targets = _array(targets, "targets", "confusion_matrix").astype(np.int64, copy=False).ravel()
     if predictions.shape != targets.shape:
-        raise ValueError(f"confusion_matrix: predictions and targets must have the same length. "
-                         f"Received: {predictions.shape[0]} predictions, {targets.shape[0]} targets")
+        raise ValueError(
+            f"confusion_matrix: predictions and targets must have the same length. "
+            f"Received: {predictions.shape[0]} predictions, {targets.shape[0]} targets"
+        )
     k = int(num_classes)
     if k < 1:
         raise ValueError(f"confusion_matrix: num_classes must be at least 1. Received: num_classes={num_classes!r}")
     for name, v in (("predictions", predictions), ("targets", targets)):
         if v.size and (v.min() < 0 or v.max() >= k):
-            raise ValueError(f"confusion_matrix: {name} must lie in [0, {k}). "
-                             f"Received: values from {v.min()} to {v.max()}")
-    return np.bincount(targets * k + predictions, minlength=k * k).reshape(k, k)   # (K*K,) -> (K, K)
+            raise ValueError(
+                f"confusion_matrix: {name} must lie in [0, {k}). Received: values from {v.min()} to {v.max()}"
+            )
+    return np.bincount(targets * k + predictions, minlength=k * k).reshape(k, k)  # (K*K,) -> (K, K)
 
 
 def per_class_accuracy(confusion: np.ndarray) -> np.ndarray:
@@ -134,7 +139,7 @@ class MetricAccumulator:
 
     def reset(self) -> None:
         self.n = 0
-        self.nonfinite = 0              # rows whose logits hold NaN or infinity: never correct
+        self.nonfinite = 0  # rows whose logits hold NaN or infinity: never correct
         self.loss_sum = 0.0
         self.hits = np.zeros(len(self.topk), dtype=np.int64)
         self.confusion = None
@@ -145,14 +150,14 @@ class MetricAccumulator:
         self.n += b
         if loss is not None:
             self.loss_sum += float(loss) * b
-        ks = [min(k, logits.shape[1]) for k in self.topk]            # top-5 of 3 classes = top-3
+        ks = [min(k, logits.shape[1]) for k in self.topk]  # top-5 of 3 classes = top-3
         self.hits += topk_correct(logits, targets, ks)
-        finite = np.isfinite(logits).all(axis=1)                       # (B,)
+        finite = np.isfinite(logits).all(axis=1)  # (B,)
         bad = int(b - finite.sum())
         self.nonfinite += bad
         if self.want_confusion:
             k = self.num_classes or logits.shape[1]
-            if bad:                                                     # no prediction to place in a column
+            if bad:  # no prediction to place in a column
                 logits, targets = logits[finite], targets[finite]
             cm = confusion_matrix(logits.argmax(axis=1), targets, k)
             self.confusion = cm if self.confusion is None else self.confusion + cm

@@ -17,6 +17,7 @@ __all__ = ["plot_curves", "plot_confusion_matrix"]
 def _figure(width: float, height: float):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+
     fig = Figure(figsize=(width, height), dpi=100)
     FigureCanvasAgg(fig)
     return fig
@@ -41,8 +42,11 @@ def plot_curves(history: list[dict], path, title: str | None = None, eval_name: 
         x, y = _series(history, key)
         if x:
             ax_loss.plot(x, y, style, label=label, markersize=3)
-    for key, label, style in (("train_accuracy", "train", "-o"), (f"{eval_name}_accuracy", f"{eval_name} top-1", "-s"),
-                              (f"{eval_name}_top5", f"{eval_name} top-5", ":^")):
+    for key, label, style in (
+        ("train_accuracy", "train", "-o"),
+        (f"{eval_name}_accuracy", f"{eval_name} top-1", "-s"),
+        (f"{eval_name}_top5", f"{eval_name} top-5", ":^"),
+    ):
         x, y = _series(history, key)
         if x:
             ax_acc.plot(x, [100 * v for v in y], style, label=label, markersize=3)
@@ -51,8 +55,14 @@ def plot_curves(history: list[dict], path, title: str | None = None, eval_name: 
     x, y = _series(history, f"{eval_name}_accuracy")
     if y:
         best = int(np.argmax(y))
-        ax_acc.annotate(f"{100 * y[best]:.2f}%", (x[best], 100 * y[best]), textcoords="offset points",
-                        xytext=(0, -14), ha="center", fontsize=8)
+        ax_acc.annotate(
+            f"{100 * y[best]:.2f}%",
+            (x[best], 100 * y[best]),
+            textcoords="offset points",
+            xytext=(0, -14),
+            ha="center",
+            fontsize=8,
+        )
     for ax in (ax_loss, ax_acc):
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
@@ -72,7 +82,7 @@ def plot_confusion_matrix(confusion: np.ndarray, classes: list[str], path, title
     confusion = np.asarray(confusion)
     k = confusion.shape[0]
     totals = confusion.sum(axis=1, keepdims=True)
-    share = confusion / np.maximum(totals, 1)                      # (K, K) row-normalised
+    share = confusion / np.maximum(totals, 1)  # (K, K) row-normalised
     size = min(max(4.0, 0.45 * k + 2.5), 16.0)
     fig = _figure(size + 1.2, size)
     ax = fig.subplots()
@@ -83,11 +93,18 @@ def plot_confusion_matrix(confusion: np.ndarray, classes: list[str], path, title
         ax.set_xticks(range(k), labels, rotation=90 if max(map(len, labels)) > 3 else 0, fontsize=8)
         ax.set_yticks(range(k), labels, fontsize=8)
     if k <= 20:
-        for i in range(k):            # loop over cells of a small matrix for the text labels only
+        for i in range(k):  # loop over cells of a small matrix for the text labels only
             for j in range(k):
                 if confusion[i, j]:
-                    ax.text(j, i, str(int(confusion[i, j])), ha="center", va="center", fontsize=7,
-                            color="white" if share[i, j] > 0.5 else "black")
+                    ax.text(
+                        j,
+                        i,
+                        str(int(confusion[i, j])),
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color="white" if share[i, j] > 0.5 else "black",
+                    )
     ax.set(xlabel="predicted class", ylabel="true class")
     acc = np.trace(confusion) / max(confusion.sum(), 1)
     ax.set_title(title or f"confusion matrix (accuracy {100 * acc:.2f}%)")

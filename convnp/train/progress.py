@@ -28,8 +28,10 @@ def format_epoch_line(entry: dict, epochs: int | None = None, eval_name: str = "
     """The one-line summary of a history entry (see the module docstring)."""
     width = len(str(epochs)) if epochs else 1
     total = f"/{epochs}" if epochs else ""
-    parts = [f"epoch {entry['epoch']:>{width}}{total}",
-             f"train loss {entry['train_loss']:.4f} acc {_pct(entry['train_accuracy'])}"]
+    parts = [
+        f"epoch {entry['epoch']:>{width}}{total}",
+        f"train loss {entry['train_loss']:.4f} acc {_pct(entry['train_accuracy'])}",
+    ]
     if entry.get(f"{eval_name}_loss") is not None:
         part = f"{eval_name} loss {entry[f'{eval_name}_loss']:.4f} acc {_pct(entry[f'{eval_name}_accuracy'])}"
         if entry.get(f"{eval_name}_top5") is not None:
@@ -87,11 +89,20 @@ class Progress:
         if not self.use_bar:
             return
         from tqdm import tqdm
+
         width = len(str(epochs))
-        self._bar = tqdm(total=n_images, desc=f"epoch {epoch:>{width}}/{epochs}", unit=" img", unit_scale=False,
-                         file=self.stream, leave=False, dynamic_ncols=True, mininterval=0.2,
-                         bar_format="{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
-                                    "[{elapsed}<{remaining}, {rate_fmt}{postfix}]")
+        self._bar = tqdm(
+            total=n_images,
+            desc=f"epoch {epoch:>{width}}/{epochs}",
+            unit=" img",
+            unit_scale=False,
+            file=self.stream,
+            leave=False,
+            dynamic_ncols=True,
+            mininterval=0.2,
+            bar_format="{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
+            "[{elapsed}<{remaining}, {rate_fmt}{postfix}]",
+        )
 
     def batch(self, n_images: int, loss: float, accuracy: float) -> None:
         """After a batch: ``n_images`` more done; running mean loss and accuracy of the epoch."""

@@ -16,26 +16,53 @@ from __future__ import annotations
 __all__ = ["DEFAULT_RECIPE", "RECIPES", "recipe_for"]
 
 DEFAULT_RECIPE = {
-    "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4,
-    "batch_size": 128, "scheduler": "onecycle", "augment": "none", "epochs": 10,
+    "optimizer": "sgd",
+    "lr": 0.05,
+    "momentum": 0.9,
+    "nesterov": True,
+    "weight_decay": 5e-4,
+    "batch_size": 128,
+    "scheduler": "onecycle",
+    "augment": "none",
+    "epochs": 10,
 }
 
 _LENET = {
-    "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4,
-    "batch_size": 128, "scheduler": "onecycle", "augment": "shift", "epochs": 12,
+    "optimizer": "sgd",
+    "lr": 0.05,
+    "momentum": 0.9,
+    "nesterov": True,
+    "weight_decay": 5e-4,
+    "batch_size": 128,
+    "scheduler": "onecycle",
+    "augment": "shift",
+    "epochs": 12,
     "by_dataset": {"mnist-sample": {"epochs": 10}, "cifar10": {"augment": "standard", "epochs": 30}},
 }
 
 _CIFAR_RESNET = {
-    "optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4,
-    "batch_size": 128, "scheduler": "cosine", "augment": "standard", "epochs": 30,
-    "by_dataset": {"mnist": {"augment": "shift", "epochs": 10}, "mnist-sample": {"augment": "shift", "epochs": 10},
-                   "fashion-mnist": {"augment": "flip", "epochs": 20}},
+    "optimizer": "sgd",
+    "lr": 0.1,
+    "momentum": 0.9,
+    "nesterov": True,
+    "weight_decay": 5e-4,
+    "batch_size": 128,
+    "scheduler": "cosine",
+    "augment": "standard",
+    "epochs": 30,
+    "by_dataset": {
+        "mnist": {"augment": "shift", "epochs": 10},
+        "mnist-sample": {"augment": "shift", "epochs": 10},
+        "fashion-mnist": {"augment": "flip", "epochs": 20},
+    },
 }
 
 RECIPES = {
     "lenet5": _LENET,
-    "resnet20": _CIFAR_RESNET, "resnet32": _CIFAR_RESNET, "resnet44": _CIFAR_RESNET, "resnet56": _CIFAR_RESNET,
+    "resnet20": _CIFAR_RESNET,
+    "resnet32": _CIFAR_RESNET,
+    "resnet44": _CIFAR_RESNET,
+    "resnet56": _CIFAR_RESNET,
     "resnet110": _CIFAR_RESNET,
 }
 
@@ -51,11 +78,16 @@ def recipe_for(model: str, dataset: str) -> dict:
 
 
 def _describe(recipe: dict) -> str:
-    mom = f" momentum {recipe['momentum']:g}{' nesterov' if recipe.get('nesterov') else ''}" \
-        if recipe["optimizer"] in ("sgd", "rmsprop") else ""
-    return (f"{recipe['optimizer']} lr {recipe['lr']:g}{mom}, weight decay {recipe['weight_decay']:g}, "
-            f"{recipe['scheduler']}, batch {recipe['batch_size']}, augment {recipe['augment']}, "
-            f"{recipe['epochs']} epochs")
+    mom = (
+        f" momentum {recipe['momentum']:g}{' nesterov' if recipe.get('nesterov') else ''}"
+        if recipe["optimizer"] in ("sgd", "rmsprop")
+        else ""
+    )
+    return (
+        f"{recipe['optimizer']} lr {recipe['lr']:g}{mom}, weight decay {recipe['weight_decay']:g}, "
+        f"{recipe['scheduler']}, batch {recipe['batch_size']}, augment {recipe['augment']}, "
+        f"{recipe['epochs']} epochs"
+    )
 
 
 def describe_recipes() -> str:
@@ -67,8 +99,10 @@ def describe_recipes() -> str:
     for names in seen.values():
         base = RECIPES[names[0]]
         flat = {**DEFAULT_RECIPE, **{k: v for k, v in base.items() if k != "by_dataset"}}
-        extra = "; ".join(f"{ds}: " + ", ".join(f"{k} {v}" for k, v in over.items())
-                          for ds, over in (base.get("by_dataset") or {}).items())
+        extra = "; ".join(
+            f"{ds}: " + ", ".join(f"{k} {v}" for k, v in over.items())
+            for ds, over in (base.get("by_dataset") or {}).items()
+        )
         lines.append(f"  {', '.join(names)}: {_describe(flat)}" + (f" ({extra})" if extra else ""))
     lines.append(f"  other models: {_describe(DEFAULT_RECIPE)}")
     return "\n".join(lines)

@@ -25,10 +25,27 @@ import math
 import re
 from pathlib import Path
 
-__all__ = ["SetupError", "SetupFileNotFoundError", "one_line", "plural", "check_positive", "check_positive_int",
-           "check_range", "check_choice", "parse_model_args", "model_names", "check_model_name", "build_model",
-           "open_dataset", "normalize_dataset_name", "make_optimizer", "make_scheduler",
-           "OPTIMIZERS", "SCHEDULERS", "AUGMENTS"]
+__all__ = [
+    "SetupError",
+    "SetupFileNotFoundError",
+    "one_line",
+    "plural",
+    "check_positive",
+    "check_positive_int",
+    "check_range",
+    "check_choice",
+    "parse_model_args",
+    "model_names",
+    "check_model_name",
+    "build_model",
+    "open_dataset",
+    "normalize_dataset_name",
+    "make_optimizer",
+    "make_scheduler",
+    "OPTIMIZERS",
+    "SCHEDULERS",
+    "AUGMENTS",
+]
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "adadelta", "rmsprop")
 SCHEDULERS = ("cosine", "onecycle", "step", "none")
@@ -60,6 +77,7 @@ def plural(n: int, word: str) -> str:
 
 # ----------------------------------------------------------------------------- numbers and names
 
+
 def check_positive(value, option: str, example: str) -> float:
     if value is None:
         return value
@@ -80,12 +98,16 @@ def check_positive_int(value, option: str, example: str, minimum: int = 1) -> in
 def check_range(value, option: str, low: float, high: float, example: str, *, low_open=False, high_open=True):
     if value is None:
         return value
-    ok = math.isfinite(value) and (value > low if low_open else value >= low) and \
-        (value < high if high_open else value <= high)
+    ok = (
+        math.isfinite(value)
+        and (value > low if low_open else value >= low)
+        and (value < high if high_open else value <= high)
+    )
     if not ok:
         lo, hi = ("(" if low_open else "["), (")" if high_open else "]")
-        raise SetupError(f"{option} must lie in {lo}{low:g}, {high:g}{hi}, for example {option} {example}; "
-                         f"received {value:g}")
+        raise SetupError(
+            f"{option} must lie in {lo}{low:g}, {high:g}{hi}, for example {option} {example}; received {value:g}"
+        )
     return float(value)
 
 
@@ -104,8 +126,9 @@ def parse_model_args(items) -> dict:
     out = {}
     for item in items or []:
         if "=" not in item:
-            raise SetupError(f"--model-arg expects KEY=VALUE, for example --model-arg variant=original; "
-                             f"received {item!r}")
+            raise SetupError(
+                f"--model-arg expects KEY=VALUE, for example --model-arg variant=original; received {item!r}"
+            )
         key, value = item.split("=", 1)
         try:
             out[key.strip()] = ast.literal_eval(value)
@@ -116,8 +139,10 @@ def parse_model_args(items) -> dict:
 
 # ----------------------------------------------------------------------------- models
 
+
 def model_names() -> list[str]:
     import convnp.models as models
+
     return list(models.list_models())
 
 
@@ -139,6 +164,7 @@ def check_model_name(name: str) -> str:
 def build_model(name: str, args: dict):
     """``convnp.models.get_model(name, **args)``; a SetupError when the arguments do not fit."""
     import convnp.models as models
+
     try:
         return models.get_model(name, **args)
     except (TypeError, ValueError) as exc:
@@ -147,10 +173,11 @@ def build_model(name: str, args: dict):
 
 # ----------------------------------------------------------------------------- data
 
+
 def normalize_dataset_name(name: str) -> str:
     """A file-name friendly form: 'imagefolder:/data/cifar10-jpg.zip' -> 'imagefolder-cifar10-jpg'."""
     if name.startswith("imagefolder:"):
-        stem = Path(name[len("imagefolder:"):].rstrip("/\\")).name
+        stem = Path(name[len("imagefolder:") :].rstrip("/\\")).name
         stem = stem[:-4] if stem.lower().endswith(".zip") else stem
         return "imagefolder-" + re.sub(r"[^A-Za-z0-9._-]+", "_", stem or "data")
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
@@ -161,6 +188,7 @@ def open_dataset(name: str, data_dir=None, split: str = "train", **options):
     layer's words: ``data_dir=``; the command line says ``--data-dir``)."""
     from convnp.data import get_dataset, list_datasets
     from convnp.data.download import DownloadError
+
     try:
         return get_dataset(name, data_dir=data_dir, split=split, **options)
     except (ValueError, TypeError, OSError, EOFError, DownloadError) as exc:
@@ -169,8 +197,9 @@ def open_dataset(name: str, data_dir=None, split: str = "train", **options):
             known = [d.split(":")[0] for d in list_datasets()]
             close = difflib.get_close_matches(name.lower(), known, n=2, cutoff=0.7)
             hint = f"did you mean {' or '.join(close)}? " if close else ""
-            raise SetupError(f"unknown dataset '{name}'; {hint}choose one of {', '.join(list_datasets())} "
-                             f"(--dataset NAME)") from exc
+            raise SetupError(
+                f"unknown dataset '{name}'; {hint}choose one of {', '.join(list_datasets())} (--dataset NAME)"
+            ) from exc
         if name.lower() not in msg.lower() and "get_dataset" not in msg:
             msg = f"dataset '{name}': {msg}"
         kind = SetupFileNotFoundError if isinstance(exc, FileNotFoundError) else SetupError
@@ -179,13 +208,17 @@ def open_dataset(name: str, data_dir=None, split: str = "train", **options):
 
 # ----------------------------------------------------------------------------- optimisers
 
-def make_optimizer(name: str, groups: list[dict], lr: float, momentum: float, weight_decay: float,
-                   nesterov: bool = True):
+
+def make_optimizer(
+    name: str, groups: list[dict], lr: float, momentum: float, weight_decay: float, nesterov: bool = True
+):
     """The optimiser of a recipe: ``name`` one of :data:`OPTIMIZERS` over the param ``groups``."""
     from convnp import optim
+
     if name == "sgd":
-        return optim.SGD(groups, lr=lr, momentum=momentum, weight_decay=weight_decay,
-                         nesterov=bool(nesterov and momentum > 0))
+        return optim.SGD(
+            groups, lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=bool(nesterov and momentum > 0)
+        )
     if name == "adam":
         return optim.Adam(groups, lr=lr, weight_decay=weight_decay)
     if name == "adamw":
@@ -200,6 +233,7 @@ def make_optimizer(name: str, groups: list[dict], lr: float, momentum: float, we
 def make_scheduler(name: str, optimizer, epochs: int, steps_per_epoch: int):
     """The learning-rate schedule of a recipe (:data:`SCHEDULERS`), or None for 'none'."""
     from convnp.optim import lr_scheduler as ls
+
     if name in (None, "none"):
         return None
     if name == "cosine":
@@ -209,6 +243,11 @@ def make_scheduler(name: str, optimizer, epochs: int, steps_per_epoch: int):
     if name == "onecycle":
         defaults = optimizer.defaults
         cycle = ("betas" in defaults) or (defaults.get("momentum", 0) or 0) > 0
-        return ls.OneCycleLR(optimizer, max_lr=[g["lr"] for g in optimizer.param_groups], epochs=epochs,
-                             steps_per_epoch=steps_per_epoch, cycle_momentum=cycle)
+        return ls.OneCycleLR(
+            optimizer,
+            max_lr=[g["lr"] for g in optimizer.param_groups],
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            cycle_momentum=cycle,
+        )
     raise SetupError(f"unknown scheduler {name!r}; choose one of {', '.join(SCHEDULERS)}")

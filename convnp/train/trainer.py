@@ -45,8 +45,8 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -70,19 +70,25 @@ class Callback:
     """Hooks called by :meth:`Trainer.fit`; override any. ``logs`` of ``on_batch_end`` holds
     ``batch``, ``loss`` and ``size``; ``on_epoch_end`` gets the history entry."""
 
-    def on_fit_start(self, trainer: "Trainer") -> None: ...
-    def on_epoch_start(self, trainer: "Trainer", epoch: int) -> None: ...
-    def on_batch_end(self, trainer: "Trainer", epoch: int, logs: dict) -> None: ...
-    def on_epoch_end(self, trainer: "Trainer", epoch: int, entry: dict) -> None: ...
-    def on_fit_end(self, trainer: "Trainer") -> None: ...
+    def on_fit_start(self, trainer: Trainer) -> None: ...
+    def on_epoch_start(self, trainer: Trainer, epoch: int) -> None: ...
+    def on_batch_end(self, trainer: Trainer, epoch: int, logs: dict) -> None: ...
+    def on_epoch_end(self, trainer: Trainer, epoch: int, entry: dict) -> None: ...
+    def on_fit_end(self, trainer: Trainer) -> None: ...
 
 
 def _as_tensor(x) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
-def evaluate(model, loader, loss_fn: Callable | None = None, topk: int = 5, confusion: bool = False,
-             num_classes: int | None = None) -> dict:
+def evaluate(
+    model,
+    loader,
+    loss_fn: Callable | None = None,
+    topk: int = 5,
+    confusion: bool = False,
+    num_classes: int | None = None,
+) -> dict:
     """Loss, top-1 and top-k accuracy (and the confusion matrix) of ``model`` over ``loader``, in
     eval mode without recording gradients. The model's training mode is restored afterwards.
 
@@ -102,8 +108,15 @@ def evaluate(model, loader, loss_fn: Callable | None = None, topk: int = 5, conf
                 acc.update(float(loss.data), logits.data, y)
     finally:
         model.train(was_training)
-    return {"loss": acc.loss, "accuracy": acc.accuracy(1), f"top{topk}": acc.accuracy(topk), "n": acc.n,
-            "confusion": acc.confusion, "nonfinite": acc.nonfinite, "seconds": time.perf_counter() - start}
+    return {
+        "loss": acc.loss,
+        "accuracy": acc.accuracy(1),
+        f"top{topk}": acc.accuracy(topk),
+        "n": acc.n,
+        "confusion": acc.confusion,
+        "nonfinite": acc.nonfinite,
+        "seconds": time.perf_counter() - start,
+    }
 
 
 def _loader_generator(loader) -> np.random.Generator | None:
@@ -146,13 +159,26 @@ class Trainer:
             and on Ctrl-C. metrics.json and metrics.csv are written after every epoch.
     """
 
-    def __init__(self, model, optimizer, scheduler=None, loss_fn: Callable | None = None, *,
-                 scheduler_interval: str | None = None, callbacks: Sequence[Callback] = (),
-                 progress: Progress | str = "auto", topk: int = 5, frozen_modules: Sequence[str] = (),
-                 meta: dict | None = None, plot_every: float = 60.0):
+    def __init__(
+        self,
+        model,
+        optimizer,
+        scheduler=None,
+        loss_fn: Callable | None = None,
+        *,
+        scheduler_interval: str | None = None,
+        callbacks: Sequence[Callback] = (),
+        progress: Progress | str = "auto",
+        topk: int = 5,
+        frozen_modules: Sequence[str] = (),
+        meta: dict | None = None,
+        plot_every: float = 60.0,
+    ):
         if scheduler_interval not in (None, "batch", "epoch"):
-            raise ValueError(f"Trainer: scheduler_interval must be 'batch', 'epoch' or None (chosen by the "
-                             f"scheduler's type). Received: scheduler_interval={scheduler_interval!r}")
+            raise ValueError(
+                f"Trainer: scheduler_interval must be 'batch', 'epoch' or None (chosen by the "
+                f"scheduler's type). Received: scheduler_interval={scheduler_interval!r}"
+            )
         self.model = model
         self.optimizer = optimizer
         self.scheduler = scheduler
@@ -166,7 +192,7 @@ class Trainer:
         self.plot_every = float(plot_every)
         self.aux_weight = 0.3
         self._last_plot = -math.inf
-        self.epoch = 0                      # completed epochs
+        self.epoch = 0  # completed epochs
         self.history: list[dict] = []
         self.best: dict | None = None
         self.interrupted = False
@@ -179,10 +205,19 @@ class Trainer:
     def checkpoint(self, loader_generator: np.random.Generator | None = None) -> dict:
         """The state after the last completed epoch, as a checkpoint dict (copies)."""
         meta = self.meta
-        return make_checkpoint(self.model, self.optimizer, self.scheduler, epoch=self.epoch,
-                               model_name=meta.get("model_name"), model_args=meta.get("model_args"),
-                               data=meta.get("data"), config=meta.get("config"), history=self.history,
-                               best=self.best, loader_generator=loader_generator)
+        return make_checkpoint(
+            self.model,
+            self.optimizer,
+            self.scheduler,
+            epoch=self.epoch,
+            model_name=meta.get("model_name"),
+            model_args=meta.get("model_args"),
+            data=meta.get("data"),
+            config=meta.get("config"),
+            history=self.history,
+            best=self.best,
+            loader_generator=loader_generator,
+        )
 
     def load_checkpoint(self, checkpoint) -> dict:
         """Continue from a checkpoint (a path or a dict from :func:`load_checkpoint`): the model's
@@ -214,7 +249,7 @@ class Trainer:
         if self.scheduler is not None and snap.get("scheduler") is not None:
             self.scheduler.load_state_dict(snap["scheduler"])
         restore_rng(snap)
-        self._pending_loader_state = (snap.get("rng") or {}).get("loader")   # applied by the next fit
+        self._pending_loader_state = (snap.get("rng") or {}).get("loader")  # applied by the next fit
 
     # --- the loop -----------------------------------------------------------------------------
     def _set_train_mode(self) -> None:
@@ -255,14 +290,15 @@ class Trainer:
                     x, y = next(it)
                 except StopIteration:
                     break
-                wait += time.perf_counter() - t                        # the data pipeline's share
+                wait += time.perf_counter() - t  # the data pipeline's share
                 logits, loss = self._forward_loss(x, y)
                 loss_value = float(loss.data)
                 if not math.isfinite(loss_value):
                     raise TrainingError(
                         f"the training loss became {loss_value} at epoch {epoch}, batch {batch + 1}: the learning "
                         f"rate ({_current_lr(self.optimizer):.4g}) is too high for this model; lower it "
-                        f"(for example --lr {_current_lr(self.optimizer) / 10:.3g})")
+                        f"(for example --lr {_current_lr(self.optimizer) / 10:.3g})"
+                    )
                 self.optimizer.zero_grad()
                 loss.backward()
                 self.optimizer.step()
@@ -276,15 +312,28 @@ class Trainer:
         finally:
             close = getattr(it, "close", None)
             if close is not None:
-                close()                                                   # stops a prefetch thread
+                close()  # stops a prefetch thread
         seconds = time.perf_counter() - start
-        return {"train_loss": acc.loss, "train_accuracy": acc.accuracy(1), "train_seconds": seconds,
-                "images_per_second": acc.n / seconds if seconds > 0 else float("nan"),
-                "data_seconds": wait, "data_share": wait / seconds if seconds > 0 else float("nan"),
-                "n_train": acc.n}
+        return {
+            "train_loss": acc.loss,
+            "train_accuracy": acc.accuracy(1),
+            "train_seconds": seconds,
+            "images_per_second": acc.n / seconds if seconds > 0 else float("nan"),
+            "data_seconds": wait,
+            "data_share": wait / seconds if seconds > 0 else float("nan"),
+            "n_train": acc.n,
+        }
 
-    def fit(self, train_loader, val_loader=None, epochs: int = 10, out_dir=None, *, eval_name: str = "test",
-            test_loader=None) -> list[dict]:
+    def fit(
+        self,
+        train_loader,
+        val_loader=None,
+        epochs: int = 10,
+        out_dir=None,
+        *,
+        eval_name: str = "test",
+        test_loader=None,
+    ) -> list[dict]:
         """Train until ``epochs`` epochs are completed in all (a resumed trainer continues from
         ``self.epoch``). Evaluates on ``val_loader`` after every epoch (history keys
         ``{eval_name}_loss``, ``_accuracy``, ``_top5``); best = highest evaluation accuracy.
@@ -306,7 +355,7 @@ class Trainer:
         if self._snapshot is None:
             self._snapshot = self.checkpoint(loader_gen)
         self._fit_start = time.perf_counter()
-        self._last_plot = self._fit_start                # first drawing after plot_every seconds, or at the end
+        self._last_plot = self._fit_start  # first drawing after plot_every seconds, or at the end
         for cb in self.callbacks:
             cb.on_fit_start(self)
         try:
@@ -367,30 +416,43 @@ class Trainer:
         after a finite loss was seen): the epoch is not kept, so last.safetensors and best.safetensors
         keep the previous, finite epoch (a NaN network would also score 100%: every comparison is false)."""
         from convnp.train.checkpoint import nonfinite_tensors
+
         bad = nonfinite_tensors(self.model.state_dict())
         if bad:
             lr = _current_lr(self.optimizer)
             raise TrainingError(
                 f"the weights became non-finite (NaN or infinity in {bad[0]}) during epoch {epoch}: the learning "
-                f"rate ({lr:.4g}) is too high for this model; lower it (for example --lr {lr / 10:.3g})")
+                f"rate ({lr:.4g}) is too high for this model; lower it (for example --lr {lr / 10:.3g})"
+            )
 
     def _final_evaluation(self, test_loader, eval_name: str) -> dict:
         """test_accuracy of the final model and best_test_accuracy (of the best-by-evaluation weights)."""
         if test_loader is None:
             if eval_name == "test" and self.history:
-                return {"test_accuracy": self.history[-1].get("test_accuracy"),
-                        "best_test_accuracy": self.best["value"] if self.best else None}
+                return {
+                    "test_accuracy": self.history[-1].get("test_accuracy"),
+                    "best_test_accuracy": self.best["value"] if self.best else None,
+                }
             return {}
         final = evaluate(self.model, test_loader, self.loss_fn, topk=self.topk)
-        result = {"test_accuracy": final["accuracy"], f"test_top{self.topk}": final[f"top{self.topk}"],
-                  "test_loss": final["loss"], "best_test_accuracy": final["accuracy"]}
-        if self.out_dir is not None and self.best is not None and self.best["epoch"] != self.epoch \
-                and (self.out_dir / "best.safetensors").exists():
+        result = {
+            "test_accuracy": final["accuracy"],
+            f"test_top{self.topk}": final[f"top{self.topk}"],
+            "test_loss": final["loss"],
+            "best_test_accuracy": final["accuracy"],
+        }
+        if (
+            self.out_dir is not None
+            and self.best is not None
+            and self.best["epoch"] != self.epoch
+            and (self.out_dir / "best.safetensors").exists()
+        ):
             current = self.model.state_dict()
             try:
                 self.model.load_state_dict(load_checkpoint(self.out_dir / "best.safetensors")["model"]["state"])
-                result["best_test_accuracy"] = evaluate(self.model, test_loader, self.loss_fn,
-                                                        topk=self.topk)["accuracy"]
+                result["best_test_accuracy"] = evaluate(self.model, test_loader, self.loss_fn, topk=self.topk)[
+                    "accuracy"
+                ]
             finally:
                 self.model.load_state_dict(current)
         return result
@@ -416,7 +478,7 @@ class Trainer:
         if final:
             out["test_accuracy"] = final.get("test_accuracy")
             out["best_test_accuracy"] = final.get("best_test_accuracy")
-        elif eval_name == "test" and self.history:       # during training: the latest epoch so far
+        elif eval_name == "test" and self.history:  # during training: the latest epoch so far
             out["test_accuracy"] = self.history[-1].get("test_accuracy")
             out["best_test_accuracy"] = self.best["value"] if self.best else None
         else:
@@ -443,8 +505,12 @@ class Trainer:
         if self.history and plot:
             self._last_plot = time.perf_counter()
             from convnp.train.plots import plot_curves
+
             name = self.meta.get("model_name") or type(self.model).__name__
             dataset = (self.meta.get("data") or {}).get("dataset")
-            plot_curves(self.history, self.out_dir / "curves.png",
-                        title=f"{name} on {dataset}" if dataset else name,
-                        eval_name=getattr(self, "eval_name", "test"))
+            plot_curves(
+                self.history,
+                self.out_dir / "curves.png",
+                title=f"{name} on {dataset}" if dataset else name,
+                eval_name=getattr(self, "eval_name", "test"),
+            )

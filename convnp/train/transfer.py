@@ -37,6 +37,7 @@ __all__ = ["TransferReport", "load_matching", "freeze", "frozen_prefixes_of", "t
 class TransferReport:
     """What :func:`load_matching` did. ``reinitialised``: names present in both with different
     shapes (kept fresh); ``missing``: in the model only; ``unused``: in the source only."""
+
     copied: list[str] = field(default_factory=list)
     reinitialised: list[str] = field(default_factory=list)
     shapes: dict[str, tuple[tuple, tuple]] = field(default_factory=dict)
@@ -51,8 +52,10 @@ class TransferReport:
         if self.reinitialised:
             first = self.reinitialised[0]
             old, new = self.shapes[first]
-            line += (f"; re-initialised {', '.join(self.reinitialised)} "
-                     f"(shape {tuple(old)} in the checkpoint, {tuple(new)} here)")
+            line += (
+                f"; re-initialised {', '.join(self.reinitialised)} "
+                f"(shape {tuple(old)} in the checkpoint, {tuple(new)} here)"
+            )
         if self.missing:
             line += f"; not in the checkpoint, left as initialised: {', '.join(self.missing)}"
         return line
@@ -107,8 +110,10 @@ def freeze(model, prefixes) -> list[str]:
             close = difflib.get_close_matches(prefix, modules + list(params), n=3)
             hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
             top = sorted({n.split(".")[0] for n in params})
-            raise ValueError(f"freeze: no layer named {prefix!r} holds parameters; the model's top-level layers "
-                             f"are {', '.join(top)}.{hint} Received: {prefix!r}")
+            raise ValueError(
+                f"freeze: no layer named {prefix!r} holds parameters; the model's top-level layers "
+                f"are {', '.join(top)}.{hint} Received: {prefix!r}"
+            )
         for n in hits:
             params[n].requires_grad_(False)
             if n not in frozen:

@@ -14,8 +14,13 @@ def _in_fresh_process(env_value):
     env.pop("CONVNP_KEEP_FREED_MEMORY", None)
     if env_value is not None:
         env["CONVNP_KEEP_FREED_MEMORY"] = env_value
-    out = subprocess.run([sys.executable, "-c", "import convnp; print(convnp.keeps_freed_memory())"],
-                         env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", "import convnp; print(convnp.keeps_freed_memory())"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout.strip()
 
 

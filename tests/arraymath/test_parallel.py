@@ -36,8 +36,8 @@ def test_batch_slices_one_per_worker_and_none_for_small_arrays(two_workers):
     parts = parallel.batch_slices(big)
     assert parts == [slice(0, 3), slice(3, 6)]
     assert sum(len(range(*p.indices(5))) for p in parts) == 5
-    assert parallel.batch_slices(np.empty((5, 10))) == [slice(None)]          # under min_size
-    assert parallel.batch_slices(np.empty((1, 1 << 20))) == [slice(None)]     # batch of one
+    assert parallel.batch_slices(np.empty((5, 10))) == [slice(None)]  # under min_size
+    assert parallel.batch_slices(np.empty((1, 1 << 20))) == [slice(None)]  # batch of one
     parallel.set_num_workers(1)
     assert parallel.batch_slices(big) == [slice(None)]
 
@@ -70,6 +70,6 @@ def test_work_runs_cover_every_item_once_in_pieces(two_workers):
             assert 0 < b - a <= 9
             covered[a:b] += 1
     assert np.all(covered == 1)
-    assert runs[0][0][0] == 0 and runs[-1][-1][1] == 101                # contiguous runs, in order
+    assert runs[0][0][0] == 0 and runs[-1][-1][1] == 101  # contiguous runs, in order
     # an item larger than a piece is a piece of its own; more workers than items: one run each
     assert parallel.work_runs(2, 1 << 30, 10, share_above=0) == [[(0, 1)], [(1, 2)]]

@@ -27,7 +27,7 @@ def _wide_grid():
 @pytest.mark.filterwarnings("error")
 def test_erf_matches_scipy_to_double_precision():
     x = _wide_grid()
-    with np.errstate(all="raise"):                      # no underflow/overflow/invalid anywhere
+    with np.errstate(all="raise"):  # no underflow/overflow/invalid anywhere
         got = erf(x)
     assert got.dtype == np.float64 and got.shape == x.shape
     err = _rel_err(got, sp.erf(x))
@@ -48,7 +48,7 @@ def test_erf_odd_and_limits():
     np.testing.assert_array_equal(erf(-x), -erf(x))
     out = erf(np.array([0.0, -0.0, np.inf, -np.inf, 6.0, -6.0, 30.0, 1e300]))
     np.testing.assert_array_equal(out, [0.0, -0.0, 1.0, -1.0, 1.0, -1.0, 1.0, 1.0])
-    assert np.signbit(out[1])                           # erf(-0) = -0
+    assert np.signbit(out[1])  # erf(-0) = -0
     assert np.isnan(erf(np.array([np.nan, 1.0]))).tolist() == [True, False]
     assert erf(np.array([1.0]))[0] < 1.0 and erf(np.array([5.0]))[0] < 1.0
 
@@ -59,7 +59,7 @@ def test_erfc_matches_scipy_and_mpmath():
     with np.errstate(all="raise"):
         got = erfc(x)
     expected = sp.erfc(x)
-    normal = expected > 1e-300                          # subnormal results carry fewer digits
+    normal = expected > 1e-300  # subnormal results carry fewer digits
     err = _rel_err(got[normal], expected[normal])
     # scipy itself is only good to a few 1e-15 in the far tail (checked against mpmath below)
     assert err.max() < 2e-13, f"worst relative error {err.max():.3e} at x={x[normal][err.argmax()]!r}"
@@ -73,7 +73,7 @@ def test_erfc_matches_scipy_and_mpmath():
 def test_erfc_far_tail_underflows_to_zero_and_negative_side_to_two():
     out = erfc(np.array([27.5, 40.0, np.inf, -27.5, -np.inf, -6.0]))
     np.testing.assert_array_equal(out, [0.0, 0.0, 0.0, 2.0, 2.0, 2.0])
-    assert 0.0 < erfc(26.9) < 1e-300                    # subnormal, not flushed
+    assert 0.0 < erfc(26.9) < 1e-300  # subnormal, not flushed
 
 
 def test_float32_is_computed_in_float64_and_cast_back():
@@ -96,8 +96,11 @@ def test_shapes_scalars_and_integer_input():
 
 @pytest.mark.parametrize("fn, name", [(erf, "erf"), (erfc, "erfc")])
 def test_non_real_input_is_rejected(fn, name):
-    with pytest.raises(TypeError, match=rf"^{name}: expected a real \(float, integer or bool\) array\. "
-                                        r"Received: dtype complex128"):
+    with pytest.raises(
+        TypeError,
+        match=rf"^{name}: expected a real \(float, integer or bool\) array\. "
+        r"Received: dtype complex128",
+    ):
         fn(np.array([1 + 1j]))
     with pytest.raises(TypeError, match=rf"^{name}: expected a real .*Received: dtype <U3"):
         fn("abc")

@@ -13,9 +13,8 @@ import torch
 
 import convnp as cn
 from convnp.autograd.function import Function
-from convnp.autograd.tensor_ops import Clone as Identity    # backward hands its gradient on as it is
+from convnp.autograd.tensor_ops import Clone as Identity  # backward hands its gradient on as it is
 from convnp.nn import Parameter
-
 
 
 class KeepsGrad(Function):
@@ -104,7 +103,7 @@ def test_one_array_given_to_two_leaves_is_not_shared():
 def test_gradient_kept_by_a_context_is_copied():
     x = _leaf()
     y = KeepsGrad.apply(x)
-    (y * 1.0).backward(np.ones((2, 3)))     # KeepsGrad.backward receives a fresh array and keeps it
+    (y * 1.0).backward(np.ones((2, 3)))  # KeepsGrad.backward receives a fresh array and keeps it
     kept = y._node.ctx.kept
     assert not np.shares_memory(x.grad, kept)
     kept[...] = 9
@@ -144,7 +143,7 @@ def test_weakly_referenced_gradient_is_copied():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_tensor_used_twice_sums_both_paths(dtype):
     x = _leaf(dtype=dtype)
-    y = Twice.apply(x, x)                   # one array for both inputs: the sum must not double it in place
+    y = Twice.apply(x, x)  # one array for both inputs: the sum must not double it in place
     y.backward(np.ones((2, 3), dtype))
     np.testing.assert_array_equal(x.grad, np.full((2, 3), 2.0, dtype))
     z = _leaf(dtype=dtype)
@@ -175,7 +174,7 @@ def test_accumulation_leaves_an_earlier_grad_the_user_holds_alone():
     (x * 2.0).sum().backward()
     first = x.grad
     (x * 3.0).sum().backward()
-    np.testing.assert_array_equal(first, np.full((2, 3), 2.0))      # not changed in place
+    np.testing.assert_array_equal(first, np.full((2, 3), 2.0))  # not changed in place
     np.testing.assert_array_equal(x.grad, np.full((2, 3), 5.0))
 
 
@@ -190,7 +189,7 @@ def test_accumulation_into_an_assigned_parameter_grad_leaves_the_array_alone():
 
 def test_accumulation_keeps_a_grad_of_another_dtype_as_before():
     x = _leaf(dtype=np.float32)
-    x.grad = np.ones((2, 3), np.float64)                 # a plain tensor's grad can be anything
+    x.grad = np.ones((2, 3), np.float64)  # a plain tensor's grad can be anything
     (x * 2.0).sum().backward()
     assert x.grad.dtype == np.float64
     np.testing.assert_array_equal(x.grad, np.full((2, 3), 3.0))
@@ -210,6 +209,7 @@ def test_retained_gradient_is_a_copy_of_what_flows_on():
 # ---------------------------------------------------------------------------------------------
 # Function.apply
 # ---------------------------------------------------------------------------------------------
+
 
 class Spy(Function):
     seen = []
@@ -234,7 +234,7 @@ def test_needs_input_grad_when_recording_and_not():
     assert Spy.seen[-1] == (False, True, False) and y.requires_grad
     y = Spy.apply(c, None, 2.0)
     assert Spy.seen[-1] == (False, False, False) and not y.requires_grad and y.grad_fn is None
-    with cn.no_grad():                      # nothing recorded: no backward can run, nothing is needed
+    with cn.no_grad():  # nothing recorded: no backward can run, nothing is needed
         y = Spy.apply(x, w, 2.0)
     assert Spy.seen[-1] == (False, False, False) and not y.requires_grad and y.grad_fn is None
     np.testing.assert_array_equal(y.data, x.data * 2.0 + 1.0)
@@ -266,7 +266,7 @@ def test_results_that_are_not_plain_float_arrays():
     class Scalar(Function):
         @staticmethod
         def forward(ctx, x):
-            return x.sum()                  # a NumPy scalar
+            return x.sum()  # a NumPy scalar
 
         @staticmethod
         def backward(ctx, grad):
@@ -285,7 +285,7 @@ def test_results_that_are_not_plain_float_arrays():
 
     with pytest.raises(TypeError, match="only float tensors can require gradients"):
         Index.apply(x)
-    i = Index.apply(x.detach())             # an integer result without a graph is fine
+    i = Index.apply(x.detach())  # an integer result without a graph is fine
     assert i.dtype == np.int64 and not i.requires_grad
 
     class WithExtras(Function):
@@ -301,8 +301,18 @@ def test_results_that_are_not_plain_float_arrays():
     assert out.requires_grad and not extra.requires_grad and extra.dtype == np.int64
 
 
-@pytest.mark.parametrize("shape,start,end", [((2, 3, 4, 5), 1, -1), ((2, 3, 4, 5), 0, 1), ((2, 3, 4, 5), -2, -1),
-                                             ((2, 3, 4, 5), 2, 1), ((7,), 0, -1), ((), 0, -1), ((3, 0, 2), 1, 2)])
+@pytest.mark.parametrize(
+    "shape,start,end",
+    [
+        ((2, 3, 4, 5), 1, -1),
+        ((2, 3, 4, 5), 0, 1),
+        ((2, 3, 4, 5), -2, -1),
+        ((2, 3, 4, 5), 2, 1),
+        ((7,), 0, -1),
+        ((), 0, -1),
+        ((3, 0, 2), 1, 2),
+    ],
+)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_flatten_matches_torch(shape, start, end, dtype):
     v = np.random.default_rng(0).standard_normal(shape).astype(dtype)

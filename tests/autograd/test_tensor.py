@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 import torch
+from helpers import assert_close, check_gradcheck, compare_with_torch
 
 import convnp as cn
 from convnp.autograd.function import Function
-from helpers import assert_close, check_gradcheck, compare_with_torch
 
 # ---------------------------------------------------------------------------------------------
 # dtypes follow torch.tensor
@@ -27,9 +27,16 @@ def test_dtype_rules_follow_torch():
     assert cn.arange(5).dtype == np.int64 and cn.arange(0.0, 1.0, 0.25).dtype == np.float32
 
 
-@pytest.mark.parametrize("a_dtype,b_dtype", [(np.float32, np.float64), (np.float64, np.float32),
-                                             (np.float32, np.float32), (np.int64, np.float32),
-                                             (np.float64, np.int64)])
+@pytest.mark.parametrize(
+    "a_dtype,b_dtype",
+    [
+        (np.float32, np.float64),
+        (np.float64, np.float32),
+        (np.float32, np.float32),
+        (np.int64, np.float32),
+        (np.float64, np.int64),
+    ],
+)
 def test_binary_promotion_matches_torch(a_dtype, b_dtype):
     a, b = np.arange(1, 4).astype(a_dtype), np.arange(2, 5).astype(b_dtype)
     for op in (lambda x, y: x + y, lambda x, y: x * y, lambda x, y: x / y, lambda x, y: x - y):
@@ -61,7 +68,7 @@ def test_requires_grad_only_for_floats():
 
 def test_tensor_used_twice_gets_both_paths():
     x = cn.tensor(np.array([1.5, -2.0]), requires_grad=True)
-    y = x * x + x               # residual-style reuse: dy/dx = 2x + 1
+    y = x * x + x  # residual-style reuse: dy/dx = 2x + 1
     y.sum().backward()
     np.testing.assert_array_equal(x.grad, 2 * x.data + 1)
 
@@ -79,7 +86,9 @@ def test_gradients_accumulate_until_zeroed():
 def test_backward_needs_grad_for_non_scalar():
     x = cn.randn(2, 3, requires_grad=True)
     y = x * 2
-    with pytest.raises(ValueError, match=r"gradient is needed for a non-scalar output. Expected grad of shape \(2, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"gradient is needed for a non-scalar output. Expected grad of shape \(2, 3\)"
+    ):
         y.backward()
     with pytest.raises(ValueError, match=r"grad must have the tensor's shape \(2, 3\). Received shape \(3,\)"):
         y.backward(np.ones(3))
@@ -103,6 +112,7 @@ def test_no_grad_records_nothing():
     @cn.no_grad()
     def f(t):
         return t * 2
+
     assert not f(x).requires_grad
 
 
@@ -118,7 +128,7 @@ def test_deep_graph_does_not_hit_recursion_limit():
     for _ in range(5000):
         y = y * 1.0001
     y.sum().backward()
-    assert np.isclose(x.grad[0], 1.0001 ** 5000)
+    assert np.isclose(x.grad[0], 1.0001**5000)
 
 
 def test_retain_grad_keeps_intermediate_gradient():
@@ -168,7 +178,7 @@ CASES = [
     ("mul_broadcast", lambda a, b: a * b, lambda a, b: a * b, [_any(2, 1, 4), _any(3, 1)]),
     ("div_broadcast", lambda a, b: a / b, lambda a, b: a / b, [_any(2, 3), _pos(2, 1)]),
     ("scalar_ops", lambda a: 3.0 - a * 2.0 + 1.0 / (a + 5.0), lambda a: 3.0 - a * 2.0 + 1.0 / (a + 5.0), [_pos(3, 2)]),
-    ("pow", lambda a: a ** 3 + a ** -0.5, lambda a: a ** 3 + a ** -0.5, [_pos(2, 3)]),
+    ("pow", lambda a: a**3 + a**-0.5, lambda a: a**3 + a**-0.5, [_pos(2, 3)]),
     ("neg", lambda a: -a, lambda a: -a, [_any(5)]),
     ("matmul_2d", lambda a, b: a @ b, lambda a, b: a @ b, [_any(3, 4), _any(4, 5)]),
     ("matmul_batched_broadcast", lambda a, b: a @ b, lambda a, b: a @ b, [_any(2, 1, 3, 4), _any(3, 4, 2)]),
@@ -176,8 +186,12 @@ CASES = [
     ("matmul_mat_vec", lambda a, b: a @ b, lambda a, b: a @ b, [_any(2, 3, 4), _any(4)]),
     ("matmul_vec_vec", lambda a, b: a @ b, lambda a, b: a @ b, [_any(4), _any(4)]),
     ("sum_all", lambda a: a.sum(), lambda a: a.sum(), [_any(2, 3)]),
-    ("sum_axis_keep", lambda a: a.sum(axis=(0, 2), keepdims=True), lambda a: a.sum(dim=(0, 2), keepdim=True),
-     [_any(2, 3, 4)]),
+    (
+        "sum_axis_keep",
+        lambda a: a.sum(axis=(0, 2), keepdims=True),
+        lambda a: a.sum(dim=(0, 2), keepdim=True),
+        [_any(2, 3, 4)],
+    ),
     ("mean_axis", lambda a: a.mean(axis=-1), lambda a: a.mean(dim=-1), [_any(2, 3, 4)]),
     ("amax_axis", lambda a: a.amax(1), lambda a: a.amax(dim=1), [_any(3, 5, 2)]),
     ("min_all", lambda a: a.min(), lambda a: a.amin(), [_any(3, 4)]),
@@ -188,17 +202,24 @@ CASES = [
     ("permute", lambda a: a.permute(2, 0, 1), lambda a: a.permute(2, 0, 1), [_any(2, 3, 4)]),
     ("T", lambda a: a.T, lambda a: a.T, [_any(3, 4)]),
     ("getitem_basic", lambda a: a[1:, ::2, -1], lambda a: a[1:, ::2, -1], [_any(3, 5, 4)]),
-    ("getitem_int_array_repeats", lambda a: a[np.array([0, 2, 0, 0]), 1:], lambda a: a[torch.tensor([0, 2, 0, 0]), 1:],
-     [_any(3, 4)]),
-    ("getitem_two_arrays", lambda a: a[np.array([0, 1, 1]), np.array([2, 0, 2])],
-     lambda a: a[torch.tensor([0, 1, 1]), torch.tensor([2, 0, 2])], [_any(2, 3)]),
+    (
+        "getitem_int_array_repeats",
+        lambda a: a[np.array([0, 2, 0, 0]), 1:],
+        lambda a: a[torch.tensor([0, 2, 0, 0]), 1:],
+        [_any(3, 4)],
+    ),
+    (
+        "getitem_two_arrays",
+        lambda a: a[np.array([0, 1, 1]), np.array([2, 0, 2])],
+        lambda a: a[torch.tensor([0, 1, 1]), torch.tensor([2, 0, 2])],
+        [_any(2, 3)],
+    ),
     ("exp", lambda a: a.exp(), lambda a: a.exp(), [_any(3, 2)]),
     ("log", lambda a: a.log(), lambda a: a.log(), [_pos(3, 2)]),
     ("sqrt", lambda a: a.sqrt(), lambda a: a.sqrt(), [_pos(3, 2)]),
     ("abs", lambda a: abs(a), lambda a: abs(a), [np.array([-2.0, -0.5, 0.7, 3.0])]),
     ("clip", lambda a: a.clip(-0.5, 0.5), lambda a: a.clamp(-0.5, 0.5), [np.array([-2.0, -0.3, 0.1, 0.9])]),
-    ("cat", lambda a, b: cn.cat([a, b, a], axis=1), lambda a, b: torch.cat([a, b, a], dim=1),
-     [_any(2, 3), _any(2, 1)]),
+    ("cat", lambda a, b: cn.cat([a, b, a], axis=1), lambda a, b: torch.cat([a, b, a], dim=1), [_any(2, 3), _any(2, 1)]),
     ("stack", lambda a, b: cn.stack([a, b], axis=1), lambda a, b: torch.stack([a, b], dim=1), [_any(2, 3), _any(2, 3)]),
     ("where", lambda a, b: cn.where(a.data > 0, a, b), lambda a, b: torch.where(a > 0, a, b), [_any(3, 4), _any(4)]),
 ]
@@ -218,8 +239,11 @@ def test_tensor_op_gradcheck(name, ours, theirs, inputs):
 # add / sub / mul: NumPy's values bit for bit and every gradient only where asked for (Sub's
 # backward skips the negated copy for an operand without grad), for every layout and dtype mix.
 
-_OPS = {"add": (lambda a, b: a + b, np.add), "sub": (lambda a, b: a - b, np.subtract),
-        "mul": (lambda a, b: a * b, np.multiply)}
+_OPS = {
+    "add": (lambda a, b: a + b, np.add),
+    "sub": (lambda a, b: a - b, np.subtract),
+    "mul": (lambda a, b: a * b, np.multiply),
+}
 
 
 def _same_shape_case(op, a, b, requires=(True, True)):
@@ -244,14 +268,14 @@ def _same_shape_case(op, a, b, requires=(True, True)):
 def test_binary_ops_layouts_dtypes_and_single_gradients(op):
     rng = np.random.default_rng(5)
     a = rng.standard_normal((6, 5, 4))
-    b = rng.standard_normal((4, 5, 6)).transpose(2, 1, 0)          # Fortran-ordered view
+    b = rng.standard_normal((4, 5, 6)).transpose(2, 1, 0)  # Fortran-ordered view
     _same_shape_case(op, a, b)
-    _same_shape_case(op, a.astype(np.float32), b)                   # float32 with float64: float64
-    _same_shape_case(op, a[:, ::2], b[:, ::2])                      # strided views
+    _same_shape_case(op, a.astype(np.float32), b)  # float32 with float64: float64
+    _same_shape_case(op, a[:, ::2], b[:, ::2])  # strided views
     _same_shape_case(op, a, b, requires=(False, True))
     _same_shape_case(op, a.astype(np.float32), b.astype(np.float32), requires=(True, False))
     x = np.array([[np.inf, -np.inf, np.nan, 0.0, -0.0] * 4] * 4)
-    with np.errstate(invalid="ignore"):                             # inf - inf, inf * 0
+    with np.errstate(invalid="ignore"):  # inf - inf, inf * 0
         _same_shape_case(op, x, x[::-1].copy())
 
 
@@ -292,7 +316,7 @@ class WrongSquare(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * ctx.x          # should be 2x
+        return grad * ctx.x  # should be 2x
 
 
 def test_gradcheck_catches_a_wrong_backward():
@@ -316,6 +340,7 @@ def test_apply_makes_the_tensor_class_that_tensor_py_registers():
     the class down, so every operation's result is a cn.Tensor."""
     from convnp.autograd import function, tensor_ops
     from convnp.autograd.tensor import Tensor
+
     assert function.Tensor is Tensor is cn.Tensor
     x = cn.tensor([1.0, 2.0], requires_grad=True)
     for result in (x + 1.0, x.clone(), x.astype(np.float64), tensor_ops.exp([0.0]), cn.where([True, False], x, 0.0)):

@@ -134,26 +134,27 @@ def test_size_is_a_tuple_like_torch_size():
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.filterwarnings(r"ignore:var\(\). degrees of freedom is <= 0")      # torch's, at n = 1 (both give inf)
+@pytest.mark.filterwarnings(r"ignore:var\(\). degrees of freedom is <= 0")  # torch's, at n = 1 (both give inf)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("op", ["sum", "mean", "prod", "var", "std"])
 @pytest.mark.parametrize("shape,dim,keepdim", REDUCE_CONFIGS)
 def test_reductions_match_torch(op, shape, dim, keepdim, dtype):
     x = _rand(len(shape) + 7, *shape)
-    if op == "prod":                                            # near 1: a product of hundreds stays finite
+    if op == "prod":  # near 1: a product of hundreds stays finite
         x = 1.0 + 0.3 * x
     if op in ("var", "std"):
         n = math.prod(shape) if dim is None else math.prod(shape[d] for d in np.atleast_1d(dim))
         if n < 2:
             x = _rand(8, *shape)
-        if op == "std" and n < 2:              # sqrt at 0 (or nan): no finite gradient to compare
+        if op == "std" and n < 2:  # sqrt at 0 (or nan): no finite gradient to compare
             return
     kw = {} if dim is None else {"dim": dim}
-    torch_fn = lambda t: getattr(t, op)(dim=dim, keepdim=keepdim)            # noqa: E731
-    if op == "prod":                                            # torch's prod takes one int dim
-        torch_fn = lambda t: _torch_prod(t, dim, keepdim)               # noqa: E731
-    compare_with_torch(lambda t: getattr(t, op)(**kw, keepdim=keepdim), torch_fn, [x], dtype=dtype,
-                       what=f"{op}{shape} dim={dim}")
+    torch_fn = lambda t: getattr(t, op)(dim=dim, keepdim=keepdim)  # noqa: E731
+    if op == "prod":  # torch's prod takes one int dim
+        torch_fn = lambda t: _torch_prod(t, dim, keepdim)  # noqa: E731
+    compare_with_torch(
+        lambda t: getattr(t, op)(**kw, keepdim=keepdim), torch_fn, [x], dtype=dtype, what=f"{op}{shape} dim={dim}"
+    )
 
 
 def _torch_prod(t, dim, keepdim):
@@ -168,9 +169,13 @@ def _torch_prod(t, dim, keepdim):
 @pytest.mark.parametrize("op", ["var", "std"])
 def test_var_std_correction_and_unbiased(op, dtype):
     x = _rand(2, 3, 4, 5)
-    for case in (lambda t, L: getattr(t, op)(1, unbiased=False), lambda t, L: getattr(t, op)(False),
-                 lambda t, L: getattr(t, op)(dim=(0, -1), correction=0, keepdim=True),
-                 lambda t, L: getattr(t, op)(dim=-1, correction=2), lambda t, L: getattr(t, op)(unbiased=True)):
+    for case in (
+        lambda t, L: getattr(t, op)(1, unbiased=False),
+        lambda t, L: getattr(t, op)(False),
+        lambda t, L: getattr(t, op)(dim=(0, -1), correction=0, keepdim=True),
+        lambda t, L: getattr(t, op)(dim=-1, correction=2),
+        lambda t, L: getattr(t, op)(unbiased=True),
+    ):
         _parity(case, [x], dtype)
     with pytest.raises(ValueError, match="var/std: give correction= or unbiased=, not both. Received: unbiased=True"):
         getattr(cn.zeros(3), op)(unbiased=True, correction=1)
@@ -180,8 +185,9 @@ def test_prod_gradient_with_zeros_matches_torch():
     x = np.array([[0.0, 2.0, 3.0, 0.5], [0.0, 0.0, 1.5, 2.0], [1.0, 2.0, -1.0, 0.5]])
     for dim in (None, 0, 1, -1):
         kw = {} if dim is None else {"dim": dim}
-        compare_with_torch(lambda t: t.prod(**kw), lambda t: _torch_prod(t, dim, False), [x],
-                           what=f"prod with zeros dim={dim}")
+        compare_with_torch(
+            lambda t: t.prod(**kw), lambda t: _torch_prod(t, dim, False), [x], what=f"prod with zeros dim={dim}"
+        )
     check_gradcheck(lambda t: t.prod(dim=(0, 2)), [_rand(4, 2, 3, 2)])
     check_gradcheck(lambda t: t.var(1) + t.std((0, 1), keepdim=True).sum(), [_rand(5, 3, 4)])
 
@@ -195,7 +201,7 @@ def test_all_any_match_torch(op, shape, dim, keepdim):
     if isinstance(dim, tuple):
         ours = getattr(cn.tensor(x), op)(dim, keepdim)
         theirs = torch.tensor(x)
-        for d in sorted((d % len(shape) for d in dim), reverse=True):      # torch 2.13: one dim at a time
+        for d in sorted((d % len(shape) for d in dim), reverse=True):  # torch 2.13: one dim at a time
             theirs = getattr(theirs, op)(d, keepdim)
     else:
         kw = {} if dim is None else {"dim": dim, "keepdim": keepdim}
@@ -207,10 +213,17 @@ def test_all_any_match_torch(op, shape, dim, keepdim):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_top_level_sum_mean_flatten_clamp_match_torch(dtype):
     x = _rand(6, 2, 3, 4)
-    for case in (lambda t, L: L.sum(t), lambda t, L: L.sum(t, dim=(1, -1), keepdim=True),
-                 lambda t, L: L.mean(t, -2), lambda t, L: L.flatten(t), lambda t, L: L.flatten(t, 1),
-                 lambda t, L: L.clamp(t, -0.5, 0.5), lambda t, L: L.clamp(t, min=0.0),
-                 lambda t, L: t.sum(1, dtype=L.float64).to(t.dtype), lambda t, L: t.mean((0, 2))):
+    for case in (
+        lambda t, L: L.sum(t),
+        lambda t, L: L.sum(t, dim=(1, -1), keepdim=True),
+        lambda t, L: L.mean(t, -2),
+        lambda t, L: L.flatten(t),
+        lambda t, L: L.flatten(t, 1),
+        lambda t, L: L.clamp(t, -0.5, 0.5),
+        lambda t, L: L.clamp(t, min=0.0),
+        lambda t, L: t.sum(1, dtype=L.float64).to(t.dtype),
+        lambda t, L: t.mean((0, 2)),
+    ):
         _parity(case, [x], dtype)
 
 
@@ -300,7 +313,7 @@ def test_gather_matches_torch_with_repeated_indices(seed, dtype):
     shape = tuple(int(s) for s in rng.integers(1, 5, size=3))
     dim = int(rng.integers(-3, 3))
     out_shape = list(shape)
-    out_shape[dim] = int(rng.integers(1, 6))                    # more picks than entries: repeats
+    out_shape[dim] = int(rng.integers(1, 6))  # more picks than entries: repeats
     index = rng.integers(0, shape[dim], size=out_shape)
     _parity(lambda t, i, L: t.gather(dim, i), [_rand(seed, *shape), index], dtype, requires_grad=[True, False])
     check_gradcheck(lambda t: t.gather(dim, cn.tensor(index)), [_rand(seed, *shape)])
@@ -315,8 +328,11 @@ def test_masked_fill_matches_torch(dtype):
     _parity(lambda t, L: t.masked_fill(t > 0, float("-inf")).exp(), [x], dtype)
     with pytest.raises(TypeError, match="masked_fill: the mask must be a bool tensor. Received: dtype int64"):
         cn.zeros(2).masked_fill(cn.tensor([0, 1]), 1.0)
-    with pytest.raises(ValueError, match=r"masked_fill: the value must be a number or a 0-d tensor. Received: "
-                                         r"shape \(2,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"masked_fill: the value must be a number or a 0-d tensor. Received: "
+        r"shape \(2,\)",
+    ):
         cn.zeros(2).masked_fill(cn.tensor([True, False]), cn.zeros(2))
 
 
@@ -341,23 +357,35 @@ def test_sort_and_topk_on_integers_and_bools():
 
 def test_movement_errors():
     x = cn.zeros(2, 3)
-    with pytest.raises(ValueError, match=r"expand: cannot expand a tensor of shape \(2, 3\) to \(4, 3\) \(only axes "
-                                         r"of length 1 can grow, -1 keeps an axis\). Received: shape \(4, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"expand: cannot expand a tensor of shape \(2, 3\) to \(4, 3\) \(only axes "
+        r"of length 1 can grow, -1 keeps an axis\). Received: shape \(4, 3\)",
+    ):
         x.expand(4, 3)
     with pytest.raises(ValueError, match=r"expand: the shape must have at least 2 dimensions. Received: shape \(3,\)"):
         x.expand(3)
-    with pytest.raises(ValueError, match=r"repeat: expected at least 2 non-negative repeats \(one per dimension\). "
-                                         r"Received: \(2,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"repeat: expected at least 2 non-negative repeats \(one per dimension\). "
+        r"Received: \(2,\)",
+    ):
         x.repeat(2)
     with pytest.raises(ValueError, match=r"topk: k must be an int from 0 to 3 \(the size of dim -1\). Received: k=4"):
         x.topk(4)
-    with pytest.raises(ValueError, match=r"gather: index must be an integer tensor with as many dimensions as the "
-                                         r"input \(2\). Received: index of dtype float32 and shape \(2,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"gather: index must be an integer tensor with as many dimensions as the "
+        r"input \(2\). Received: index of dtype float32 and shape \(2,\)",
+    ):
         x.gather(0, cn.zeros(2))
     with pytest.raises(ValueError, match="split: the split size must be positive. Received: 0"):
         x.split(0)
-    with pytest.raises(ValueError, match=r"split: the sizes must be non-negative and add up to 3 \(the size of dim "
-                                         r"1\). Received: \[1, 1\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"split: the sizes must be non-negative and add up to 3 \(the size of dim "
+        r"1\). Received: \[1, 1\]",
+    ):
         x.split([1, 1], 1)
     with pytest.raises(ValueError, match="chunk: chunks must be a positive int. Received: 0"):
         x.chunk(0)
@@ -394,8 +422,10 @@ def test_device_is_always_the_cpu():
     assert cn.cuda.is_available() is False and cn.cuda.device_count() == 0
     device = cn.device("cuda" if cn.cuda.is_available() else "cpu")
     assert x.to(device) is x
-    with pytest.raises(ValueError, match="device: convnp computes on the CPU only .NumPy., so the one device is "
-                                         "'cpu'. Received: 'cuda'"):
+    with pytest.raises(
+        ValueError,
+        match="device: convnp computes on the CPU only .NumPy., so the one device is 'cpu'. Received: 'cuda'",
+    ):
         x.to("cuda")
     with pytest.raises(ValueError, match="Received: 'cuda:1'"):
         x.to("cuda:1")
@@ -407,16 +437,22 @@ def test_device_is_always_the_cpu():
 
 def test_python_numbers_and_format():
     assert int(cn.tensor(3.9)) == 3 and float(cn.tensor([2.5])) == 2.5 and int(cn.tensor([[7]])) == 7
-    assert [10, 11, 12][cn.tensor(2)] == 12 and list(range(10))[cn.tensor(1):cn.tensor(3)] == [1, 2]
+    assert [10, 11, 12][cn.tensor(2)] == 12 and list(range(10))[cn.tensor(1) : cn.tensor(3)] == [1, 2]
     assert bool(cn.tensor(0.0)) is False and bool(cn.tensor([1]))
     loss = cn.tensor(0.123456)
     assert f"{loss:.3f}" == "0.123" and f"{loss:>8.2f}" == "    0.12" and f"{cn.tensor(5):03d}" == "005"
     assert f"{cn.tensor([1, 2])}" == str(cn.tensor([1, 2]))
-    with pytest.raises(TypeError, match=r"__index__: only an integer tensor with one element can be used as an "
-                                        r"index. Received: dtype float32, shape \(\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"__index__: only an integer tensor with one element can be used as an "
+        r"index. Received: dtype float32, shape \(\)",
+    ):
         [1, 2][cn.tensor(1.0)]
-    with pytest.raises(ValueError, match=r"float: only a tensor with one element can be converted to a Python "
-                                         r"number. Received: shape \(2,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"float: only a tensor with one element can be converted to a Python "
+        r"number. Received: shape \(2,\)",
+    ):
         float(cn.zeros(2))
     with pytest.raises(ValueError, match=r"int: only a tensor .* Received: shape \(0,\)"):
         int(cn.zeros(0))
@@ -428,8 +464,23 @@ def test_python_numbers_and_format():
 
 
 def test_dtype_names_match_torch():
-    for name in ("float16", "float32", "float64", "half", "float", "double", "uint8", "int8", "int16", "int32",
-                 "int64", "short", "int", "long", "bool"):
+    for name in (
+        "float16",
+        "float32",
+        "float64",
+        "half",
+        "float",
+        "double",
+        "uint8",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "short",
+        "int",
+        "long",
+        "bool",
+    ):
         ours = np.dtype(getattr(cn, name))
         assert str(ours) == str(getattr(torch, name)).replace("torch.", ""), name
         assert cn.zeros(2, dtype=getattr(cn, name)).dtype == ours
@@ -445,8 +496,11 @@ def test_creation_size_keyword_is_tensor_and_inference_mode():
     cn.manual_seed(0)
     assert np.array_equal(a.numpy(), cn.randn(2, 3).numpy())
     assert cn.rand(size=[4]).shape == (4,) and cn.zeros(size=(1, 2)).shape == (1, 2) and cn.ones(size=3).shape == (3,)
-    with pytest.raises(TypeError, match=r"the size is given twice, as arguments and as size=. Received: \(2,\) and "
-                                        r"size=\(2, 3\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"the size is given twice, as arguments and as size=. Received: \(2,\) and "
+        r"size=\(2, 3\)",
+    ):
         cn.randn(2, size=(2, 3))
     assert cn.is_tensor(a) and not cn.is_tensor(a.numpy()) and not cn.is_tensor(3)
     x = cn.randn(2, requires_grad=True)
@@ -458,6 +512,7 @@ def test_creation_size_keyword_is_tensor_and_inference_mode():
     @cn.inference_mode()
     def predict(t):
         return t * 2
+
     assert not predict(x).requires_grad
 
 

@@ -7,8 +7,6 @@ import threading
 import zipfile
 
 import pytest
-
-
 from data_helpers import CIFAR_ZIP, SMALL_CLASSES, SMALL_TEST, SMALL_TRAIN, need
 
 

@@ -27,11 +27,15 @@ def need(path: Path) -> Path:
     if Path(path).exists():
         return Path(path)
     import pytest
-    reason = (f"needs the real data file {path}: set ${DATA_SETTING} to the folder holding mnist/ and cifar10/ "
-              f"(default ../shared/data beside the checkout, now {SHARED})")
+
+    reason = (
+        f"needs the real data file {path}: set ${DATA_SETTING} to the folder holding mnist/ and cifar10/ "
+        f"(default ../shared/data beside the checkout, now {SHARED})"
+    )
     if os.environ.get("CI", "").strip().lower() == "true":
         pytest.fail(f"{reason}; CI=true requires the data", pytrace=False)
     pytest.skip(reason)
+
 
 # The published MD5 of the four uncompressed MNIST files (../shared/data/README.md).
 MNIST_MD5_UNCOMPRESSED = {
@@ -86,9 +90,19 @@ def write_cifar(root, n_per_batch=6, seed=0):
         data = rng.integers(0, 256, (n_per_batch, 3072), dtype=np.uint8)
         labels = [int(v) for v in rng.integers(0, 10, n_per_batch)]
         batches[name] = (data, labels)
-        (folder / name).write_bytes(py2_dumps({
-            b"batch_label": f"batch {k}".encode(), b"labels": labels, b"data": data,
-            b"filenames": [f"img_{k}_{i}.png".encode() for i in range(n_per_batch)]}))
-    (folder / "batches.meta").write_bytes(py2_dumps({
-        b"num_cases_per_batch": 10000, b"label_names": [c.encode() for c in CIFAR10_CLASSES], b"num_vis": 3072}))
+        (folder / name).write_bytes(
+            py2_dumps(
+                {
+                    b"batch_label": f"batch {k}".encode(),
+                    b"labels": labels,
+                    b"data": data,
+                    b"filenames": [f"img_{k}_{i}.png".encode() for i in range(n_per_batch)],
+                }
+            )
+        )
+    (folder / "batches.meta").write_bytes(
+        py2_dumps(
+            {b"num_cases_per_batch": 10000, b"label_names": [c.encode() for c in CIFAR10_CLASSES], b"num_vis": 3072}
+        )
+    )
     return folder, batches

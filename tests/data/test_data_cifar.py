@@ -7,10 +7,10 @@ import pickletools
 
 import numpy as np
 import pytest
+from data_helpers import py2_dumps, write_cifar
 
 from convnp.data import RestrictedUnpickler, get_dataset, load_cifar_batch
 from convnp.data.cifar import CIFAR10_CLASSES, CIFAR10_MEAN
-from data_helpers import py2_dumps, write_cifar
 
 
 def test_test_pickles_look_like_the_official_ones(tmp_path):
@@ -38,7 +38,7 @@ def test_read_official_format(tmp_path):
     assert np.array_equal(train.images.reshape(30, -1), data)
     assert np.array_equal(test.images.reshape(6, -1), batches["test_batch"][0])
     assert train.classes == CIFAR10_CLASSES and train.mean == CIFAR10_MEAN
-    for direct in (folder, folder.parent):                     # the batches folder itself, or its parent
+    for direct in (folder, folder.parent):  # the batches folder itself, or its parent
         assert np.array_equal(get_dataset("cifar10", data_dir=direct, download=False).images, train.images)
     assert train.num_channels == 3 and train.image_size == (32, 32)
 
@@ -65,19 +65,25 @@ def test_malicious_pickle_is_refused_without_running(tmp_path, protocol):
     marker = tmp_path / "pwned"
     path = tmp_path / "data_batch_1"
     path.write_bytes(pickle.dumps({"data": Evil(marker), "labels": []}, protocol=protocol))
-    with pytest.raises(pickle.UnpicklingError, match=r"refusing to load the pickle: it references the forbidden "
-                                                     r"global '(posix|os|nt)\.system'.*Received: global"):
+    with pytest.raises(
+        pickle.UnpicklingError,
+        match=r"refusing to load the pickle: it references the forbidden "
+        r"global '(posix|os|nt)\.system'.*Received: global",
+    ):
         load_cifar_batch(path)
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("payload, name", [
-    (b"cos\nsystem\n(S'echo hi'\ntR.", "os.system"),
-    (b"cbuiltins\neval\n(S'1+1'\ntR.", "builtins.eval"),
-    (b"c__builtin__\ngetattr\n.", "__builtin__.getattr"),
-    (b"cnumpy\nload\n.", "numpy.load"),
-    (b"ccopy_reg\n_reconstructor\n.", "copy_reg._reconstructor"),
-])
+@pytest.mark.parametrize(
+    "payload, name",
+    [
+        (b"cos\nsystem\n(S'echo hi'\ntR.", "os.system"),
+        (b"cbuiltins\neval\n(S'1+1'\ntR.", "builtins.eval"),
+        (b"c__builtin__\ngetattr\n.", "__builtin__.getattr"),
+        (b"cnumpy\nload\n.", "numpy.load"),
+        (b"ccopy_reg\n_reconstructor\n.", "copy_reg._reconstructor"),
+    ],
+)
 def test_only_numpy_reconstruction_globals_are_admitted(payload, name):
     with pytest.raises(pickle.UnpicklingError, match=f"forbidden global '{name}'"):
         RestrictedUnpickler(io.BytesIO(payload), encoding="bytes").load()
@@ -101,8 +107,11 @@ def test_bad_batches(tmp_path):
 
 
 def test_missing_files_without_download(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"get_dataset\('cifar10'\): data_batch_1, .* not found in .*"
-                                                r"cifar-10-batches-py and download=False\. Without network, download "
-                                                r"cifar-10-python\.tar\.gz from https://www\.cs\.toronto\.edu/~kriz/"
-                                                r"cifar\.html .*data_batch_1 exists"):
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"get_dataset\('cifar10'\): data_batch_1, .* not found in .*"
+        r"cifar-10-batches-py and download=False\. Without network, download "
+        r"cifar-10-python\.tar\.gz from https://www\.cs\.toronto\.edu/~kriz/"
+        r"cifar\.html .*data_batch_1 exists",
+    ):
         get_dataset("cifar10", data_dir=tmp_path, download=False)

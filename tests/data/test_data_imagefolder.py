@@ -6,10 +6,10 @@ import zipfile
 
 import numpy as np
 import pytest
+from data_helpers import SMALL_CLASSES, SMALL_TEST, SMALL_TRAIN
 from PIL import Image
 
 import convnp.data.imagefolder as imagefolder
-from data_helpers import SMALL_CLASSES, SMALL_TEST, SMALL_TRAIN
 from convnp.data import get_dataset, load_image_folder
 
 
@@ -35,7 +35,7 @@ def test_small_cifar_zip(small_cifar_zip, cache):
     assert train.images.shape == (3 * SMALL_TRAIN, 3, 32, 32) and train.images.dtype == np.uint8
     assert test.images.shape == (3 * SMALL_TEST, 3, 32, 32)
     assert train.class_counts().tolist() == [SMALL_TRAIN] * 3 and test.class_counts().tolist() == [SMALL_TEST] * 3
-    assert train.labels.dtype == np.int64 and np.all(np.diff(train.labels) >= 0)   # sorted by class, then name
+    assert train.labels.dtype == np.int64 and np.all(np.diff(train.labels) >= 0)  # sorted by class, then name
     with zipfile.ZipFile(small_cifar_zip) as z:
         for ds, split in ((train, "train"), (test, "test")):
             for k in (0, 5, len(ds) - 1):
@@ -53,9 +53,9 @@ def test_folder_tree_equals_zip_and_wrapped_zip(small_cifar_zip, tmp_path, cache
     tree = tmp_path / "tree"
     with zipfile.ZipFile(small_cifar_zip) as z:
         z.extractall(tree)
-    (tree / "README.txt").write_text("ignored")                    # files outside class folders are ignored
+    (tree / "README.txt").write_text("ignored")  # files outside class folders are ignored
     (tree / "train" / ".DS_Store").write_bytes(b"\0junk")
-    wrapped = tmp_path / "wrapped.zip"                               # one top-level folder around everything
+    wrapped = tmp_path / "wrapped.zip"  # one top-level folder around everything
     with zipfile.ZipFile(small_cifar_zip) as z, zipfile.ZipFile(wrapped, "w") as out:
         for name in z.namelist():
             out.writestr("cifar-small/" + name, z.read(name))
@@ -72,17 +72,18 @@ def test_second_load_uses_the_cache_without_decoding(small_cifar_zip, tmp_path, 
     first = load_image_folder(src, split="test", cache_dir=cache)
     files = list((cache / "imagefolder").iterdir())
     assert len(files) == 1 and files[0].suffix == ".npz"
-    with np.load(files[0], allow_pickle=False) as z:                 # no pickled objects inside
+    with np.load(files[0], allow_pickle=False) as z:  # no pickled objects inside
         assert all(z[k].dtype != object for k in z.files)
 
     def no_decoding(*args, **kwargs):
         raise AssertionError("decoded although the cache is valid")
+
     monkeypatch.setattr(imagefolder, "_decode_image", no_decoding)
     again = load_image_folder(src, split="test", cache_dir=cache)
     assert np.array_equal(again.images, first.images) and again.classes == first.classes
     assert len(load_image_folder(src, split="train", cache_dir=cache)) == 3 * SMALL_TRAIN
     # A changed source (new mtime) is decoded again: the patched decoder now fires.
-    os.utime(src, ns=(src.stat().st_atime_ns, src.stat().st_mtime_ns + 10 ** 9))
+    os.utime(src, ns=(src.stat().st_atime_ns, src.stat().st_mtime_ns + 10**9))
     with pytest.raises(AssertionError, match="decoded although"):
         load_image_folder(src, split="test", cache_dir=cache)
 
@@ -102,12 +103,12 @@ def test_without_test_folder_a_stratified_val_split(tmp_path, cache):
     train, held = load_image_folder(tmp_path / "tree", **kw), load_image_folder(tmp_path / "tree", split="test", **kw)
     assert held.class_counts().tolist() == [4, 2, 6] and train.class_counts().tolist() == [16, 8, 24]
     everything = np.concatenate([train.images, held.images]).reshape(60, -1)
-    assert len({row.tobytes() for row in everything}) == 60                # disjoint, together all of it
+    assert len({row.tobytes() for row in everything}) == 60  # disjoint, together all of it
     again = load_image_folder(tmp_path / "tree", split="test", **kw)
-    assert np.array_equal(again.images, held.images)                        # deterministic
+    assert np.array_equal(again.images, held.images)  # deterministic
     other = load_image_folder(tmp_path / "tree", split="test", seed=1, **kw)
     assert not np.array_equal(other.images, held.images)
-    assert train.mean == held.mean                                          # stats of the whole train folder
+    assert train.mean == held.mean  # stats of the whole train folder
 
 
 def test_greyscale_and_mixed_modes(tmp_path, cache):
@@ -139,14 +140,17 @@ def test_differing_sizes(tmp_path, cache):
     save_png(tmp_path / "t" / "b" / "ok.png", rng.integers(0, 256, (10, 12, 3), dtype=np.uint8))
     ds = load_image_folder(tmp_path / "t", cache_dir=cache, val_split=0.2)
     held = load_image_folder(tmp_path / "t", "test", cache_dir=cache, val_split=0.2)
-    assert ds.image_size == (10, 12) and held.image_size == (10, 12)        # the most common size
+    assert ds.image_size == (10, 12) and held.image_size == (10, 12)  # the most common size
     resized = np.asarray(Image.fromarray(odd).resize((12, 10), Image.Resampling.BILINEAR)).transpose(2, 0, 1)
     all_images = np.concatenate([ds.images, held.images])
     assert any(np.array_equal(im, resized) for im in all_images)
     assert load_image_folder(tmp_path / "t", cache_dir=cache, image_size=16, val_split=0.2).image_size == (16, 16)
-    with pytest.raises(ValueError, match=r"the images have different sizes \(2 sizes; most are 10x12\) and "
-                                         r"resize=False\. Pass resize=True .* or image_size=\(height, width\)\. "
-                                         r"Received: .*odd\.png is 20x7"):
+    with pytest.raises(
+        ValueError,
+        match=r"the images have different sizes \(2 sizes; most are 10x12\) and "
+        r"resize=False\. Pass resize=True .* or image_size=\(height, width\)\. "
+        r"Received: .*odd\.png is 20x7",
+    ):
         load_image_folder(tmp_path / "t", cache_dir=cache, resize=False)
     with pytest.raises(ValueError, match=r"image_size must be 'most_common', an int or \(height, width\)"):
         load_image_folder(tmp_path / "t", cache_dir=cache, image_size=(0, 3))
@@ -158,9 +162,12 @@ def test_not_an_image_in_a_class_folder(small_cifar_zip, tmp_path, cache):
         for name in z.namelist():
             out.writestr(name, z.read(name))
         out.writestr("train/cat/notes.txt", b"these are not pixels")
-    with pytest.raises(ValueError, match=r"could not decode .*bad\.zip:train/cat/notes\.txt as an image .*Every file "
-                                         r"inside a class folder must be an image: remove or replace this one\. "
-                                         r"Received: a 20-byte file starting with b'these are not pi'"):
+    with pytest.raises(
+        ValueError,
+        match=r"could not decode .*bad\.zip:train/cat/notes\.txt as an image .*Every file "
+        r"inside a class folder must be an image: remove or replace this one\. "
+        r"Received: a 20-byte file starting with b'these are not pi'",
+    ):
         load_image_folder(bad, cache_dir=cache)
     assert not (cache / "imagefolder").exists() or not list((cache / "imagefolder").iterdir())
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from data_helpers import MNIST_DIR, MNIST_MD5_UNCOMPRESSED, need
+
 from convnp.data import get_dataset, load_mnist, read_idx, read_idx_images, read_idx_labels, write_idx
 from convnp.data.dataset import channel_stats
 from convnp.data.mnist import MNIST_MEAN, MNIST_STD
@@ -35,8 +35,10 @@ def mnist_test():
 
 @pytest.mark.slow
 def test_real_mnist_counts_and_published_checksums(mnist_train, mnist_test):
-    for ds, n, stem_img, stem_lab in ((mnist_train, 60000, "train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-                                      (mnist_test, 10000, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")):
+    for ds, n, stem_img, stem_lab in (
+        (mnist_train, 60000, "train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+        (mnist_test, 10000, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+    ):
         assert ds.images.shape == (n, 1, 28, 28) and ds.images.dtype == np.uint8
         assert ds.labels.shape == (n,) and ds.labels.dtype == np.int64
         # The parsed arrays, written back as IDX, have the published MD5 of the uncompressed files.
@@ -50,7 +52,7 @@ def test_real_mnist_counts_and_published_checksums(mnist_train, mnist_test):
 def test_mnist_normalisation_constants_match_the_data(mnist_train):
     mean, std = channel_stats(mnist_train.images)
     assert abs(mean[0] - MNIST_MEAN[0]) < 1e-4 and abs(std[0] - MNIST_STD[0]) < 1e-4
-    x = mnist_train.images[:5000].astype(np.float64) / 255     # the exact formula against NumPy
+    x = mnist_train.images[:5000].astype(np.float64) / 255  # the exact formula against NumPy
     m, s = channel_stats(mnist_train.images[:5000])
     assert m[0] == pytest.approx(x.mean(), rel=1e-12) and s[0] == pytest.approx(x.std(), rel=1e-12)
 
@@ -65,7 +67,9 @@ def test_plain_and_gzip_files_parse_the_same(tmp_path):
     need(MNIST_DIR)
     raw = gzip.decompress((MNIST_DIR / "t10k-labels-idx1-ubyte.gz").read_bytes())
     (tmp_path / "labels").write_bytes(raw)
-    assert np.array_equal(read_idx_labels(tmp_path / "labels"), read_idx_labels(MNIST_DIR / "t10k-labels-idx1-ubyte.gz"))
+    assert np.array_equal(
+        read_idx_labels(tmp_path / "labels"), read_idx_labels(MNIST_DIR / "t10k-labels-idx1-ubyte.gz")
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64])
@@ -80,18 +84,25 @@ def test_write_read_roundtrip(tmp_path, dtype, suffix):
 
 # ----------------------------------------------------------------------------- bad files
 
+
 def test_bad_magic_swapped_files(tmp_path):
     write_idx(tmp_path / "labels.gz", np.arange(10, dtype=np.uint8))
-    with pytest.raises(ValueError, match=r"labels\.gz is not an IDX image file: expected magic number 0x00000803, "
-                                         r"found 0x00000801\. The images and labels files look swapped"):
+    with pytest.raises(
+        ValueError,
+        match=r"labels\.gz is not an IDX image file: expected magic number 0x00000803, "
+        r"found 0x00000801\. The images and labels files look swapped",
+    ):
         read_idx_images(tmp_path / "labels.gz")
 
 
 def test_bad_magic_html_page(tmp_path):
     (tmp_path / "train-images-idx3-ubyte").write_bytes(b"<html><body>Not found</body></html>")
-    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte is not an IDX image file: expected magic number "
-                                         r"0x00000803, found 0x3C68746D\. Check that it is the right file.*"
-                                         r"Received: magic=0x3C68746D"):
+    with pytest.raises(
+        ValueError,
+        match=r"train-images-idx3-ubyte is not an IDX image file: expected magic number "
+        r"0x00000803, found 0x3C68746D\. Check that it is the right file.*"
+        r"Received: magic=0x3C68746D",
+    ):
         read_idx_images(tmp_path / "train-images-idx3-ubyte")
 
 
@@ -99,9 +110,12 @@ def test_truncated_data(tmp_path):
     write_idx(tmp_path / "img", np.zeros((10, 28, 28), np.uint8))
     data = (tmp_path / "img").read_bytes()
     (tmp_path / "img").write_bytes(data[:-100])
-    with pytest.raises(ValueError, match=r"img is truncated: its header declares 10 x 28 x 28 values of type uint8 "
-                                         r"\(7840 bytes\) but only 7740 bytes follow the header\. Delete it and "
-                                         r"download it again\. Received: 7740 of 7840 data bytes"):
+    with pytest.raises(
+        ValueError,
+        match=r"img is truncated: its header declares 10 x 28 x 28 values of type uint8 "
+        r"\(7840 bytes\) but only 7740 bytes follow the header\. Delete it and "
+        r"download it again\. Received: 7740 of 7840 data bytes",
+    ):
         read_idx_images(tmp_path / "img")
     (tmp_path / "short").write_bytes(b"\0\0")
     with pytest.raises(ValueError, match=r"short is too short to be an IDX file \(2 bytes"):
@@ -115,8 +129,11 @@ def test_truncated_gzip(tmp_path):
     write_idx(tmp_path / "img.gz", np.random.default_rng(0).integers(0, 256, (50, 28, 28), dtype=np.uint8))
     data = (tmp_path / "img.gz").read_bytes()
     (tmp_path / "img.gz").write_bytes(data[: len(data) // 2])
-    with pytest.raises(ValueError, match=r"img\.gz is not a valid gzip file, it is corrupt or truncated .*Delete it "
-                                         r"and download it again"):
+    with pytest.raises(
+        ValueError,
+        match=r"img\.gz is not a valid gzip file, it is corrupt or truncated .*Delete it "
+        r"and download it again",
+    ):
         read_idx_images(tmp_path / "img.gz")
 
 
@@ -133,8 +150,11 @@ def test_trailing_bytes_and_unknown_type(tmp_path):
 def test_image_label_count_mismatch(tmp_path):
     write_idx(tmp_path / "train-images-idx3-ubyte.gz", np.zeros((7, 28, 28), np.uint8))
     write_idx(tmp_path / "train-labels-idx1-ubyte.gz", np.zeros(6, np.uint8))
-    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte\.gz holds 7 images but .*train-labels-idx1-ubyte"
-                                         r"\.gz holds 6 labels; both files must come from the same split"):
+    with pytest.raises(
+        ValueError,
+        match=r"train-images-idx3-ubyte\.gz holds 7 images but .*train-labels-idx1-ubyte"
+        r"\.gz holds 6 labels; both files must come from the same split",
+    ):
         load_mnist(tmp_path, "train")
 
 
@@ -147,6 +167,7 @@ def test_labels_out_of_range(tmp_path):
 
 # ----------------------------------------------------------------------------- the bundled sample
 
+
 def _load_script():
     spec = importlib.util.spec_from_file_location("make_mnist_sample", ROOT / "scripts" / "make_mnist_sample.py")
     module = importlib.util.module_from_spec(spec)
@@ -156,12 +177,20 @@ def _load_script():
 
 def test_mnist_sample_sizes_balance_and_footprint():
     files = sorted(p.name for p in sample_dir().iterdir())
-    assert files == ["README.md", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz",
-                     "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"]
+    assert files == [
+        "README.md",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+    ]
     assert sum(p.stat().st_size for p in sample_dir().iterdir()) < 2.5e6
     readme = (sample_dir() / "README.md").read_text()
-    assert "Creative Commons Attribution-Share Alike 3.0" in readme and "Yann LeCun" in readme \
+    assert (
+        "Creative Commons Attribution-Share Alike 3.0" in readme
+        and "Yann LeCun" in readme
         and "Corinna Cortes" in readme
+    )
     for split, n in (("train", 10000), ("test", 2000)):
         ds = get_dataset("mnist-sample", split=split)
         assert ds.images.shape == (n, 1, 28, 28) and ds.images.dtype == np.uint8
@@ -177,6 +206,7 @@ def test_mnist_sample_sizes_balance_and_footprint():
 def test_mnist_sample_loads_offline(monkeypatch, tmp_path):
     def no_network(*args, **kwargs):
         raise AssertionError("mnist-sample must not touch the network")
+
     monkeypatch.setattr(urllib.request, "urlopen", no_network)
     monkeypatch.setenv("CONVNP_DATA", str(tmp_path / "empty"))
     assert len(get_dataset("mnist-sample", split="test")) == 2000
@@ -190,7 +220,7 @@ def test_mnist_sample_is_a_reproducible_subset_of_real_mnist(mnist_train, mnist_
         idx, images, labels = script.select(MNIST_DIR, split)
         ds = get_dataset("mnist-sample", split=split)
         assert np.array_equal(ds.images, full.images[idx]) and np.array_equal(ds.labels, full.labels[idx])
-        assert np.all(np.diff(idx) > 0)                                 # original order, no repeats
+        assert np.all(np.diff(idx) > 0)  # original order, no repeats
     # Re-running the script gives the same IDX bytes and README (the .gz bytes also depend on zlib's version).
     script.main(["--source", str(MNIST_DIR), "--out", str(tmp_path)])
     for p in sample_dir().glob("*.gz"):

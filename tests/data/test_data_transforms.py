@@ -9,7 +9,7 @@ DTYPES = [np.float32, np.float64]
 
 
 def batch(n=9, c=3, h=7, w=10, dtype=np.float32, seed=0):
-    return np.random.default_rng(seed).random((n, c, h, w)).astype(dtype) + 0.5   # no zeros: fills are visible
+    return np.random.default_rng(seed).random((n, c, h, w)).astype(dtype) + 0.5  # no zeros: fills are visible
 
 
 def gen(seed=123):
@@ -40,22 +40,23 @@ def test_dtype_shape_reproducibility(make, dtype):
     t = make()
     y1, y2 = t(x, generator=gen(5)), t(x, generator=gen(5))
     assert y1.dtype == dtype and y1.ndim == 4 and y1.shape[:2] == x.shape[:2]
-    assert np.array_equal(y1, y2)                              # same seed, same batch
-    assert np.array_equal(x, before)                           # the input is never modified
+    assert np.array_equal(y1, y2)  # same seed, same batch
+    assert np.array_equal(x, before)  # the input is never modified
     if not isinstance(t, (T.Normalize, T.Identity)):
         outs = [t(x, generator=gen(s)) for s in range(6)]
-        assert any(not np.array_equal(outs[0], o) for o in outs[1:])   # and other seeds differ
+        assert any(not np.array_equal(outs[0], o) for o in outs[1:])  # and other seeds differ
 
 
 def test_generator_precedence(monkeypatch):
     import convnp
+
     x = batch()
     own = T.RandomShift(2, generator=gen(1))
     assert np.array_equal(own(x, generator=gen(2)), T.RandomShift(2)(x, generator=gen(1)))
     convnp.manual_seed(7)
     a = T.RandomCrop(5, padding=1)(x)
     convnp.manual_seed(7)
-    assert np.array_equal(a, T.RandomCrop(5, padding=1)(x))   # the default generator, reseeded
+    assert np.array_equal(a, T.RandomCrop(5, padding=1)(x))  # the default generator, reseeded
 
 
 def test_normalize():
@@ -92,7 +93,7 @@ def test_crop_moves_content_by_the_drawn_offsets(size, padding):
     assert y.shape == (12, 3, h, w)
     padded = np.pad(x, [(0, 0), (0, 0), (padding, padding), (padding, padding)])
     for n in range(12):
-        assert np.array_equal(y[n], padded[n, :, top[n]:top[n] + h, left[n]:left[n] + w])
+        assert np.array_equal(y[n], padded[n, :, top[n] : top[n] + h, left[n] : left[n] + w])
     assert len(set(zip(top.tolist(), left.tolist()))) > 1 or (top.max() == 0 and left.max() == 0)
 
 
@@ -136,7 +137,7 @@ def test_erasing_region(value):
     for n in range(40):
         box = np.zeros((12, 15), bool)
         if erase[n]:
-            box[top[n]:top[n] + h[n], left[n]:left[n] + w[n]] = True
+            box[top[n] : top[n] + h[n], left[n] : left[n] + w[n]] = True
             area = h[n] * w[n] / (12 * 15)
             assert 0 < h[n] < 12 and 0 < w[n] < 15 and 0.0 < area < 0.45
         assert np.array_equal(y[n][:, box], fill[n][:, box])
@@ -167,25 +168,36 @@ def test_presets():
     assert std.transforms[0].padding == 4 and std.transforms[0].size == (32, 32)
     x = batch(n=2)
     assert T.preset("none")(x) is x
-    with pytest.raises(ValueError, match=r"preset: unknown augmentation 'crop'; choose one of none, shift, flip, "
-                                         r"standard\. Received: name='crop'"):
+    with pytest.raises(
+        ValueError,
+        match=r"preset: unknown augmentation 'crop'; choose one of none, shift, flip, "
+        r"standard\. Received: name='crop'",
+    ):
         T.preset("crop")
     with pytest.raises(ValueError, match=r"preset: give both mean and std"):
         T.preset("flip", mean=(0.5,))
 
 
 def test_bad_inputs():
-    with pytest.raises(ValueError, match=r"RandomShift: expected a float batch of shape \(N, C, H, W\).* Received: "
-                                         r"array of shape \(28, 28\) and dtype float32"):
+    with pytest.raises(
+        ValueError,
+        match=r"RandomShift: expected a float batch of shape \(N, C, H, W\).* Received: "
+        r"array of shape \(28, 28\) and dtype float32",
+    ):
         T.RandomShift(2)(np.zeros((28, 28), np.float32))
     with pytest.raises(ValueError, match=r"RandomHorizontalFlip: expected a float batch .* dtype uint8"):
         T.RandomHorizontalFlip()(np.zeros((1, 1, 2, 2), np.uint8))
-    with pytest.raises(ValueError, match=r"RandomCrop: the crop size 9x9 is larger than the padded input 8x8 \(6x6 "
-                                         r"plus padding 1 on every side\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"RandomCrop: the crop size 9x9 is larger than the padded input 8x8 \(6x6 "
+        r"plus padding 1 on every side\)",
+    ):
         T.RandomCrop(9, padding=1)(np.zeros((1, 1, 6, 6), np.float32))
     with pytest.raises(ValueError, match=r"RandomCrop: padding must be a non-negative int"):
         T.RandomCrop(3, padding=-1)
-    with pytest.raises(ValueError, match=r"RandomHorizontalFlip: p must be a probability in \[0, 1\]\. Received: p=1\.5"):
+    with pytest.raises(
+        ValueError, match=r"RandomHorizontalFlip: p must be a probability in \[0, 1\]\. Received: p=1\.5"
+    ):
         T.RandomHorizontalFlip(1.5)
     with pytest.raises(ValueError, match=r"RandomErasing: scale must be \(min, max\)"):
         T.RandomErasing(scale=(0.5, 0.1))

@@ -73,7 +73,7 @@ class Branchy(Module):
         self.head = Sequential(Flatten(), Linear(4 * 2 * 2, 5))
 
     def forward(self, x):
-        x = F.pad(x, (1, 2, 2, 1))                       # left 1, right 2, top 2, bottom 1
+        x = F.pad(x, (1, 2, 2, 1))  # left 1, right 2, top 2, bottom 1
         x = self.act(self.stem(x))
         x = self.res(x)
         x = self.inc(x)
@@ -84,8 +84,12 @@ class Branchy(Module):
 
 def linear_chain() -> Sequential:
     """Linear layers only (no ReLU, no max): a probe changes an output iff a path of weights joins them."""
-    return Sequential(Conv2d(2, 3, 3, stride=2, padding=1), AvgPool2d(3, stride=2, padding=1, ceil_mode=True),
-                      Conv2d(3, 2, (2, 3), padding=(0, 1)), AdaptiveAvgPool2d((2, 3)))
+    return Sequential(
+        Conv2d(2, 3, 3, stride=2, padding=1),
+        AvgPool2d(3, stride=2, padding=1, ceil_mode=True),
+        Conv2d(3, 2, (2, 3), padding=(0, 1)),
+        AdaptiveAvgPool2d((2, 3)),
+    )
 
 
 def dilated_chain() -> Sequential:
@@ -93,20 +97,29 @@ def dilated_chain() -> Sequential:
 
 
 def vgg_like(c_in: int = 3) -> Sequential:
-    return Sequential(Conv2d(c_in, 4, 3, padding=1), ReLU(), MaxPool2d(2), Conv2d(4, 6, 3, padding=1), ReLU(),
-                      MaxPool2d(3, stride=2, padding=1), Conv2d(6, 5, 3), ReLU())
+    return Sequential(
+        Conv2d(c_in, 4, 3, padding=1),
+        ReLU(),
+        MaxPool2d(2),
+        Conv2d(4, 6, 3, padding=1),
+        ReLU(),
+        MaxPool2d(3, stride=2, padding=1),
+        Conv2d(6, 5, 3),
+        ReLU(),
+    )
 
 
 def probe_changes(model: Module, x: np.ndarray, layer: str, delta: float) -> np.ndarray:
     """(H, W, h, w) bool: whether adding ``delta`` to input pixel (i, j) (all channels) changes any
     channel of the layer's output at (y, x). One batched forward of H*W probed copies."""
     from convnp.inspect import feature_maps
+
     _, c, h, w = x.shape
-    base = feature_maps(model, x, layer)[layer]                               # (1, C', h', w')
-    probes = np.repeat(x, h * w, axis=0)                                        # (H*W, C, H, W)
+    base = feature_maps(model, x, layer)[layer]  # (1, C', h', w')
+    probes = np.repeat(x, h * w, axis=0)  # (H*W, C, H, W)
     probes.reshape(h * w, c, h * w)[np.arange(h * w), :, np.arange(h * w)] += delta
-    out = feature_maps(model, probes, layer)[layer]                            # (H*W, C', h', w')
-    diff = np.abs(out - base).max(axis=1)                                      # (H*W, h', w')
+    out = feature_maps(model, probes, layer)[layer]  # (H*W, C', h', w')
+    diff = np.abs(out - base).max(axis=1)  # (H*W, h', w')
     scale = max(np.abs(base).max(), 1.0)
     return (diff > 1e-9 * scale).reshape(h, w, *diff.shape[1:])
 

@@ -22,7 +22,7 @@ CONVS = [
     dict(in_channels=4, out_channels=6, kernel_size=3, groups=2, padding=1),
     dict(in_channels=2, out_channels=2, kernel_size=4, padding="same"),
     dict(in_channels=2, out_channels=3, kernel_size=3, padding=1, padding_mode="reflect"),
-    dict(in_channels=1, out_channels=2, kernel_size=7, padding=0),                   # kernel as large as the input
+    dict(in_channels=1, out_channels=2, kernel_size=7, padding=0),  # kernel as large as the input
 ]
 
 
@@ -48,7 +48,7 @@ def test_the_patch_is_the_zero_padded_input_under_the_kernel():
     x = rng.standard_normal((1, 2, 8, 8))
     e = explain_output(model, x, "0", c=1, y=0, x=3, show=False)
     xp = np.pad(x[0], ((0, 0), (2, 2), (2, 2)))
-    np.testing.assert_array_equal(e.patch, xp[:, 0:5:2, 6:11:2])            # rows 2*0 + 2a, cols 2*3 + 2b
+    np.testing.assert_array_equal(e.patch, xp[:, 0:5:2, 6:11:2])  # rows 2*0 + 2a, cols 2*3 + 2b
     np.testing.assert_array_equal(e.kernel, model[0].weight.data[1])
     assert e.rows.tolist() == [-2, 0, 2] and e.cols.tolist() == [4, 6, 8]
 
@@ -59,8 +59,15 @@ def test_lenet5_layers(variant):
     model = lenet5(variant=variant).double()
     x = rng.random((2, 1, 28, 28))
     out = feature_maps(model, x, ["c1", "c3", "c5", "f6", "output"])
-    for layer, idx in [("c1", (1, 2, 5, 7)), ("c1", (0, 5, 0, 27)), ("c3", (1, 9, 4, 0)), ("c3", (0, 15, 9, 9)),
-                       ("c5", (1, 100, 0, 0)), ("f6", (0, 3)), ("output", (1, 9))]:
+    for layer, idx in [
+        ("c1", (1, 2, 5, 7)),
+        ("c1", (0, 5, 0, 27)),
+        ("c3", (1, 9, 4, 0)),
+        ("c3", (0, 15, 9, 9)),
+        ("c5", (1, 100, 0, 0)),
+        ("f6", (0, 3)),
+        ("output", (1, 9)),
+    ]:
         kw = dict(zip("ncyx", idx))
         e = explain_output(model, x, layer, show=False, **kw)
         assert e.output == out[layer][idx]
@@ -70,9 +77,14 @@ def test_lenet5_layers(variant):
 def test_pooling_and_linear():
     rng = np.random.default_rng(3)
     x = rng.standard_normal((2, 3, 7, 6))
-    for pool in (MaxPool2d(3, stride=2, padding=1), MaxPool2d(2, ceil_mode=True), AvgPool2d(3, stride=2, padding=1),
-                 AvgPool2d(3, stride=2, padding=1, count_include_pad=False), AvgPool2d(2, ceil_mode=True),
-                 AvgPool2d(3, stride=2, padding=1, ceil_mode=True)):
+    for pool in (
+        MaxPool2d(3, stride=2, padding=1),
+        MaxPool2d(2, ceil_mode=True),
+        AvgPool2d(3, stride=2, padding=1),
+        AvgPool2d(3, stride=2, padding=1, count_include_pad=False),
+        AvgPool2d(2, ceil_mode=True),
+        AvgPool2d(3, stride=2, padding=1, ceil_mode=True),
+    ):
         model = Sequential(pool)
         out = feature_maps(model, x, "0")["0"]
         for y, xx in _corners_and_middle(out.shape[2:]):
@@ -97,13 +109,19 @@ def test_the_printout(capsys):
 def test_bad_arguments():
     model = Sequential(Conv2d(1, 2, 3), ReLU())
     x = np.zeros((2, 1, 5, 5), np.float32)
-    with pytest.raises(ValueError, match=r"explain_output: c must be an index in \[0, 2\) for layer '0' of output "
-                                         r"shape \(2, 2, 3, 3\). Received: c=2"):
+    with pytest.raises(
+        ValueError,
+        match=r"explain_output: c must be an index in \[0, 2\) for layer '0' of output "
+        r"shape \(2, 2, 3, 3\). Received: c=2",
+    ):
         explain_output(model, x, "0", c=2)
     with pytest.raises(ValueError, match=r"explain_output: n must be an index in \[0, 2\) .*Received: n=5"):
         explain_output(model, x, "0", n=5)
-    with pytest.raises(ValueError, match=r"explain_output: layer '1' is a ReLU; explain_output explains a "
-                                         r"convolution, a linear layer or a max / average pooling. Received: layer='1'"):
+    with pytest.raises(
+        ValueError,
+        match=r"explain_output: layer '1' is a ReLU; explain_output explains a "
+        r"convolution, a linear layer or a max / average pooling. Received: layer='1'",
+    ):
         explain_output(model, x, "1")
     with pytest.raises(KeyError, match=r"no layer named '9'"):
         explain_output(model, x, "9")

@@ -1,12 +1,16 @@
 """Receptive fields: the analytical box of every output position equals what a one-pixel probe changes."""
 
-
 import numpy as np
 import pytest
-
-
 from inspect_nets import (
-    Branchy, dilated_chain, field_masks, linear_chain, positive, probe_changes, randomize, vgg_like,
+    Branchy,
+    dilated_chain,
+    field_masks,
+    linear_chain,
+    positive,
+    probe_changes,
+    randomize,
+    vgg_like,
 )
 
 from convnp.inspect import receptive_field, receptive_fields, trace
@@ -45,9 +49,9 @@ def test_dilated_fields_are_the_bounding_box_of_what_a_probe_changes():
     x = _x((1, 1, 23, 20))
     for layer in ("0", "1", "2"):
         rf = receptive_field(model, layer, x.shape)
-        changed = probe_changes(model, x, layer, 1.0)                    # (H, W, h, w)
-        rows = changed.any(axis=1)                                       # (H, h, w)
-        cols = changed.any(axis=0)                                       # (W, h, w)
+        changed = probe_changes(model, x, layer, 1.0)  # (H, W, h, w)
+        rows = changed.any(axis=1)  # (H, h, w)
+        cols = changed.any(axis=0)  # (W, h, w)
         h, w = changed.shape[2:]
         for y in range(h):
             r = np.nonzero(rows[:, y, :].any(axis=1))[0]
@@ -74,6 +78,7 @@ def test_lenet5_fields_through_its_functional_padding():
 
 def test_fields_agree_with_the_summary_receptive_field():
     from convnp.summary import summary
+
     model = vgg_like()
     s = summary(model, (1, 3, 20, 20))
     fields = receptive_fields(model, (1, 3, 20, 20))

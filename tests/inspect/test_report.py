@@ -7,8 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-
 from inspect_nets import randomize
 
 from convnp import inspect
@@ -32,7 +30,7 @@ def check_self_contained(html: str, folder: Path) -> int:
         assert src.startswith("data:image/png;base64,")
         data = base64.b64decode(src.split(",", 1)[1])
         assert data.startswith(PNG) and data in written
-    for target in re.findall(r'href="#([^"]+)"', html):            # the navigation points at sections
+    for target in re.findall(r'href="#([^"]+)"', html):  # the navigation points at sections
         assert f'id="{target}"' in html, target
     assert re.findall(r'href="([^"#][^"]*)"', html) == ["data:,"]  # only the empty favicon
     return len(srcs)
@@ -46,25 +44,59 @@ def _tiny_data(n=40, seed=0):
 
 @pytest.mark.slow
 def test_report_writes_one_self_contained_file(tmp_path):
-    model = randomize(Sequential(Conv2d(3, 4, 3, padding=1), ReLU(), MaxPool2d(2), Conv2d(4, 5, 3), ReLU(),
-                                 Flatten(), Linear(5 * 4 * 4, 4)), seed=1)
+    model = randomize(
+        Sequential(
+            Conv2d(3, 4, 3, padding=1), ReLU(), MaxPool2d(2), Conv2d(4, 5, 3), ReLU(), Flatten(), Linear(5 * 4 * 4, 4)
+        ),
+        seed=1,
+    )
     ds = _tiny_data()
     loader = DataLoader(ds, 16)
-    history = [{"epoch": 1, "train_loss": 1.3, "test_accuracy": 0.3}, {"epoch": 2, "train_loss": 1.1, "test_accuracy": 0.4}]
+    history = [
+        {"epoch": 1, "train_loss": 1.3, "test_accuracy": 0.3},
+        {"epoch": 2, "train_loss": 1.1, "test_accuracy": 0.4},
+    ]
     (tmp_path / "metrics.json").write_text(json.dumps({"history": history}))
-    r = inspect.report(model, loader, tmp_path / "out", classes=ds.classes, mean=[0.5] * 3, std=[0.25] * 3,
-                       metrics=tmp_path / "metrics.json", k=4, info={"model": "tiny"})
+    r = inspect.report(
+        model,
+        loader,
+        tmp_path / "out",
+        classes=ds.classes,
+        mean=[0.5] * 3,
+        std=[0.25] * 3,
+        metrics=tmp_path / "metrics.json",
+        k=4,
+        info={"model": "tiny"},
+    )
     html = r.html.read_text()
     n_images = check_self_contained(html, tmp_path / "out")
     assert n_images == len(r.pngs) == len(list((tmp_path / "out").glob("*.png")))
-    for name in ("curves", "predictions", "confusion", "confused_pairs", "saliency", "grad_cam", "guided_backprop",
-                 "filters_0", "filters_3", "feature_maps_0", "feature_maps_2", "feature_maps_3", "top_patches_0",
-                 "top_patches_3"):
+    for name in (
+        "curves",
+        "predictions",
+        "confusion",
+        "confused_pairs",
+        "saliency",
+        "grad_cam",
+        "guided_backprop",
+        "filters_0",
+        "filters_3",
+        "feature_maps_0",
+        "feature_maps_2",
+        "feature_maps_3",
+        "top_patches_0",
+        "top_patches_3",
+    ):
         assert (tmp_path / "out" / f"{name}.png").exists(), name
-    for text in ("Model summary", "Receptive fields", "One output value by hand", "top-4 patches of every channel of 0 "
-                 "over 40 images", 'href="#layer-3"'):
+    for text in (
+        "Model summary",
+        "Receptive fields",
+        "One output value by hand",
+        "top-4 patches of every channel of 0 over 40 images",
+        'href="#layer-3"',
+    ):
         assert text in html, text
-    pred = inspect.class_scores(model, ds.images / np.float32(255)).argmax(axis=1)    # the loader's inputs
+    pred = inspect.class_scores(model, ds.images / np.float32(255)).argmax(axis=1)  # the loader's inputs
     assert r.accuracy == pytest.approx(np.mean(pred == ds.labels))
 
 
@@ -85,13 +117,24 @@ def test_report_with_chosen_layers_and_no_labels(tmp_path):
 def checkpoint(tmp_path):
     """A LeNet-5 checkpoint as `convnp train` writes it, for the bundled MNIST sample, with metrics.json."""
     model = lenet5()
-    data = {"dataset": "mnist-sample", "data_dir": None, "classes": [str(i) for i in range(10)], "mean": [0.1307],
-            "std": [0.3081], "channels": 1, "image_size": [28, 28]}
+    data = {
+        "dataset": "mnist-sample",
+        "data_dir": None,
+        "classes": [str(i) for i in range(10)],
+        "mean": [0.1307],
+        "std": [0.3081],
+        "channels": 1,
+        "image_size": [28, 28],
+    }
     run = tmp_path / "run"
     run.mkdir()
     path = run / "best.safetensors"
-    save_checkpoint(path, make_checkpoint(model, epoch=1, model_name="lenet5",
-                                          model_args={"num_classes": 10, "in_channels": 1}, data=data))
+    save_checkpoint(
+        path,
+        make_checkpoint(
+            model, epoch=1, model_name="lenet5", model_args={"num_classes": 10, "in_channels": 1}, data=data
+        ),
+    )
     (run / "metrics.json").write_text(json.dumps({"history": [{"epoch": 1, "train_loss": 2.3, "test_accuracy": 0.1}]}))
     return path
 
@@ -106,7 +149,7 @@ def test_inspect_command(checkpoint, tmp_path, capsys):
     check_self_contained(html, out)
     assert "top-4 patches of every channel of c1 over 300 images" in html
     assert "top-4 patches of every channel of c3 over 300 images" in html
-    assert (out / "curves.png").exists()                             # metrics.json beside the checkpoint
+    assert (out / "curves.png").exists()  # metrics.json beside the checkpoint
     # --layers, and the default --out beside the checkpoint
     assert main(["inspect", str(checkpoint), "--limit", "50", "--layers", "c3", "act#1", "--no-deconv"]) == 0
     assert (checkpoint.parent / "inspect" / "top_patches_act_1.png").exists()

@@ -21,8 +21,16 @@ from data_helpers import MNIST_DIR, SHARED, need
 from convnp.cli import main
 
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -37,12 +45,34 @@ def mnist_report(tmp_path_factory):
     need(MNIST_DIR / "t10k-images-idx3-ubyte.gz")
     root = tmp_path_factory.mktemp("lenet")
     run = root / "run"
-    assert main(["train", "lenet5", "--dataset", "mnist-sample", "--limit-train", "2000", "--epochs", "1",
-                 "--batch-size", "100", "--seed", "0", "--progress", "quiet", "--out", str(run)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "lenet5",
+                "--dataset",
+                "mnist-sample",
+                "--limit-train",
+                "2000",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "100",
+                "--seed",
+                "0",
+                "--progress",
+                "quiet",
+                "--out",
+                str(run),
+            ]
+        )
+        == 0
+    )
     out = root / "inspect"
     t = time.perf_counter()
-    status = main(["inspect", str(run / "best.safetensors"), "--dataset", "mnist", "--data-dir", str(SHARED),
-                   "--out", str(out)])
+    status = main(
+        ["inspect", str(run / "best.safetensors"), "--dataset", "mnist", "--data-dir", str(SHARED), "--out", str(out)]
+    )
     seconds = time.perf_counter() - t
     assert status == 0
     return out, seconds
@@ -58,8 +88,18 @@ def test_lenet5_on_the_mnist_test_set_in_under_a_minute(mnist_report, capsys):
     assert "top-9 patches of every channel of c1 over 10,000 images" in html
     assert "top-9 patches of every channel of c3 over 10,000 images" in html
     assert re.search(r"accuracy</td><td>\d+\.\d\d% of 10,000 images", html)
-    for name in ("top_patches_c1", "top_patches_c3", "filters_c1", "feature_maps_c3", "saliency", "grad_cam",
-                 "predictions", "confusion", "confused_pairs", "curves"):
+    for name in (
+        "top_patches_c1",
+        "top_patches_c3",
+        "filters_c1",
+        "feature_maps_c3",
+        "saliency",
+        "grad_cam",
+        "predictions",
+        "confusion",
+        "confused_pairs",
+        "curves",
+    ):
         assert (out / f"{name}.png").stat().st_size > 1000, name
 
 

@@ -1,10 +1,7 @@
 """Streaming top-k patches equal a brute-force search, and each crop is the activation's receptive field."""
 
-
 import numpy as np
 import pytest
-
-
 from inspect_nets import Branchy, vgg_like
 
 from convnp.data import ArrayDataset, DataLoader
@@ -15,10 +12,10 @@ from convnp.models import lenet5
 def brute_force(model, x, layer, k):
     """Per channel: every image's strongest position (first on ties), then the k best images
     (larger value first, earlier image on ties) -- by sorting everything."""
-    act = feature_maps(model, x, layer)[layer].astype(np.float64)             # (N, C, h, w)
+    act = feature_maps(model, x, layer)[layer].astype(np.float64)  # (N, C, h, w)
     n, c, h, w = act.shape
     flat = act.reshape(n, c, h * w)
-    pos = flat.argmax(axis=2)                                                  # (N, C)
+    pos = flat.argmax(axis=2)  # (N, C)
     val = flat.max(axis=2)
     out_v, out_i, out_p = [], [], []
     for ch in range(c):
@@ -31,16 +28,16 @@ def brute_force(model, x, layer, k):
 
 def _batches(x, y, size):
     for i in range(0, len(x), size):
-        yield x[i:i + size], y[i:i + size]
+        yield x[i : i + size], y[i : i + size]
 
 
 @pytest.mark.parametrize("batch", [1, 7, 50])
 @pytest.mark.parametrize("layer, k", [("0", 9), ("2", 4), ("5", 9), ("6", 40)])
 def test_streaming_topk_equals_brute_force(layer, k, batch):
     rng = np.random.default_rng(3)
-    model = vgg_like(c_in=2).double()                               # float64: batching does not reorder values
+    model = vgg_like(c_in=2).double()  # float64: batching does not reorder values
     x = rng.standard_normal((33, 2, 15, 13))
-    x[5] = x[20]                                                   # a tie between two images: the earlier wins
+    x[5] = x[20]  # a tie between two images: the earlier wins
     y = rng.integers(0, 5, 33)
     tp = top_patches(model, _batches(x, y, batch), layer, k=k)
     v, i, p = brute_force(model, x, layer, k)
@@ -50,7 +47,7 @@ def test_streaming_topk_equals_brute_force(layer, k, batch):
     np.testing.assert_array_equal(tp.positions[:, :kk], p)
     np.testing.assert_array_equal(tp.labels[:, :kk], y[i])
     assert tp.images_seen == 33
-    if k > len(x):                                                 # slots never filled
+    if k > len(x):  # slots never filled
         assert np.all(tp.index[:, kk:] == -1) and np.all(np.isneginf(tp.values[:, kk:]))
         assert np.all(np.isnan(tp.crops[:, kk:]))
 
@@ -71,24 +68,24 @@ def test_each_crop_is_the_receptive_field_of_its_activation():
                 ny0, _, nx0, _ = rf.nominal_box(yy, xx)
                 assert tuple(tp.boxes[c, r]) == (y0, y1, x0, x1)
                 crop = tp.crops[c, r, 0]
-                inside = crop[y0 - ny0:y1 - ny0, x0 - nx0:x1 - nx0]
-                np.testing.assert_array_equal(inside, x[n, 0, y0:y1, x0:x1])          # the field, pixel for pixel
+                inside = crop[y0 - ny0 : y1 - ny0, x0 - nx0 : x1 - nx0]
+                np.testing.assert_array_equal(inside, x[n, 0, y0:y1, x0:x1])  # the field, pixel for pixel
                 outside = np.ones_like(crop, dtype=bool)
-                outside[y0 - ny0:y1 - ny0, x0 - nx0:x1 - nx0] = False
-                assert np.all(np.isnan(crop[outside]))                                 # clipped at the border
-    assert np.isnan(tp.crops).all(axis=(2, 3, 4)).sum() == 0      # no crop is empty ...
-    assert np.isnan(tp.crops).any(axis=(2, 3, 4)).all()           # ... and every field of 'down' is clipped
+                outside[y0 - ny0 : y1 - ny0, x0 - nx0 : x1 - nx0] = False
+                assert np.all(np.isnan(crop[outside]))  # clipped at the border
+    assert np.isnan(tp.crops).all(axis=(2, 3, 4)).sum() == 0  # no crop is empty ...
+    assert np.isnan(tp.crops).any(axis=(2, 3, 4)).all()  # ... and every field of 'down' is clipped
 
 
 def test_streaming_buffer_directly_and_memory_stays_bounded():
     rng = np.random.default_rng(5)
     heap = StreamingTopK(3, 4)
-    values = rng.integers(0, 6, (40, 3)).astype(float)            # many ties
-    values[7, 1] = np.nan                                           # NaN counts as -inf
+    values = rng.integers(0, 6, (40, 3)).astype(float)  # many ties
+    values[7, 1] = np.nan  # NaN counts as -inf
     for s in range(0, 40, 6):
-        heap.push(values[s:s + 6], np.arange(s, min(s + 6, 40)))
+        heap.push(values[s : s + 6], np.arange(s, min(s + 6, 40)))
         assert heap.values.shape == (3, 4) and heap.slot.shape == (3, 4)
-        assert sorted(heap.slot[0].tolist()) == [0, 1, 2, 3]     # payload slots are reused, never grown
+        assert sorted(heap.slot[0].tolist()) == [0, 1, 2, 3]  # payload slots are reused, never grown
     v = np.where(np.isnan(values), -np.inf, values)
     for c in range(3):
         want = sorted(range(40), key=lambda i: (-v[i, c], i))[:4]
@@ -108,13 +105,18 @@ def test_dataloader_limit_channels_deconv_and_plot():
     np.testing.assert_array_equal(tp.index, full.index[[1, 4]])
     # the projection of the activation of image n, cut to the same field, is what deconv gives
     from convnp.inspect import deconv
+
     c, r = 1, 0
     n = tp.index[c, r]
-    proj = deconv(model, images[n:n + 1].astype(np.float32) / 255, "3", 4, position=tuple(tp.positions[c, r]))
+    proj = deconv(model, images[n : n + 1].astype(np.float32) / 255, "3", 4, position=tuple(tp.positions[c, r]))
     y0, y1, x0, x1 = tp.boxes[c, r]
     ny0, _, nx0, _ = tp.field.nominal_box(*tp.positions[c, r])
-    np.testing.assert_allclose(tp.projections[c, r][:, y0 - ny0:y1 - ny0, x0 - nx0:x1 - nx0],
-                               proj[0][:, y0:y1, x0:x1], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        tp.projections[c, r][:, y0 - ny0 : y1 - ny0, x0 - nx0 : x1 - nx0],
+        proj[0][:, y0:y1, x0:x1],
+        rtol=1e-5,
+        atol=1e-7,
+    )
     # projections from the crops alone equal projections from the whole images, through branches too
     bx = rng.standard_normal((12, 1, 12, 12)).astype(np.float32)
     for net, layer in ((Branchy(), "inc"), (Branchy(), "down"), (lenet5(), "c3")):
@@ -123,11 +125,15 @@ def test_dataloader_limit_channels_deconv_and_plot():
         for c in range(len(t.channels)):
             for r in range(3):
                 n, (yy, xx) = t.index[c, r], t.positions[c, r]
-                full = deconv(net, xs[n:n + 1], layer, c, position=(yy, xx))
+                full = deconv(net, xs[n : n + 1], layer, c, position=(yy, xx))
                 y0, y1, x0, x1 = t.boxes[c, r]
                 ny0, _, nx0, _ = t.field.nominal_box(yy, xx)
-                np.testing.assert_allclose(t.projections[c, r][:, y0 - ny0:y1 - ny0, x0 - nx0:x1 - nx0],
-                                           full[0][:, y0:y1, x0:x1], rtol=1e-4, atol=1e-6)
+                np.testing.assert_allclose(
+                    t.projections[c, r][:, y0 - ny0 : y1 - ny0, x0 - nx0 : x1 - nx0],
+                    full[0][:, y0:y1, x0:x1],
+                    rtol=1e-4,
+                    atol=1e-6,
+                )
     both = top_patches(model, loader, ["0", "3"], k=2, limit=20)
     assert set(both) == {"0", "3"}
     fig = tp.plot()

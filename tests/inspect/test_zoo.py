@@ -6,16 +6,13 @@ shortcuts that slice and pad), AlexNet / ZFNet / TinyVGG. For the branching fami
 one-pixel probes check the receptive fields through the branches.
 """
 
-
 import numpy as np
 import pytest
-
-
 from inspect_nets import positive
 
 from convnp import inspect
-from convnp.inspect.maps import conv_layers
 from convnp.arraymath import random as _random
+from convnp.inspect.maps import conv_layers
 from convnp.models import get_model
 from convnp.nn import init
 
@@ -24,8 +21,7 @@ ZOO = [
     ("lenet5", dict(), (1, 28, 28), ["c1", "c3"]),
     ("lenet5", dict(variant="original"), (1, 32, 32), ["c1", "c3"]),
     ("vgg11", dict(num_classes=10, init_weights=False), (3, 32, 32), ["features.0", "features.6"]),
-    ("googlenet", dict(num_classes=10, aux_logits=False, init_weights=False), (3, 32, 32),
-     ["conv1", "inception3a"]),
+    ("googlenet", dict(num_classes=10, aux_logits=False, init_weights=False), (3, 32, 32), ["conv1", "inception3a"]),
     ("resnet18", dict(num_classes=10), (3, 32, 32), ["conv1", "layer2.0"]),
     ("resnet20", dict(num_classes=10), (3, 16, 16), ["conv1", "layer2.0"]),
     ("tinyvgg", dict(input_size=20), (3, 20, 20), ["block1.0", "block2.2"]),
@@ -53,6 +49,7 @@ def models():
                 mp.setattr(init, "uniform_", _fast_uniform_)
                 cache[key] = get_model(name, **kwargs)
         return cache[key]
+
     return get
 
 
@@ -106,14 +103,17 @@ def test_every_inspection_function(models, name, kwargs, shape, layers):
     assert p.indices.shape == (3, 5) and np.allclose(p.probs.sum(axis=1) <= 1 + 1e-9, True)
 
 
-@pytest.mark.parametrize("name, kwargs, shape, layer", [
-    ("googlenet", dict(num_classes=10, aux_logits=False, init_weights=False), (3, 32, 32), "inception3a"),
-    ("resnet18", dict(num_classes=10), (3, 32, 32), "layer1.1"),
-    ("resnet20", dict(num_classes=10), (3, 16, 16), "layer2.0"),
-])
+@pytest.mark.parametrize(
+    "name, kwargs, shape, layer",
+    [
+        ("googlenet", dict(num_classes=10, aux_logits=False, init_weights=False), (3, 32, 32), "inception3a"),
+        ("resnet18", dict(num_classes=10), (3, 32, 32), "layer1.1"),
+        ("resnet20", dict(num_classes=10), (3, 16, 16), "layer2.0"),
+    ],
+)
 def test_probes_through_concatenations_and_additions(name, kwargs, shape, layer):
     """Positive weights, positive pixels: a big probe changes exactly the outputs whose field covers it."""
-    model = positive(get_model(name, **kwargs), seed=1).double()     # float64: far probes change outputs by 1e-5
+    model = positive(get_model(name, **kwargs), seed=1).double()  # float64: far probes change outputs by 1e-5
     rf = inspect.receptive_field(model, layer, (1,) + shape)
     x = np.random.default_rng(1).uniform(0.1, 1, (1,) + shape)
     h, w = shape[1:]
@@ -123,7 +123,7 @@ def test_probes_through_concatenations_and_additions(name, kwargs, shape, layer)
     for i, (py, px) in enumerate(pixels):
         probes[i, :, py, px] += 1e3
     out = inspect.feature_maps(model, probes, layer)[layer]
-    changed = np.abs(out - base).max(axis=1) > 1e-12 * np.abs(base).max()            # (P, h', w')
+    changed = np.abs(out - base).max(axis=1) > 1e-12 * np.abs(base).max()  # (P, h', w')
     for i, (py, px) in enumerate(pixels):
         covers = ((rf.lo[0] <= py) & (py <= rf.hi[0]))[:, None] & ((rf.lo[1] <= px) & (px <= rf.hi[1]))[None, :]
         np.testing.assert_array_equal(changed[i], covers, err_msg=f"{name} {layer} probe {(py, px)}")

@@ -47,9 +47,9 @@ def _run(fn, x, g, needs=(True,)):
 
 def _check_against_lecture(x, g):
     y0, dx0, mask0 = _run(Relu, x, g)
-    for needs in ((True,), (False,)):                       # with the int8 mask, and rebuilt from y
+    for needs in ((True,), (False,)):  # with the int8 mask, and rebuilt from y
         y1, dx1, mask1 = _run(kernels.BitmaskRelu, x, g, needs)
-        sign = x.dtype != np.float16                        # NumPy's float16 maximum: relu(-0.0) = +0.0
+        sign = x.dtype != np.float16  # NumPy's float16 maximum: relu(-0.0) = +0.0
         _same_bits(y1, y0, sign)
         _same_bits(dx1, dx0)
         np.testing.assert_array_equal(mask1, mask0)
@@ -58,9 +58,18 @@ def _check_against_lecture(x, g):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape", [(), (1,), (7,), (3, 5), (1, 3, 5, 7),        # one thread, under one row block
-                                   (2, 3, 150, 151),                          # one thread, a row block and a tail
-                                   (5, 3, 257, 275)])                         # >= _PARALLEL_MIN: worker threads
+@pytest.mark.parametrize(
+    "shape",
+    [
+        (),
+        (1,),
+        (7,),
+        (3, 5),
+        (1, 3, 5, 7),  # one thread, under one row block
+        (2, 3, 150, 151),  # one thread, a row block and a tail
+        (5, 3, 257, 275),
+    ],
+)  # >= _PARALLEL_MIN: worker threads
 def test_bitmask_relu_matches_the_lecture_relu_at_natural_sizes(shape, dtype):
     rng = np.random.default_rng(len(shape) + sum(shape))
     _check_against_lecture(_inputs(rng, shape, dtype), _upstream(rng, shape, dtype))
@@ -76,19 +85,19 @@ def test_bitmask_relu_above_and_below_lowered_thresholds(monkeypatch, seed):
     monkeypatch.setattr(kernels, "parallel_map", lambda fn, items: calls.append(1) or real_map(fn, items))
     rng = np.random.default_rng(seed)
     shapes = [tuple(int(d) for d in rng.integers(1, 9, size=rng.integers(1, 5))) for _ in range(4)]
-    shapes += [(4, 3, 5, 7), (9, 17), (2, 8), (3, 1, 1, 5)]        # >= 64 entries and < 64, tails of 16
+    shapes += [(4, 3, 5, 7), (9, 17), (2, 8), (3, 1, 1, 5)]  # >= 64 entries and < 64, tails of 16
     for shape in shapes:
         dtype = DTYPES[int(rng.integers(len(DTYPES)))]
         _check_against_lecture(_inputs(rng, shape, dtype), _upstream(rng, shape, dtype))
     if workers() > 1:
-        assert calls                                       # the threshold was crossed: the split ran
+        assert calls  # the threshold was crossed: the split ran
 
 
 def test_bitmask_relu_of_non_contiguous_input_and_gradient():
     rng = np.random.default_rng(3)
     base = _inputs(rng, (6, 40, 30), np.float32)
     for x in (base.transpose(2, 0, 1), base[:, ::3, 1::2]):
-        g = _upstream(rng, x.shape[::-1], np.float32).T     # a non-contiguous upstream gradient too
+        g = _upstream(rng, x.shape[::-1], np.float32).T  # a non-contiguous upstream gradient too
         _check_against_lecture(x, g)
 
 

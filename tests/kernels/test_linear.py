@@ -3,12 +3,12 @@ _SMALL_FLOPS (the one-thread BLAS rule) of kernels/linear.py."""
 
 import numpy as np
 import pytest
+from helpers import assert_close
 
 import convnp as cn
 import convnp.kernels.linear as kernels
 from convnp.autograd.function import Context
 from convnp.ops.linear import Linear, linear
-from helpers import assert_close
 
 TOL = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
 
@@ -58,6 +58,7 @@ def test_select_above_and_below_the_threshold(monkeypatch, small_flops):
 
 def test_natural_threshold_sides():
     with cn.engine("auto"):
-        assert kernels.select(np.zeros((128, 512), np.float32), np.zeros((10, 512), np.float32)) \
-            is kernels.OneThreadLinear                                  # 1.3e6 flops
+        assert (
+            kernels.select(np.zeros((128, 512), np.float32), np.zeros((10, 512), np.float32)) is kernels.OneThreadLinear
+        )  # 1.3e6 flops
         assert kernels.select(np.zeros((128, 4096), np.float32), np.zeros((1000, 4096), np.float32)) is None

@@ -3,12 +3,12 @@
 
 import numpy as np
 import pytest
+from helpers import assert_close
 
 import convnp as cn
 import convnp.kernels.loss as kernels
 from convnp.arraymath.loss_config import CrossEntropyConfig
 from convnp.ops.loss import IndexCrossEntropy, cross_entropy
-from helpers import assert_close
 
 TOL = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 2e-6}
 
@@ -25,8 +25,11 @@ def _run(engine, x, target, g, **kw):
 
 
 def _check(x, target, seed, **kw):
-    g = np.random.default_rng(seed).standard_normal(
-        () if kw.get("reduction", "mean") != "none" else target.shape).astype(x.dtype)
+    g = (
+        np.random.default_rng(seed)
+        .standard_normal(() if kw.get("reduction", "mean") != "none" else target.shape)
+        .astype(x.dtype)
+    )
     (l1, d1), (l0, d0) = _run("indexed", x, target, g, **kw), _run("reference", x, target, g, **kw)
     tol = TOL[x.dtype]
     assert l1.dtype == l0.dtype == x.dtype and l1.shape == l0.shape
@@ -45,15 +48,17 @@ def test_indexed_cross_entropy_matches_the_lecture_on_random_configurations(seed
     N = int(rng.integers(1, 9))
     shape = (C,) if rng.random() < 0.1 else (N, C) + extra
     dtype = [np.float64, np.float32][seed % 2]
-    scale = rng.choice([0.1, 3.0, 1e4])                 # 1e4: logits that would overflow exp without the max
+    scale = rng.choice([0.1, 3.0, 1e4])  # 1e4: logits that would overflow exp without the max
     x = (rng.standard_normal(shape) * scale).astype(dtype)
     tshape = () if len(shape) == 1 else (N,) + extra
     target = rng.integers(0, C, size=tshape)
-    kw = {"reduction": str(rng.choice(["mean", "sum", "none"])),
-          "label_smoothing": float(rng.choice([0.0, 0.0, 0.1, 1.0]))}
+    kw = {
+        "reduction": str(rng.choice(["mean", "sum", "none"])),
+        "label_smoothing": float(rng.choice([0.0, 0.0, 0.1, 1.0])),
+    }
     if rng.random() < 0.5:
         kw["weight"] = rng.uniform(0.1, 3.0, C)
-    if rng.random() < 0.5:                              # some rows ignored
+    if rng.random() < 0.5:  # some rows ignored
         ignore = int(rng.choice([-100, 0, C + 3]))
         t = np.array(target)
         t[rng.random(tshape) < 0.3] = ignore

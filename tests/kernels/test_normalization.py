@@ -3,13 +3,13 @@ statistics, training and eval, above and below every threshold of kernels/normal
 
 import numpy as np
 import pytest
+from helpers import assert_close
 
 import convnp as cn
 import convnp.kernels.normalization as kernels
 from convnp.arraymath.norm_config import BatchNormConfig
 from convnp.arraymath.parallel import workers
 from convnp.ops.normalization import BatchNorm, batch_norm
-from helpers import assert_close
 
 TOL = {np.dtype(np.float64): 1e-11, np.dtype(np.float32): 2e-5}
 
@@ -19,7 +19,7 @@ def _run(fn, x, w, b, rm, rv, config, g, requires):
     ts = [cn.tensor(a.copy(), requires_grad=r) if a is not None else None for a, r in zip((x, w, b), requires)]
     rm_, rv_ = (None if a is None else a.copy() for a in (rm, rv))
     y = fn.apply(*ts, running_mean=rm_, running_var=rv_, config=config)
-    assert y._node is None or y._node.ctx.config is config        # the same named configuration
+    assert y._node is None or y._node.ctx.config is config  # the same named configuration
     y.backward(g)
     return y.data, [t.grad if t is not None and r else None for t, r in zip(ts, requires)], rm_, rv_
 
@@ -29,10 +29,10 @@ def _check(shape, training, dtype, seed, requires=(True, True, True), affine=Tru
     C = shape[1]
     shift, scale = rng.choice([0.0, -3.0, 40.0]), rng.choice([0.05, 1.0, 3.0])
     x = (rng.standard_normal(shape) * scale + shift).astype(dtype)
-    x[::3] += dtype(4 * scale)                                    # the mean estimate of a few samples is off
+    x[::3] += dtype(4 * scale)  # the mean estimate of a few samples is off
     w, b = ((rng.standard_normal(C).astype(dtype) if affine else None) for _ in range(2))
     rm = (shift + rng.standard_normal(C) * scale).astype(dtype) if stats or not training else None
-    rv = (scale ** 2 * rng.uniform(0.5, 2.0, C)).astype(dtype) if stats or not training else None
+    rv = (scale**2 * rng.uniform(0.5, 2.0, C)).astype(dtype) if stats or not training else None
     g = rng.standard_normal(shape).astype(dtype)
     config = BatchNormConfig(training=training, momentum=float(rng.choice([0.1, 0.3, 1.0])), eps=1e-5)
     requires = tuple(r and (i == 0 or affine) for i, r in enumerate(requires))
@@ -53,11 +53,17 @@ def _check(shape, training, dtype, seed, requires=(True, True, True), affine=Tru
 
 
 # natural sizes: the real thresholds on either side
-NATURAL = [(4, 3), (2, 3, 5), (3, 2, 3, 4), (2, 2, 2, 3, 2), (1, 3, 2, 3),     # far below every threshold
-           (64, 16, 8, 8),                   # several blocks (> _BLOCK entries), one thread, rows of C * L
-           (5, 3, 257, 275),                 # >= _PARALLEL_MIN entries: worker threads, rows of C * L
-           (1, 2, 700, 800),                 # batch of one, L >= _ROWWISE_MAX_L, a sample larger than a block
-           (4099, 257)]                      # (N, C): L = 1, threads
+NATURAL = [
+    (4, 3),
+    (2, 3, 5),
+    (3, 2, 3, 4),
+    (2, 2, 2, 3, 2),
+    (1, 3, 2, 3),  # far below every threshold
+    (64, 16, 8, 8),  # several blocks (> _BLOCK entries), one thread, rows of C * L
+    (5, 3, 257, 275),  # >= _PARALLEL_MIN entries: worker threads, rows of C * L
+    (1, 2, 700, 800),  # batch of one, L >= _ROWWISE_MAX_L, a sample larger than a block
+    (4099, 257),
+]  # (N, C): L = 1, threads
 
 
 @pytest.mark.slow
@@ -82,13 +88,21 @@ def small_thresholds(monkeypatch):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("training", [True, False])
-@pytest.mark.parametrize("shape", [(7, 3, 2, 2),      # blocks of 2 samples, threads, rows of C * L (L = 4 < 6)
-                                   (5, 2, 3, 4),      # L = 12: (C, 1) columns, one sample per block
-                                   (1, 3, 5, 7),      # batch of one, a sample larger than a block
-                                   (9, 1), (2, 4, 9), (3, 2, 2), (2, 1, 5)])    # below _PARALLEL_MIN too
+@pytest.mark.parametrize(
+    "shape",
+    [
+        (7, 3, 2, 2),  # blocks of 2 samples, threads, rows of C * L (L = 4 < 6)
+        (5, 2, 3, 4),  # L = 12: (C, 1) columns, one sample per block
+        (1, 3, 5, 7),  # batch of one, a sample larger than a block
+        (9, 1),
+        (2, 4, 9),
+        (3, 2, 2),
+        (2, 1, 5),
+    ],
+)  # below _PARALLEL_MIN too
 def test_blocked_batch_norm_every_path_with_small_thresholds(small_thresholds, shape, training, dtype):
     _check(shape, training, dtype, seed=[*shape, int(training)])
-    if workers() > 1:                                   # the worker threads ran when the batch could be cut
+    if workers() > 1:  # the worker threads ran when the batch could be cut
         assert bool(small_thresholds) == (np.prod(shape) >= 40 and shape[0] > 1)
 
 
@@ -102,8 +116,15 @@ def test_blocked_batch_norm_random_configurations(small_thresholds, seed):
         shape = (shape[0] + 1,) + shape[1:]
     requires = tuple(bool(r) for r in rng.integers(0, 2, 3))
     requires = requires if any(requires) else (True, False, False)
-    _check(shape, bool(rng.integers(2)), [np.float64, np.float32][int(rng.integers(2))], seed,
-           requires=requires, affine=bool(rng.integers(2)), stats=bool(rng.integers(2)))
+    _check(
+        shape,
+        bool(rng.integers(2)),
+        [np.float64, np.float32][int(rng.integers(2))],
+        seed,
+        requires=requires,
+        affine=bool(rng.integers(2)),
+        stats=bool(rng.integers(2)),
+    )
 
 
 def test_select_follows_the_engine():

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import compare_with_torch
 
 import convnp as cn
 import convnp.kernels.pooling as kp
 from convnp.arraymath.parallel import set_num_workers
 from convnp.ops.pooling import MaxPoolNd, _max_pool_config, max_pool1d, max_pool2d, max_pool3d
-from helpers import compare_with_torch
 
 MAX = {1: (max_pool1d, F.max_pool1d), 2: (max_pool2d, F.max_pool2d), 3: (max_pool3d, F.max_pool3d)}
 DTYPES = dict(argvalues=[np.float64, np.float32], ids=["f64", "f32"])
@@ -38,6 +38,7 @@ def distinct(shape, seed=0, spacing=0.25):
 # Kernel against lecture: randomised configurations
 # ============================================================================================
 
+
 def random_config(seed: int, nd: int) -> tuple[tuple[int, ...], dict]:
     """(input shape, max_pool keywords): overlapping windows, strides that do not divide, padding
     with ceil_mode, dilation, batch of one, unbatched; every window holds a real pixel."""
@@ -60,10 +61,16 @@ def random_config(seed: int, nd: int) -> tuple[tuple[int, ...], dict]:
             break
     batch = [int(r.integers(1, 4)), int(r.integers(1, 4))]
     if r.random() < 0.2:
-        batch[0] = 1                                       # batch of one
+        batch[0] = 1  # batch of one
     shape = (batch[1], *spatial) if r.random() < 0.15 else (*batch, *spatial)
-    kw = dict(kernel_size=kernel, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode,
-              return_indices=bool(r.random() < 0.6))
+    kw = dict(
+        kernel_size=kernel,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        ceil_mode=ceil_mode,
+        return_indices=bool(r.random() < 0.6),
+    )
     return shape, kw
 
 
@@ -77,7 +84,7 @@ def make_input(kind: str, shape, seed: int, dtype) -> np.ndarray:
     if kind == "special":
         flat = x.reshape(-1)
         start = int(r.integers(0, flat.size))
-        flat[start:start + int(r.integers(1, 8))] = -np.inf
+        flat[start : start + int(r.integers(1, 8))] = -np.inf
         if r.random() < 0.5:
             flat[r.integers(0, flat.size, 2)] = np.nan
     return x
@@ -85,9 +92,17 @@ def make_input(kind: str, shape, seed: int, dtype) -> np.ndarray:
 
 def _config(shape, kw):
     nd = len(kw["kernel_size"]) if isinstance(kw["kernel_size"], tuple) else len(shape) - 2
-    return _max_pool_config(f"max_pool{nd}d", nd, tuple(shape), kw["kernel_size"], kw.get("stride"),
-                            kw.get("padding", 0), kw.get("dilation", 1), kw.get("ceil_mode", False),
-                            kw.get("return_indices", False))
+    return _max_pool_config(
+        f"max_pool{nd}d",
+        nd,
+        tuple(shape),
+        kw["kernel_size"],
+        kw.get("stride"),
+        kw.get("padding", 0),
+        kw.get("dilation", 1),
+        kw.get("ceil_mode", False),
+        kw.get("return_indices", False),
+    )
 
 
 def run(fn, x, config, grad=True, seed=0):
@@ -147,14 +162,14 @@ def test_separable_matches_the_lecture(nd, seed, kind):
 
 def test_random_configs_cover_the_awkward_cases():
     cfgs = [random_config(s, nd) for nd, s in CASES]
-    assert any(any(s < k for s, k in zip(kw["stride"], kw["kernel_size"])) for _, kw in cfgs)    # overlapping
-    assert any(kw["ceil_mode"] and any(kw["padding"]) for _, kw in cfgs)                           # ceil + padding
-    assert any(any(d > 1 for d in kw["dilation"]) for _, kw in cfgs)                               # dilation
-    assert any(len(shape) == len(kw["kernel_size"]) + 2 and shape[0] == 1 for shape, kw in cfgs)   # batch of one
-    assert any(len(shape) == len(kw["kernel_size"]) + 1 for shape, kw in cfgs)                     # unbatched
-    assert any(_config(shape, kw).padded and not any(kw["padding"]) for shape, kw in cfgs)         # ceil overhang
+    assert any(any(s < k for s, k in zip(kw["stride"], kw["kernel_size"])) for _, kw in cfgs)  # overlapping
+    assert any(kw["ceil_mode"] and any(kw["padding"]) for _, kw in cfgs)  # ceil + padding
+    assert any(any(d > 1 for d in kw["dilation"]) for _, kw in cfgs)  # dilation
+    assert any(len(shape) == len(kw["kernel_size"]) + 2 and shape[0] == 1 for shape, kw in cfgs)  # batch of one
+    assert any(len(shape) == len(kw["kernel_size"]) + 1 for shape, kw in cfgs)  # unbatched
+    assert any(_config(shape, kw).padded and not any(kw["padding"]) for shape, kw in cfgs)  # ceil overhang
     outcomes = set()
-    for nd, seed in CASES:                                     # "special" reaches both outcomes
+    for nd, seed in CASES:  # "special" reaches both outcomes
         shape, kw = random_config(seed, nd)
         outcomes.add(check_separable(make_input("special", shape, seed, np.float64), _config(shape, kw)))
     assert outcomes == {True, False}
@@ -169,7 +184,7 @@ def test_tiled_matches_the_lecture(nd, seed, kind):
     kw = dict(kernel_size=kernel, stride=kernel)
     shape = shape[:-nd] + tuple(max(n, k) for n, k in zip(shape[-nd:], kernel))
     config = _config(shape, kw)
-    assert not config.padded                                   # floor mode never overhangs
+    assert not config.padded  # floor mode never overhangs
     for dtype in (np.float64, np.float32):
         x = make_input(kind, shape, seed, dtype)
         assert kp.TiledMaxPool.applies(config, needs_grad=False)
@@ -256,7 +271,7 @@ def test_tiled_threshold(kind, monkeypatch):
     for limit, chosen in [(x.size, kp.TiledMaxPool), (x.size - 1, kp.SeparableMaxPool)]:
         monkeypatch.setattr(kp, "_TILED_MAX", limit)
         assert kp.select(config, needs_grad=False) is chosen
-        assert kp.select(config, needs_grad=True) is kp.SeparableMaxPool    # a backward needs switches
+        assert kp.select(config, needs_grad=True) is kp.SeparableMaxPool  # a backward needs switches
         with cn.no_grad():
             y = max_pool2d(cn.tensor(x), 2)
         same_bits(y.data, y0)
@@ -274,8 +289,12 @@ def test_select_under_every_engine():
     }
     for name, kernels in expected.items():
         with cn.engine(pool=name):
-            got = [kp.select(tiling, needs_grad=False), kp.select(tiling, needs_grad=True),
-                   kp.select(overlapping, needs_grad=False), kp.select(long, needs_grad=False)]
+            got = [
+                kp.select(tiling, needs_grad=False),
+                kp.select(tiling, needs_grad=True),
+                kp.select(overlapping, needs_grad=False),
+                kp.select(long, needs_grad=False),
+            ]
         assert got == kernels, name
     tiled_indices = _config((1, 2, 8, 8), dict(kernel_size=(2, 2), return_indices=True))
     with cn.engine(pool="tiled"):
@@ -372,6 +391,7 @@ def pieces(monkeypatch):
     def setting(chunk):
         monkeypatch.setattr(kp, "_PARALLEL_MIN", 1)
         monkeypatch.setattr(kp, "_PIECE_BYTES", 8 * chunk)
+
     yield setting
     set_num_workers(None)
 
@@ -382,8 +402,9 @@ def test_separable_matches_torch(name, dtype, separable_calls):
     nd, shape, kw = SEPARABLE_CASES[name]
     ours, theirs = MAX[nd]
     kw = dict(kw, return_indices=True)
-    compare_with_torch(lambda t: ours(t, **kw), lambda t: theirs(t, **kw), [distinct(shape, seed=18)],
-                       dtype=dtype, what=name)
+    compare_with_torch(
+        lambda t: ours(t, **kw), lambda t: theirs(t, **kw), [distinct(shape, seed=18)], dtype=dtype, what=name
+    )
     assert separable_calls == [True]
 
 
@@ -399,7 +420,7 @@ def test_separable_ties_across_overlapping_windows(name, separable_calls):
     yt, idxt = theirs(t, return_indices=True, **kw)
     np.testing.assert_array_equal(y.data, yt.detach().numpy())
     np.testing.assert_array_equal(idx.data, idxt.numpy())
-    upstream = np.arange(y.data.size, dtype=np.float64).reshape(y.shape) + 1     # distinct per output
+    upstream = np.arange(y.data.size, dtype=np.float64).reshape(y.shape) + 1  # distinct per output
     y.backward(upstream)
     yt.backward(torch.tensor(upstream))
     np.testing.assert_array_equal(a.grad, t.grad.numpy())
@@ -424,13 +445,20 @@ def test_separable_in_pieces_on_threads(chunk, dtype, pieces, separable_calls):
     """Planes cut into pieces of 1 to 10 planes (the last one shorter) on two threads: the same
     results, ties included, as PyTorch."""
     pieces(chunk)
-    for nd, shape, kw in [(2, (3, 5, 9, 8), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
-                          (2, (2, 7, 10, 10), dict(kernel_size=2)),
-                          (3, (1, 9, 4, 5, 4), dict(kernel_size=2, stride=(1, 2, 2)))]:
+    for nd, shape, kw in [
+        (2, (3, 5, 9, 8), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
+        (2, (2, 7, 10, 10), dict(kernel_size=2)),
+        (3, (1, 9, 4, 5, 4), dict(kernel_size=2, stride=(1, 2, 2))),
+    ]:
         ours, theirs = MAX[nd]
         kw = dict(kw, return_indices=True)
-        compare_with_torch(lambda t: ours(t, **kw), lambda t: theirs(t, **kw), [distinct(shape, seed=20)],
-                           dtype=dtype, what=f"chunk {chunk}")
+        compare_with_torch(
+            lambda t: ours(t, **kw),
+            lambda t: theirs(t, **kw),
+            [distinct(shape, seed=20)],
+            dtype=dtype,
+            what=f"chunk {chunk}",
+        )
         x = np.random.default_rng(21).integers(0, 3, shape).astype(dtype)
         a, t = cn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
         y, idx = ours(a, **kw)
@@ -454,8 +482,12 @@ def test_separable_above_the_parallel_threshold(k, s, separable_calls):
         jobs = kp._jobs(64, 128 * 130, 4)
         assert len(jobs) == 2 and len(jobs[0]) > 1
         kw = dict(kernel_size=k, stride=s, return_indices=True)
-        compare_with_torch(lambda t: max_pool2d(t, **kw), lambda t: F.max_pool2d(t, **kw),
-                           [distinct(shape, seed=22, spacing=1 / 64)], dtype=np.float32)
+        compare_with_torch(
+            lambda t: max_pool2d(t, **kw),
+            lambda t: F.max_pool2d(t, **kw),
+            [distinct(shape, seed=22, spacing=1 / 64)],
+            dtype=np.float32,
+        )
     finally:
         set_num_workers(None)
     assert separable_calls == [True]
@@ -464,8 +496,8 @@ def test_separable_above_the_parallel_threshold(k, s, separable_calls):
 def test_jobs_cover_the_planes_once():
     set_num_workers(2)
     try:
-        assert kp._jobs(7, 10, 4) == [[(0, 7)]]                   # small: one piece, no threads
-        plane = kp._PARALLEL_MIN // 10                            # 10 planes: the threshold
+        assert kp._jobs(7, 10, 4) == [[(0, 7)]]  # small: one piece, no threads
+        plane = kp._PARALLEL_MIN // 10  # 10 planes: the threshold
         jobs = kp._jobs(101, plane, 4)
         assert len(jobs) == 2
         per = kp._PIECE_BYTES // (plane * 4)
@@ -492,8 +524,9 @@ def test_separable_forward_without_grad(name, dtype, separable_calls):
     assert y.dtype == dtype and separable_calls == [True]
 
 
-@pytest.mark.parametrize("kw", [dict(kernel_size=3, stride=2), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
-                                dict(kernel_size=2)])
+@pytest.mark.parametrize(
+    "kw", [dict(kernel_size=3, stride=2), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True), dict(kernel_size=2)]
+)
 def test_separable_nan_and_minus_inf(kw, separable_calls):
     """NaN (it wins; the last NaN of a window is kept) goes to the lecture, and so does a
     window of -inf inputs next to padding (PyTorch keeps its first tap inside the input); -inf
@@ -528,8 +561,7 @@ def test_separable_nonfinite_gradient_reaches_its_pixel_only():
 
 def test_kernel_longer_than_uint8_switches_takes_the_general_path(separable_calls):
     kw = dict(kernel_size=260, stride=3, return_indices=True)
-    compare_with_torch(lambda t: max_pool1d(t, **kw), lambda t: F.max_pool1d(t, **kw),
-                       [distinct((1, 2, 300), seed=27)])
+    compare_with_torch(lambda t: max_pool1d(t, **kw), lambda t: F.max_pool1d(t, **kw), [distinct((1, 2, 300), seed=27)])
     assert separable_calls == []
 
 
@@ -537,20 +569,24 @@ def test_kernel_longer_than_uint8_switches_takes_the_general_path(separable_call
 # Inference on a small input whose windows tile it: the maximum of strided views
 # ============================================================================================
 
-@pytest.mark.parametrize("nd,shape,kernel", [
-    (2, (1, 6, 28, 28), 2),               # LeNet's S2 at batch 1
-    (2, (2, 3, 9, 7), 2),                 # a leftover row and column (floor mode drops them)
-    (1, (4, 5, 11), 3),                   # 1-D
-    (3, (1, 2, 4, 6, 6), 2),              # 3-D
-    (2, (3, 8, 8), 4),                    # unbatched
-])
+
+@pytest.mark.parametrize(
+    "nd,shape,kernel",
+    [
+        (2, (1, 6, 28, 28), 2),  # LeNet's S2 at batch 1
+        (2, (2, 3, 9, 7), 2),  # a leftover row and column (floor mode drops them)
+        (1, (4, 5, 11), 3),  # 1-D
+        (3, (1, 2, 4, 6, 6), 2),  # 3-D
+        (2, (3, 8, 8), 4),  # unbatched
+    ],
+)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_small_inference_tiles_match_torch(nd, shape, kernel, dtype):
     r = np.random.default_rng(len(shape) * 10 + kernel)
-    x = r.integers(-2, 3, shape).astype(dtype)           # many ties, zeros of both signs below
+    x = r.integers(-2, 3, shape).astype(dtype)  # many ties, zeros of both signs below
     x[x == 0] = np.where(r.random(int((x == 0).sum())) < 0.5, -0.0, 0.0)
-    x.reshape(-1)[:: 7] = np.nan
-    x.reshape(-1)[3:: 11] = -np.inf
+    x.reshape(-1)[::7] = np.nan
+    x.reshape(-1)[3::11] = -np.inf
     assert x.size <= kp._TILED_MAX
     ours_fn, theirs_fn = MAX[nd]
     calls = []
@@ -564,8 +600,8 @@ def test_small_inference_tiles_match_torch(nd, shape, kernel, dtype):
     assert calls, "the small-input path was not taken"
     expected = theirs_fn(torch.from_numpy(x), kernel).numpy()
     assert y.dtype == dtype and y.shape == expected.shape
-    np.testing.assert_array_equal(y, expected)                           # NaN where torch has NaN
-    np.testing.assert_array_equal(np.signbit(y), np.signbit(expected))   # the first zero's sign
+    np.testing.assert_array_equal(y, expected)  # NaN where torch has NaN
+    np.testing.assert_array_equal(np.signbit(y), np.signbit(expected))  # the first zero's sign
 
 
 def test_small_tiles_path_is_inference_only():

@@ -16,13 +16,13 @@ import pytest
 import torch
 import torch.nn as tnn
 import torch.nn.functional as TF
+from helpers import assert_close
 
 import convnp as cn
 from convnp import models
-from helpers import assert_close
 
-TOL64 = 1e-9      # float64, relative to the largest output (errors add up over 50+ layers)
-TOL32 = 1e-4      # float32 (AlexNet and VGG: their 60-120 M classifier weights in float64 cost seconds)
+TOL64 = 1e-9  # float64, relative to the largest output (errors add up over 50+ layers)
+TOL32 = 1e-4  # float32 (AlexNet and VGG: their 60-120 M classifier weights in float64 cost seconds)
 
 
 # --------------------------------------------------------------------------------------------
@@ -32,19 +32,28 @@ class TAlexNet(tnn.Module):
     def __init__(self, num_classes=1000, dropout=0.5):
         super().__init__()
         self.features = tnn.Sequential(
-            tnn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2), tnn.ReLU(inplace=True),
+            tnn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2),
+            tnn.ReLU(inplace=True),
             tnn.MaxPool2d(kernel_size=3, stride=2),
-            tnn.Conv2d(64, 192, kernel_size=5, padding=2), tnn.ReLU(inplace=True),
+            tnn.Conv2d(64, 192, kernel_size=5, padding=2),
+            tnn.ReLU(inplace=True),
             tnn.MaxPool2d(kernel_size=3, stride=2),
-            tnn.Conv2d(192, 384, kernel_size=3, padding=1), tnn.ReLU(inplace=True),
-            tnn.Conv2d(384, 256, kernel_size=3, padding=1), tnn.ReLU(inplace=True),
-            tnn.Conv2d(256, 256, kernel_size=3, padding=1), tnn.ReLU(inplace=True),
+            tnn.Conv2d(192, 384, kernel_size=3, padding=1),
+            tnn.ReLU(inplace=True),
+            tnn.Conv2d(384, 256, kernel_size=3, padding=1),
+            tnn.ReLU(inplace=True),
+            tnn.Conv2d(256, 256, kernel_size=3, padding=1),
+            tnn.ReLU(inplace=True),
             tnn.MaxPool2d(kernel_size=3, stride=2),
         )
         self.avgpool = tnn.AdaptiveAvgPool2d((6, 6))
         self.classifier = tnn.Sequential(
-            tnn.Dropout(p=dropout), tnn.Linear(256 * 6 * 6, 4096), tnn.ReLU(inplace=True),
-            tnn.Dropout(p=dropout), tnn.Linear(4096, 4096), tnn.ReLU(inplace=True),
+            tnn.Dropout(p=dropout),
+            tnn.Linear(256 * 6 * 6, 4096),
+            tnn.ReLU(inplace=True),
+            tnn.Dropout(p=dropout),
+            tnn.Linear(4096, 4096),
+            tnn.ReLU(inplace=True),
             tnn.Linear(4096, num_classes),
         )
 
@@ -84,8 +93,12 @@ class TVGG(tnn.Module):
         self.features = features
         self.avgpool = tnn.AdaptiveAvgPool2d((7, 7))
         self.classifier = tnn.Sequential(
-            tnn.Linear(512 * 7 * 7, 4096), tnn.ReLU(True), tnn.Dropout(p=dropout),
-            tnn.Linear(4096, 4096), tnn.ReLU(True), tnn.Dropout(p=dropout),
+            tnn.Linear(512 * 7 * 7, 4096),
+            tnn.ReLU(True),
+            tnn.Dropout(p=dropout),
+            tnn.Linear(4096, 4096),
+            tnn.ReLU(True),
+            tnn.Dropout(p=dropout),
             tnn.Linear(4096, num_classes),
         )
 
@@ -97,8 +110,16 @@ class TVGG(tnn.Module):
 
 
 def t_conv3x3(in_planes, out_planes, stride=1, groups=1, dilation=1):
-    return tnn.Conv2d(in_planes, out_planes, kernel_size=3, stride=stride, padding=dilation, groups=groups,
-                      bias=False, dilation=dilation)
+    return tnn.Conv2d(
+        in_planes,
+        out_planes,
+        kernel_size=3,
+        stride=stride,
+        padding=dilation,
+        groups=groups,
+        bias=False,
+        dilation=dilation,
+    )
 
 
 def t_conv1x1(in_planes, out_planes, stride=1):
@@ -173,8 +194,9 @@ class TResNet(tnn.Module):
     def _make_layer(self, block, planes, blocks, stride=1):
         downsample = None
         if stride != 1 or self.inplanes != planes * block.expansion:
-            downsample = tnn.Sequential(t_conv1x1(self.inplanes, planes * block.expansion, stride),
-                                        tnn.BatchNorm2d(planes * block.expansion))
+            downsample = tnn.Sequential(
+                t_conv1x1(self.inplanes, planes * block.expansion, stride), tnn.BatchNorm2d(planes * block.expansion)
+            )
         layers = [block(self.inplanes, planes, stride, downsample)]
         self.inplanes = planes * block.expansion
         for _ in range(1, blocks):
@@ -205,13 +227,18 @@ class TInception(tnn.Module):
     def __init__(self, in_channels, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj):
         super().__init__()
         self.branch1 = TBasicConv2d(in_channels, ch1x1, kernel_size=1)
-        self.branch2 = tnn.Sequential(TBasicConv2d(in_channels, ch3x3red, kernel_size=1),
-                                      TBasicConv2d(ch3x3red, ch3x3, kernel_size=3, padding=1))
-        self.branch3 = tnn.Sequential(TBasicConv2d(in_channels, ch5x5red, kernel_size=1),
-                                      # torchvision: kernel_size=3 instead of 5 is a known bug
-                                      TBasicConv2d(ch5x5red, ch5x5, kernel_size=3, padding=1))
-        self.branch4 = tnn.Sequential(tnn.MaxPool2d(kernel_size=3, stride=1, padding=1, ceil_mode=True),
-                                      TBasicConv2d(in_channels, pool_proj, kernel_size=1))
+        self.branch2 = tnn.Sequential(
+            TBasicConv2d(in_channels, ch3x3red, kernel_size=1), TBasicConv2d(ch3x3red, ch3x3, kernel_size=3, padding=1)
+        )
+        self.branch3 = tnn.Sequential(
+            TBasicConv2d(in_channels, ch5x5red, kernel_size=1),
+            # torchvision: kernel_size=3 instead of 5 is a known bug
+            TBasicConv2d(ch5x5red, ch5x5, kernel_size=3, padding=1),
+        )
+        self.branch4 = tnn.Sequential(
+            tnn.MaxPool2d(kernel_size=3, stride=1, padding=1, ceil_mode=True),
+            TBasicConv2d(in_channels, pool_proj, kernel_size=1),
+        )
 
     def forward(self, x):
         return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)
@@ -369,7 +396,7 @@ def _compare(name, size, cn_kwargs=None, t_kwargs=None, grads=False, batch=2, se
         mode = "train" if train else "eval"
         for k, (a, b) in enumerate(zip(ycs, yts)):
             assert_close(a, b, tol, f"{name} ({mode}) output {k}")
-        if train:       # the running statistics moved the same way
+        if train:  # the running statistics moved the same way
             tstate = tmodel.state_dict()
             for key, value in cmodel.state_dict().items():
                 if "running" in key or "num_batches" in key:
@@ -388,12 +415,12 @@ def _compare(name, size, cn_kwargs=None, t_kwargs=None, grads=False, batch=2, se
             assert [k for k, _ in cmodel.named_parameters()] == list(tparams)
             reached = 0
             for key, p in cmodel.named_parameters():
-                expected = tparams[key].grad         # None for the auxiliary heads in eval mode
+                expected = tparams[key].grad  # None for the auxiliary heads in eval mode
                 assert (p.grad is None) == (expected is None), f"{name} ({mode}): gradient presence of {key}"
                 if expected is not None:
                     assert_close(p.grad, expected, tol, f"{name} ({mode}) grad {key}")
                     reached += 1
-            skipped = [k for k in tparams if tparams[k].grad is None]   # the auxiliary heads, in eval only
+            skipped = [k for k in tparams if tparams[k].grad is None]  # the auxiliary heads, in eval only
             assert skipped == [k for k in tparams if not train and k.startswith("aux")]
             assert reached == len(tparams) - len(skipped)
     return cmodel
@@ -408,10 +435,9 @@ def test_alexnet_matches_torch():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["vgg11_bn"])      # (vgg11: the same code without the BatchNorms)
+@pytest.mark.parametrize("name", ["vgg11_bn"])  # (vgg11: the same code without the BatchNorms)
 def test_vgg_matches_torch(name):
-    _compare(name, 32, cn_kwargs={"dropout": 0.0, "init_weights": False}, t_kwargs={"dropout": 0.0},
-             dtype=np.float32)
+    _compare(name, 32, cn_kwargs={"dropout": 0.0, "init_weights": False}, t_kwargs={"dropout": 0.0}, dtype=np.float32)
 
 
 @pytest.mark.slow
@@ -425,7 +451,7 @@ def test_resnet_matches_torch(name, size):
 def test_googlenet_matches_torch(aux):
     kwargs = {"aux_logits": aux, "dropout": 0.0, "dropout_aux": 0.0}
     cmodel = _compare("googlenet", 48, cn_kwargs={**kwargs, "init_weights": False}, t_kwargs=kwargs, grads=True)
-    y = cmodel(cn.randn(2, 3, 48, 48).double())      # still in training mode
+    y = cmodel(cn.randn(2, 3, 48, 48).double())  # still in training mode
     if aux:
         assert isinstance(y, models.GoogLeNetOutputs) and len(y) == 3
     else:
@@ -453,14 +479,16 @@ PUBLISHED = [
 def test_parameter_counts_and_torchvision_state_dicts(name, kwargs, count):
     model = models.get_model(name, **kwargs)
     assert sum(p.numel() for p in model.parameters()) == count
-    with torch.device("meta"):          # shapes only: no memory, no initialisation
+    with torch.device("meta"):  # shapes only: no memory, no initialisation
         t_kwargs = {"aux_logits": False} if name == "googlenet" else {}
         twin = TORCH_TWINS[name](1000, **t_kwargs)
     assert sum(p.numel() for p in twin.parameters()) == count
     _assert_same_tree(model, twin)
     # a state dict of torchvision's keys and shapes loads with strict=True
-    fake = {k: np.zeros(tuple(v.shape), dtype=np.int64 if v.dtype == torch.int64 else np.float32)
-            for k, v in twin.state_dict().items()}
+    fake = {
+        k: np.zeros(tuple(v.shape), dtype=np.int64 if v.dtype == torch.int64 else np.float32)
+        for k, v in twin.state_dict().items()
+    }
     model.load_state_dict(fake, strict=True)
     assert all(not np.any(p.data) for p in model.parameters())
 

@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn as tnn
 import torch.nn.functional as TF
+from helpers import assert_close, check_gradcheck, compare_with_torch
 
 import convnp as cn
 from convnp import models
@@ -15,11 +16,32 @@ from convnp.models.resnet import PadShortcut
 from convnp.nn import CrossEntropyLoss
 from convnp.optim import SGD
 from convnp.summary import summary
-from helpers import assert_close, check_gradcheck, compare_with_torch
 
-ALL = ["alexnet", "googlenet", "lenet5", "resnet101", "resnet110", "resnet152", "resnet18", "resnet20", "resnet32",
-       "resnet34", "resnet44", "resnet50", "resnet56", "tinyvgg", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16",
-       "vgg16_bn", "vgg19", "vgg19_bn", "zfnet"]
+ALL = [
+    "alexnet",
+    "googlenet",
+    "lenet5",
+    "resnet101",
+    "resnet110",
+    "resnet152",
+    "resnet18",
+    "resnet20",
+    "resnet32",
+    "resnet34",
+    "resnet44",
+    "resnet50",
+    "resnet56",
+    "tinyvgg",
+    "vgg11",
+    "vgg11_bn",
+    "vgg13",
+    "vgg13_bn",
+    "vgg16",
+    "vgg16_bn",
+    "vgg19",
+    "vgg19_bn",
+    "zfnet",
+]
 
 
 def _load_from_torch(cmodel, tmodel):
@@ -42,8 +64,11 @@ def test_get_model_passes_arguments_and_ignores_case():
 
 
 def test_get_model_errors():
-    with pytest.raises(ValueError, match=r"get_model: unknown model 'vgg17'\. Expected one of: alexnet, .*"
-                                         r"Received: name='vgg17'"):
+    with pytest.raises(
+        ValueError,
+        match=r"get_model: unknown model 'vgg17'\. Expected one of: alexnet, .*"
+        r"Received: name='vgg17'",
+    ):
         models.get_model("vgg17")
     with pytest.raises(TypeError, match="get_model: name must be a string. Received: name=3"):
         models.get_model(3)
@@ -67,8 +92,10 @@ def test_c3_connection_table_is_table_one():
 
 def test_original_lenet5_layer_parameters():
     net = models.lenet5(variant="original")
-    counts = {name: sum(p.numel() for p in getattr(net, name).parameters())
-              for name in ("c1", "s2", "c3", "s4", "c5", "f6", "output")}
+    counts = {
+        name: sum(p.numel() for p in getattr(net, name).parameters())
+        for name in ("c1", "s2", "c3", "s4", "c5", "f6", "output")
+    }
     assert counts == {"c1": 156, "s2": 12, "c3": 1516, "s4": 32, "c5": 48120, "f6": 10164, "output": 850}
     assert isinstance(net.s2, Subsampling) and isinstance(net.c3, ConnectionTableConv2d)
     assert isinstance(net.act, ScaledTanh)
@@ -76,19 +103,31 @@ def test_original_lenet5_layer_parameters():
 
 def test_summary_of_original_lenet5_reports_the_published_numbers():
     s = summary(models.lenet5(variant="original"), (1, 1, 32, 32))
-    published = {"c1": (156, 122_304), "s2": (12, 5_880), "c3": (1_516, 151_600), "s4": (32, 2_000),
-                 "c5": (48_120, 48_120), "f6": (10_164, 10_164)}
+    published = {
+        "c1": (156, 122_304),
+        "s2": (12, 5_880),
+        "c3": (1_516, 151_600),
+        "s4": (32, 2_000),
+        "c5": (48_120, 48_120),
+        "f6": (10_164, 10_164),
+    }
     got = {name: (s[name].params, s[name].connections) for name in published}
     assert got == published
     assert [s[n].output_shape for n in ("c1", "s2", "c3", "s4", "c5", "f6")] == [
-        (1, 6, 28, 28), (1, 6, 14, 14), (1, 16, 10, 10), (1, 16, 5, 5), (1, 120, 1, 1), (1, 84)]
+        (1, 6, 28, 28),
+        (1, 6, 14, 14),
+        (1, 16, 10, 10),
+        (1, 16, 5, 5),
+        (1, 120, 1, 1),
+        (1, 84),
+    ]
 
 
 def test_scaled_tanh():
     x = cn.tensor(np.array([-1.0, 0.0, 1.0, 3.0]))
     y = ScaledTanh()(x).data
     assert_close(y, 1.7159 * np.tanh(2.0 / 3.0 * x.data), 1e-12)
-    assert abs(y[2] - 1.0) < 1e-4 and abs(y[0] + 1.0) < 1e-4         # f(+-1) = +-1, the paper's choice
+    assert abs(y[2] - 1.0) < 1e-4 and abs(y[0] + 1.0) < 1e-4  # f(+-1) = +-1, the paper's choice
     check_gradcheck(lambda t: ScaledTanh()(t), [np.random.default_rng(0).standard_normal((2, 3))])
 
 
@@ -143,8 +182,11 @@ def test_connection_table_conv_gradcheck():
 
 
 def test_connection_table_conv_bad_table():
-    with pytest.raises(ValueError, match=r"ConnectionTableConv2d: every row of the table must list distinct input "
-                                         r"maps in \[0, 6\)\. Received: \(0, 6\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"ConnectionTableConv2d: every row of the table must list distinct input "
+        r"maps in \[0, 6\)\. Received: \(0, 6\)",
+    ):
         ConnectionTableConv2d(6, [(0, 1), (0, 6)])
 
 
@@ -182,9 +224,11 @@ def _torch_lenet(net, x, variant):
     if x.shape[-1] == 28:
         x = TF.pad(x, (2, 2, 2, 2))
     if variant == "original":
-        act = lambda t: 1.7159 * torch.tanh(2.0 / 3.0 * t)                  # noqa: E731
-        sub = lambda t, n: TF.avg_pool2d(t, 2) * p[f"{n}.weight"].reshape(1, -1, 1, 1) \
-            + p[f"{n}.bias"].reshape(1, -1, 1, 1)                          # noqa: E731
+        act = lambda t: 1.7159 * torch.tanh(2.0 / 3.0 * t)  # noqa: E731
+
+        def sub(t, n):
+            return TF.avg_pool2d(t, 2) * p[f"{n}.weight"].reshape(1, -1, 1, 1) + p[f"{n}.bias"].reshape(1, -1, 1, 1)  # noqa: E731
+
         c3 = torch.tensor(_dense_c3(net.c3.weight.data, LENET5_C3_TABLE))
         x = act(sub(act(TF.conv2d(x, p["c1.weight"], p["c1.bias"])), "s2"))
         x = act(sub(act(TF.conv2d(x, c3, p["c3.bias"])), "s4"))
@@ -218,18 +262,21 @@ def test_lenet5_original_initialisation_is_lecuns():
     assert np.abs(net.c1.weight.data).max() <= 2.4 / 25
     assert np.abs(net.c5.weight.data).max() <= 2.4 / 400
     assert np.abs(net.f6.weight.data).max() <= 2.4 / 120
-    assert np.abs(net.c1.weight.data).max() > 0.8 * 2.4 / 25                # spread over the whole interval
+    assert np.abs(net.c1.weight.data).max() > 0.8 * 2.4 / 25  # spread over the whole interval
     # C3: the fan-in of a map is (maps it sees) * 25
-    first_3 = net.c3.weight.data[:18]                                       # the 6 maps that see 3 inputs
-    last_6 = net.c3.weight.data[-6:]                                        # the map that sees all 6
+    first_3 = net.c3.weight.data[:18]  # the 6 maps that see 3 inputs
+    last_6 = net.c3.weight.data[-6:]  # the map that sees all 6
     assert np.abs(first_3).max() <= 2.4 / 75 and np.abs(last_6).max() <= 2.4 / 150
 
 
 def test_lenet5_errors():
     with pytest.raises(ValueError, match="lenet5: variant must be 'modern' or 'original'. Received: variant='new'"):
         models.lenet5(variant="new")
-    with pytest.raises(ValueError, match=r"LeNet5: expected input of shape \(N, 1, 32, 32\) or \(N, 1, 28, 28\) "
-                                         r"\(zero-padded to 32x32, as in the paper\), received shape \(2, 1, 30, 30\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"LeNet5: expected input of shape \(N, 1, 32, 32\) or \(N, 1, 28, 28\) "
+        r"\(zero-padded to 32x32, as in the paper\), received shape \(2, 1, 30, 30\)",
+    ):
         models.lenet5()(cn.randn(2, 1, 30, 30))
 
 
@@ -241,15 +288,23 @@ def test_zfnet_sizes_are_the_papers():
     s = summary(models.zfnet(), (1, 3, 224, 224), compute=False)
     f = [r for r in s.rows if r.name.startswith("features.")]
     shapes = {r.name: r.output_shape[1:] for r in f}
-    assert shapes["features.0"] == (96, 110, 110)       # 7x7 stride 2
-    assert shapes["features.2"] == (96, 55, 55)         # 3x3 max pool stride 2
-    assert shapes["features.4"] == (256, 26, 26)        # 5x5 stride 2
+    assert shapes["features.0"] == (96, 110, 110)  # 7x7 stride 2
+    assert shapes["features.2"] == (96, 55, 55)  # 3x3 max pool stride 2
+    assert shapes["features.4"] == (256, 26, 26)  # 5x5 stride 2
     assert shapes["features.6"] == (256, 13, 13)
     assert shapes["features.12"] == (256, 13, 13)
     assert shapes["features.14"] == (256, 6, 6)
     assert s["classifier"].output_shape == (1, 1000)
-    expected = (7 * 7 * 3 + 1) * 96 + (5 * 5 * 96 + 1) * 256 + (9 * 256 + 1) * 384 + (9 * 384 + 1) * 384 \
-        + (9 * 384 + 1) * 256 + (9216 + 1) * 4096 + (4096 + 1) * 4096 + (4096 + 1) * 1000
+    expected = (
+        (7 * 7 * 3 + 1) * 96
+        + (5 * 5 * 96 + 1) * 256
+        + (9 * 256 + 1) * 384
+        + (9 * 384 + 1) * 384
+        + (9 * 384 + 1) * 256
+        + (9216 + 1) * 4096
+        + (4096 + 1) * 4096
+        + (4096 + 1) * 1000
+    )
     assert s.total_params == expected
 
 
@@ -257,13 +312,32 @@ class TZFNet(tnn.Module):
     def __init__(self, num_classes):
         super().__init__()
         self.features = tnn.Sequential(
-            tnn.Conv2d(3, 96, 7, 2, 1), tnn.ReLU(), tnn.MaxPool2d(3, 2, ceil_mode=True), tnn.LocalResponseNorm(5, k=2.0),
-            tnn.Conv2d(96, 256, 5, 2), tnn.ReLU(), tnn.MaxPool2d(3, 2, ceil_mode=True), tnn.LocalResponseNorm(5, k=2.0),
-            tnn.Conv2d(256, 384, 3, 1, 1), tnn.ReLU(), tnn.Conv2d(384, 384, 3, 1, 1), tnn.ReLU(),
-            tnn.Conv2d(384, 256, 3, 1, 1), tnn.ReLU(), tnn.MaxPool2d(3, 2, ceil_mode=True))
+            tnn.Conv2d(3, 96, 7, 2, 1),
+            tnn.ReLU(),
+            tnn.MaxPool2d(3, 2, ceil_mode=True),
+            tnn.LocalResponseNorm(5, k=2.0),
+            tnn.Conv2d(96, 256, 5, 2),
+            tnn.ReLU(),
+            tnn.MaxPool2d(3, 2, ceil_mode=True),
+            tnn.LocalResponseNorm(5, k=2.0),
+            tnn.Conv2d(256, 384, 3, 1, 1),
+            tnn.ReLU(),
+            tnn.Conv2d(384, 384, 3, 1, 1),
+            tnn.ReLU(),
+            tnn.Conv2d(384, 256, 3, 1, 1),
+            tnn.ReLU(),
+            tnn.MaxPool2d(3, 2, ceil_mode=True),
+        )
         self.avgpool = tnn.AdaptiveAvgPool2d((6, 6))
-        self.classifier = tnn.Sequential(tnn.Linear(9216, 4096), tnn.ReLU(), tnn.Dropout(),
-                                         tnn.Linear(4096, 4096), tnn.ReLU(), tnn.Dropout(), tnn.Linear(4096, num_classes))
+        self.classifier = tnn.Sequential(
+            tnn.Linear(9216, 4096),
+            tnn.ReLU(),
+            tnn.Dropout(),
+            tnn.Linear(4096, 4096),
+            tnn.ReLU(),
+            tnn.Dropout(),
+            tnn.Linear(4096, num_classes),
+        )
 
     def forward(self, x):
         return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
@@ -281,8 +355,16 @@ def test_zfnet_matches_torch():
 class TTinyVGG(tnn.Module):
     def __init__(self, num_classes=10, hidden=10, side=13):
         super().__init__()
-        block = lambda cin: tnn.Sequential(tnn.Conv2d(cin, hidden, 3), tnn.ReLU(), tnn.Conv2d(hidden, hidden, 3),  # noqa
-                                           tnn.ReLU(), tnn.MaxPool2d(2, 2))
+
+        def block(cin):
+            return tnn.Sequential(
+                tnn.Conv2d(cin, hidden, 3),
+                tnn.ReLU(),
+                tnn.Conv2d(hidden, hidden, 3),  # noqa
+                tnn.ReLU(),
+                tnn.MaxPool2d(2, 2),
+            )
+
         self.block1 = block(3)
         self.block2 = block(hidden)
         self.classifier = tnn.Sequential(tnn.Flatten(), tnn.Linear(hidden * side * side, num_classes))
@@ -306,8 +388,11 @@ def test_tinyvgg_is_cnn_explainers():
     assert convs == [(1, 10, 62, 62), (1, 10, 60, 60), (1, 10, 28, 28), (1, 10, 26, 26)]
     assert s["block2.4"].output_shape == (1, 10, 13, 13)
     assert s.total_params == 4 * 10 + 3 * 9 * 10 + 3 * 10 * 9 * 10 + 1690 * 10 + 10
-    with pytest.raises(ValueError, match="TinyVGG: input_size is too small for two blocks of two 3x3 convolutions "
-                                         "and a 2x2 max pool \\(expected at least 16\\). Received: input_size=15"):
+    with pytest.raises(
+        ValueError,
+        match="TinyVGG: input_size is too small for two blocks of two 3x3 convolutions "
+        "and a 2x2 max pool \\(expected at least 16\\). Received: input_size=15",
+    ):
         models.tinyvgg(input_size=15)
     models.tinyvgg(input_size=16)(cn.randn(1, 3, 16, 16))
 
@@ -315,15 +400,17 @@ def test_tinyvgg_is_cnn_explainers():
 # --------------------------------------------------------------------------------------------
 # CIFAR ResNets (Done means 4)
 # --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("name,published", [("resnet20", "0.27"), ("resnet32", "0.46"), ("resnet44", "0.66"),
-                                            ("resnet56", "0.85"), ("resnet110", "1.7")])
+@pytest.mark.parametrize(
+    "name,published",
+    [("resnet20", "0.27"), ("resnet32", "0.46"), ("resnet44", "0.66"), ("resnet56", "0.85"), ("resnet110", "1.7")],
+)
 def test_cifar_resnet_parameter_counts_are_table_6(name, published):
     m = models.get_model(name)
     n = sum(p.numel() for p in m.parameters())
     assert f"{n / 1e6:.2g}" == published
-    depth = int(name[len("resnet"):])
+    depth = int(name[len("resnet") :])
     convs = [mod for mod in m.modules() if isinstance(mod, cn.nn.Conv2d)]
-    assert len(convs) + 1 == depth                     # 6n + 2 weighted layers: convolutions + fc
+    assert len(convs) + 1 == depth  # 6n + 2 weighted layers: convolutions + fc
     assert not any(isinstance(mod, cn.nn.Conv2d) and mod.kernel_size == (1, 1) for mod in m.modules())  # option A
 
 
@@ -339,8 +426,11 @@ def test_cifar_resnet_option_b_has_projections():
     m = models.resnet20(shortcut="B")
     assert isinstance(m.layer2[0].downsample[0], cn.nn.Conv2d)
     assert sum(p.numel() for p in m.parameters()) > sum(p.numel() for p in models.resnet20().parameters())
-    with pytest.raises(ValueError, match="CifarResNet: shortcut must be 'A' \\(zero-padding identity\\) or 'B' "
-                                         "\\(projection\\). Received: shortcut='C'"):
+    with pytest.raises(
+        ValueError,
+        match="CifarResNet: shortcut must be 'A' \\(zero-padding identity\\) or 'B' "
+        "\\(projection\\). Received: shortcut='C'",
+    ):
         models.resnet20(shortcut="C")
 
 
@@ -376,7 +466,9 @@ class TCifarResNet(tnn.Module):
         self.bn1 = tnn.BatchNorm2d(16)
         inp = 16
         for i, planes in enumerate((16, 32, 64)):
-            blocks = [TCifarBlock(inp, planes, 1 if i == 0 else 2)] + [TCifarBlock(planes, planes) for _ in range(n - 1)]
+            blocks = [TCifarBlock(inp, planes, 1 if i == 0 else 2)] + [
+                TCifarBlock(planes, planes) for _ in range(n - 1)
+            ]
             setattr(self, f"layer{i + 1}", tnn.Sequential(*blocks))
             inp = planes
         self.fc = tnn.Linear(64, num_classes)
@@ -420,8 +512,11 @@ def test_pad_shortcut():
     assert_close(y[:, 2:4], x[:, :, ::2, ::2], 0)
     assert not y[:, :2].any() and not y[:, 4:].any()
     check_gradcheck(lambda t: PadShortcut(2, 5)(t), [x])
-    with pytest.raises(ValueError, match=r"PadShortcut: out_planes must be at least in_planes. "
-                                         r"Received: in_planes=4, out_planes=2"):
+    with pytest.raises(
+        ValueError,
+        match=r"PadShortcut: out_planes must be at least in_planes. "
+        r"Received: in_planes=4, out_planes=2",
+    ):
         PadShortcut(4, 2)
 
 
@@ -440,20 +535,20 @@ def test_every_model_trains_one_step(name):
     side = SMOKE_SIDE.get(name, 32)
     kwargs = {"input_size": side} if name == "tinyvgg" else {}
     if name.startswith("vgg"):
-        kwargs["init_weights"] = False          # PyTorch's default layer initialisation: quicker to draw
+        kwargs["init_weights"] = False  # PyTorch's default layer initialisation: quicker to draw
     model = models.get_model(name, num_classes=3, in_channels=2, **kwargs).train()
     first = next(p for p in model.parameters() if p.ndim == 4)
     assert first.shape[1] == 2
     assert [m for m in model.modules() if isinstance(m, cn.nn.Linear)][-1].out_features == 3
     params = list(model.parameters())
-    rng = np.random.default_rng(0)              # watch up to 256 entries of each parameter (VGG's are 100 M)
+    rng = np.random.default_rng(0)  # watch up to 256 entries of each parameter (VGG's are 100 M)
     watch = [rng.integers(0, p.numel(), size=min(p.numel(), 256)) for p in params]
     before = [p.data.reshape(-1)[w].copy() for p, w in zip(params, watch)]
     x = cn.randn(2, 2, side, side)
     target = cn.tensor(np.array([0, 2]))
     out = model(x)
     loss_fn = CrossEntropyLoss()
-    if isinstance(out, tuple):                  # GoogLeNet in training: logits and two auxiliary heads
+    if isinstance(out, tuple):  # GoogLeNet in training: logits and two auxiliary heads
         assert [o.shape for o in out] == [(2, 3)] * 3
         loss = loss_fn(out[0], target) + 0.3 * (loss_fn(out[1], target) + loss_fn(out[2], target))
     else:
@@ -469,9 +564,10 @@ def test_every_model_trains_one_step(name):
         g = p.grad.reshape(-1)[w]
         assert np.all(np.isfinite(g)), name
         grads.append(g.copy())
-    assert sum(bool(np.any(g)) for g in grads) >= 0.9 * len(params)   # the gradient reaches (almost) every parameter
+    assert sum(bool(np.any(g)) for g in grads) >= 0.9 * len(params)  # the gradient reaches (almost) every parameter
     opt.step()
-    for p, w, b, g in zip(params, watch, before, grads):               # SGD: p <- p - lr * grad
+    for p, w, b, g in zip(params, watch, before, grads):  # SGD: p <- p - lr * grad
         np.testing.assert_allclose(p.data.reshape(-1)[w], b - np.float32(0.01) * g, rtol=1e-6, atol=1e-30)
-    assert sum(not np.array_equal(p.data.reshape(-1)[w], b) for p, w, b in zip(params, watch, before)) \
-        >= 0.9 * len(params)
+    assert sum(not np.array_equal(p.data.reshape(-1)[w], b) for p, w, b in zip(params, watch, before)) >= 0.9 * len(
+        params
+    )

@@ -35,10 +35,26 @@ def torch_sample(fn, shape, **kwargs):
 # --------------------------------------------------------------------------------------------
 # exact quantities
 # --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("nonlinearity,param", [
-    ("linear", None), ("conv1d", None), ("conv2d", None), ("conv3d", None), ("conv_transpose1d", None),
-    ("conv_transpose2d", None), ("conv_transpose3d", None), ("sigmoid", None), ("tanh", None), ("relu", None),
-    ("leaky_relu", None), ("leaky_relu", 0.2), ("leaky_relu", 1), ("leaky_relu", math.sqrt(5)), ("selu", None)])
+@pytest.mark.parametrize(
+    "nonlinearity,param",
+    [
+        ("linear", None),
+        ("conv1d", None),
+        ("conv2d", None),
+        ("conv3d", None),
+        ("conv_transpose1d", None),
+        ("conv_transpose2d", None),
+        ("conv_transpose3d", None),
+        ("sigmoid", None),
+        ("tanh", None),
+        ("relu", None),
+        ("leaky_relu", None),
+        ("leaky_relu", 0.2),
+        ("leaky_relu", 1),
+        ("leaky_relu", math.sqrt(5)),
+        ("selu", None),
+    ],
+)
 def test_calculate_gain_equals_torch(nonlinearity, param):
     assert init.calculate_gain(nonlinearity, param) == torch.nn.init.calculate_gain(nonlinearity, param)
 
@@ -53,21 +69,32 @@ def test_calculate_gain_errors():
 
 @pytest.mark.parametrize("shape", [(3, 4), (6, 3, 5, 5), (8, 2, 3), (4, 2, 3, 3, 3), (1, 1), (10, 7, 1, 1)])
 def test_fans_equal_torch(shape):
-    assert init._calculate_fan_in_and_fan_out(big(shape)) == \
-        torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape))
-    assert init._calculate_fan_in_and_fan_out(np.zeros(shape)) == \
-        torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape))
+    assert init._calculate_fan_in_and_fan_out(big(shape)) == torch.nn.init._calculate_fan_in_and_fan_out(
+        torch.empty(shape)
+    )
+    assert init._calculate_fan_in_and_fan_out(np.zeros(shape)) == torch.nn.init._calculate_fan_in_and_fan_out(
+        torch.empty(shape)
+    )
 
 
 def test_fans_need_two_dimensions():
-    with pytest.raises(ValueError, match=re.escape("Fan in and fan out can not be computed for tensor with fewer "
-                                                   "than 2 dimensions. Received: shape (5,)")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "Fan in and fan out can not be computed for tensor with fewer than 2 dimensions. Received: shape (5,)"
+        ),
+    ):
         init.xavier_uniform_(big((5,)))
-    with pytest.raises(ValueError, match=re.escape("Mode fan_avg not supported, please use one of "
-                                                   "['fan_in', 'fan_out']. Received: mode='fan_avg'")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "Mode fan_avg not supported, please use one of ['fan_in', 'fan_out']. Received: mode='fan_avg'"
+        ),
+    ):
         init.kaiming_uniform_(big((4, 4)), mode="fan_avg")
-    with pytest.raises(TypeError, match="uniform_: expected a Parameter, tensor or NumPy array to fill in place. "
-                                        "Received: list"):
+    with pytest.raises(
+        TypeError, match="uniform_: expected a Parameter, tensor or NumPy array to fill in place. Received: list"
+    ):
         init.uniform_([1.0, 2.0])
 
 
@@ -76,12 +103,12 @@ def test_fans_need_two_dimensions():
 # --------------------------------------------------------------------------------------------
 def check_uniform(w, bound, theirs=None):
     w = np.asarray(w, dtype=np.float64)
-    assert np.abs(w).max() <= bound * (1 + 1e-6)           # never outside [-bound, bound]
-    assert np.abs(w).max() > 0.999 * bound                 # and the support is all of it
+    assert np.abs(w).max() <= bound * (1 + 1e-6)  # never outside [-bound, bound]
+    assert np.abs(w).max() > 0.999 * bound  # and the support is all of it
     n = w.size
     assert abs(w.mean()) < 5 * bound / math.sqrt(3 * n)
-    assert w.var() == pytest.approx(bound ** 2 / 3, rel=0.02)
-    if theirs is not None:                                 # torch's sample has the same law
+    assert w.var() == pytest.approx(bound**2 / 3, rel=0.02)
+    if theirs is not None:  # torch's sample has the same law
         assert np.abs(theirs).max() <= bound * (1 + 1e-6) and np.abs(theirs).max() > 0.999 * bound
         assert w.var() == pytest.approx(theirs.var(), rel=0.03)
 
@@ -91,15 +118,22 @@ def check_normal(w, std, mean=0.0, theirs=None):
     n = w.size
     assert abs(w.mean() - mean) < 5 * std / math.sqrt(n)
     assert w.std() == pytest.approx(std, rel=0.02)
-    assert abs(scipy.stats.kurtosis(w, axis=None)) < 0.1     # Gaussian tails, not uniform's -1.2
+    assert abs(scipy.stats.kurtosis(w, axis=None)) < 0.1  # Gaussian tails, not uniform's -1.2
     if theirs is not None:
         assert w.std() == pytest.approx(theirs.std(), rel=0.03)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
-@pytest.mark.parametrize("a,mode,nonlinearity", [
-    (math.sqrt(5), "fan_in", "leaky_relu"),                # what PyTorch's layers use: bound 1/sqrt(fan_in)
-    (0, "fan_in", "relu"), (0, "fan_out", "relu"), (0.1, "fan_out", "leaky_relu"), (0, "fan_in", "tanh")])
+@pytest.mark.parametrize(
+    "a,mode,nonlinearity",
+    [
+        (math.sqrt(5), "fan_in", "leaky_relu"),  # what PyTorch's layers use: bound 1/sqrt(fan_in)
+        (0, "fan_in", "relu"),
+        (0, "fan_out", "relu"),
+        (0.1, "fan_out", "leaky_relu"),
+        (0, "fan_in", "tanh"),
+    ],
+)
 def test_kaiming_uniform(shape, a, mode, nonlinearity):
     w = big(shape)
     out = init.kaiming_uniform_(w, a=a, mode=mode, nonlinearity=nonlinearity, generator=np.random.default_rng(1))
@@ -109,20 +143,25 @@ def test_kaiming_uniform(shape, a, mode, nonlinearity):
     bound = math.sqrt(3.0) * torch.nn.init.calculate_gain(nonlinearity, a) / math.sqrt(fan)
     if a == math.sqrt(5):
         assert bound == pytest.approx(1 / math.sqrt(fan_in), rel=1e-12)
-    check_uniform(w.data, bound, torch_sample(torch.nn.init.kaiming_uniform_, shape, a=a, mode=mode,
-                                              nonlinearity=nonlinearity))
+    check_uniform(
+        w.data, bound, torch_sample(torch.nn.init.kaiming_uniform_, shape, a=a, mode=mode, nonlinearity=nonlinearity)
+    )
 
 
 @pytest.mark.parametrize("shape", SHAPES)
-@pytest.mark.parametrize("a,mode,nonlinearity", [(0, "fan_in", "relu"), (0, "fan_out", "relu"),
-                                                 (0.2, "fan_in", "leaky_relu")])
+@pytest.mark.parametrize(
+    "a,mode,nonlinearity", [(0, "fan_in", "relu"), (0, "fan_out", "relu"), (0.2, "fan_in", "leaky_relu")]
+)
 def test_kaiming_normal(shape, a, mode, nonlinearity):
     w = big(shape, np.float64)
     init.kaiming_normal_(w, a=a, mode=mode, nonlinearity=nonlinearity, generator=np.random.default_rng(2))
     fan_in, fan_out = init._calculate_fan_in_and_fan_out(w)
     std = torch.nn.init.calculate_gain(nonlinearity, a) / math.sqrt(fan_in if mode == "fan_in" else fan_out)
-    check_normal(w.data, std, theirs=torch_sample(torch.nn.init.kaiming_normal_, shape, a=a, mode=mode,
-                                                  nonlinearity=nonlinearity))
+    check_normal(
+        w.data,
+        std,
+        theirs=torch_sample(torch.nn.init.kaiming_normal_, shape, a=a, mode=mode, nonlinearity=nonlinearity),
+    )
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -145,12 +184,12 @@ def test_uniform_normal_constant_zeros_ones():
     init.normal_(w, mean=1.5, std=0.3, generator=np.random.default_rng(6))
     check_normal(w.data, 0.3, mean=1.5)
     arr = w.data
-    assert init.constant_(w, 0.25) is w and np.all(w.data == 0.25) and w.data is arr       # in place
+    assert init.constant_(w, 0.25) is w and np.all(w.data == 0.25) and w.data is arr  # in place
     init.zeros_(w)
     assert not w.data.any()
     init.ones_(w)
     assert np.all(w.data == 1.0)
-    plain = np.zeros((3, 3), dtype=np.float32)             # bare arrays and plain tensors work too
+    plain = np.zeros((3, 3), dtype=np.float32)  # bare arrays and plain tensors work too
     init.ones_(plain)
     assert np.all(plain == 1) and plain.dtype == np.float32
     t = cn.zeros(2, 2)
@@ -164,7 +203,7 @@ def test_trunc_normal(mean, std, a, b):
     init.trunc_normal_(w, mean=mean, std=std, a=a, b=b, generator=np.random.default_rng(7))
     assert w.data.min() >= a and w.data.max() <= b
     law = scipy.stats.truncnorm((a - mean) / std, (b - mean) / std, loc=mean, scale=std)
-    assert w.data.mean() == pytest.approx(law.mean(), abs=5 * law.std() / math.sqrt(w.size))
+    assert w.data.mean() == pytest.approx(law.mean(), abs=5 * law.std() / math.sqrt(w.numel()))
     assert w.data.std() == pytest.approx(law.std(), rel=0.02)
     theirs = torch_sample(torch.nn.init.trunc_normal_, (100, 200), mean=mean, std=std, a=a, b=b)  # torch's is slow
     assert w.data.std() == pytest.approx(theirs.std(), rel=0.05)
@@ -184,7 +223,7 @@ def test_generator_and_manual_seed_reproducibility():
         cn.manual_seed(3)
         init.normal_(b)
         np.testing.assert_array_equal(a.data, b.data)
-        init.normal_(b)                                    # the default generator moves on
+        init.normal_(b)  # the default generator moves on
         assert not np.array_equal(a.data, b.data)
     finally:
         cn_random.set_rng_state(state)
@@ -198,4 +237,4 @@ def test_zero_element_tensor_is_a_noop_with_warning():
         init.kaiming_normal_(w)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        init.uniform_(w)                                   # the others just fill nothing
+        init.uniform_(w)  # the others just fill nothing

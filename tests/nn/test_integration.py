@@ -20,10 +20,10 @@ import re
 import numpy as np
 import pytest
 import torch
+from helpers import TOL, assert_close
 
 import convnp as cn
 from convnp import nn, optim
-from helpers import TOL, assert_close
 
 TDT = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32}
 
@@ -31,9 +31,18 @@ TDT = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32}
 def lenet(lib):
     """The issue's network, from ``lib`` (convnp.nn or torch.nn)."""
     return lib.Sequential(
-        lib.Conv2d(1, 6, 5, padding=2), lib.ReLU(), lib.MaxPool2d(2),
-        lib.Conv2d(6, 16, 5), lib.ReLU(), lib.MaxPool2d(2),
-        lib.Flatten(), lib.Linear(16 * 5 * 5, 120), lib.ReLU(), lib.Linear(120, 84), lib.ReLU(), lib.Linear(84, 10),
+        lib.Conv2d(1, 6, 5, padding=2),
+        lib.ReLU(),
+        lib.MaxPool2d(2),
+        lib.Conv2d(6, 16, 5),
+        lib.ReLU(),
+        lib.MaxPool2d(2),
+        lib.Flatten(),
+        lib.Linear(16 * 5 * 5, 120),
+        lib.ReLU(),
+        lib.Linear(120, 84),
+        lib.ReLU(),
+        lib.Linear(84, 10),
     )
 
 
@@ -70,9 +79,9 @@ def test_lenet_trains_on_a_fixed_batch_and_round_trips_through_disk(tmp_path):
         loss.backward()
         opt.step()
         sched.step()
-    assert losses[0] > 2.0                                               # about log(10) at the start
+    assert losses[0] > 2.0  # about log(10) at the start
     assert losses[-1] < 0.01 * losses[0], f"loss {losses[-1]:.4f} after {len(losses)} steps (start {losses[0]:.4f})"
-    assert (np.argmax(model(x).data, axis=1) == y).all()                 # the batch is memorised
+    assert (np.argmax(model(x).data, axis=1) == y).all()  # the batch is memorised
 
     path = tmp_path / "lenet.safetensors"
     cn.save(model.state_dict(), path)
@@ -121,7 +130,7 @@ def test_lenet_loss_curve_matches_torch_for_10_sgd_steps():
         t_sched.step()
         c_sched.step()
     np.testing.assert_allclose(c_losses, t_losses, rtol=1e-10, atol=0)
-    assert c_losses[-1] < c_losses[0]                                    # it learned something
+    assert c_losses[-1] < c_losses[0]  # it learned something
     for (name, p), tp in zip(ours.named_parameters(), theirs.parameters()):
         assert_close(p, tp, 1e-10, name)
 
@@ -145,13 +154,15 @@ def composite(lib):
     class Net(lib.Module):
         def __init__(self):
             super().__init__()
-            self.features = lib.Sequential(lib.Conv2d(3, 8, 3, padding=1, bias=False), lib.BatchNorm2d(8), lib.PReLU(8),
-                                           lib.MaxPool2d(2))
+            self.features = lib.Sequential(
+                lib.Conv2d(3, 8, 3, padding=1, bias=False), lib.BatchNorm2d(8), lib.PReLU(8), lib.MaxPool2d(2)
+            )
             self.blocks = lib.ModuleList([Residual(8), Residual(8)])
             self.pool = lib.AdaptiveAvgPool2d(1)
             self.norm = lib.LayerNorm(8)
-            self.heads = lib.ModuleDict({"cls": lib.Linear(8, 5),
-                                         "aux": lib.Sequential(lib.Linear(8, 4), lib.GELU(), lib.Linear(4, 2))})
+            self.heads = lib.ModuleDict(
+                {"cls": lib.Linear(8, 5), "aux": lib.Sequential(lib.Linear(8, 4), lib.GELU(), lib.Linear(4, 2))}
+            )
 
         def forward(self, x):
             x = self.features(x)
@@ -173,7 +184,7 @@ def test_composite_network_matches_torch(dtype):
     if dtype == np.float64:
         ours.double()
     ours_sd, theirs_sd = ours.state_dict(), theirs.state_dict()
-    assert list(ours_sd) == list(theirs_sd)                             # keys and their order
+    assert list(ours_sd) == list(theirs_sd)  # keys and their order
     assert "blocks.1.bn2.num_batches_tracked" in ours_sd and "heads.aux.2.bias" in ours_sd
     for k in ours_sd:
         assert ours_sd[k].shape == tuple(theirs_sd[k].shape), k
@@ -211,11 +222,12 @@ def test_float_model_rejects_double_input_and_double_converts():
     model = composite(nn)
     x = np.random.default_rng(0).standard_normal((2, 3, 8, 6))
     with pytest.raises(TypeError, match="dtype"):
-        model(cn.tensor(x))                                              # float32 parameters, float64 input
+        model(cn.tensor(x))  # float32 parameters, float64 input
     model.double()
     assert all(p.dtype == np.float64 for p in model.parameters())
-    assert all(b.dtype == (np.int64 if n.endswith("num_batches_tracked") else np.float64)
-               for n, b in model.named_buffers())
+    assert all(
+        b.dtype == (np.int64 if n.endswith("num_batches_tracked") else np.float64) for n, b in model.named_buffers()
+    )
     assert model(cn.tensor(x))[0].dtype == np.float64
     model.float()
     assert all(p.dtype == np.float32 for p in model.parameters())
@@ -227,8 +239,14 @@ def test_float_model_rejects_double_input_and_double_converts():
 class Net(nn.Module):
     def __init__(self, bn_channels=6):
         super().__init__()
-        self.features = nn.Sequential(nn.Conv2d(1, 6, 5), nn.BatchNorm2d(bn_channels), nn.ReLU(), nn.MaxPool2d(2),
-                                      nn.Flatten(), nn.Linear(6 * 12 * 12, 10))
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 6, 5),
+            nn.BatchNorm2d(bn_channels),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(6 * 12 * 12, 10),
+        )
 
     def forward(self, x):
         return self.features(x)
@@ -239,16 +257,32 @@ def test_errors_name_the_layer_by_its_path():
     assert Net()(x).shape == (2, 10)
     cases = [
         (Net(), (2, 3, 28, 28), "features.0 (Conv2d): expected input with 1 channel, received shape (2, 3, 28, 28)"),
-        (Net(), (28, 28), "features.0 (Conv2d): expected 3D or 4D input (C, H, W) or (N, C, H, W), "
-                          "received shape (28, 28)"),
-        (Net(), (2, 1, 32, 32), "features.5 (Linear): expected input of shape (*, 864) (in_features=864 in the last "
-                                "dimension), received shape (2, 1176)"),
-        (Net(bn_channels=4), (2, 1, 28, 28), "features.1 (BatchNorm2d): expected input with 4 channels, "
-                                             "received shape (2, 6, 24, 24)"),
-        (nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU(), nn.Conv2d(6, 16, 5)), (2, 3, 28, 28),
-         "0 (Conv2d): expected input with 1 channel, received shape (2, 3, 28, 28)"),
-        (nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(4, 2)), (5, 4),
-         "2 (Linear): expected input of shape (*, 4) (in_features=4 in the last dimension), received shape (5, 3)"),
+        (
+            Net(),
+            (28, 28),
+            "features.0 (Conv2d): expected 3D or 4D input (C, H, W) or (N, C, H, W), received shape (28, 28)",
+        ),
+        (
+            Net(),
+            (2, 1, 32, 32),
+            "features.5 (Linear): expected input of shape (*, 864) (in_features=864 in the last "
+            "dimension), received shape (2, 1176)",
+        ),
+        (
+            Net(bn_channels=4),
+            (2, 1, 28, 28),
+            "features.1 (BatchNorm2d): expected input with 4 channels, received shape (2, 6, 24, 24)",
+        ),
+        (
+            nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU(), nn.Conv2d(6, 16, 5)),
+            (2, 3, 28, 28),
+            "0 (Conv2d): expected input with 1 channel, received shape (2, 3, 28, 28)",
+        ),
+        (
+            nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(4, 2)),
+            (5, 4),
+            "2 (Linear): expected input of shape (*, 4) (in_features=4 in the last dimension), received shape (5, 3)",
+        ),
     ]
     for model, shape, message in cases:
         with pytest.raises(nn.LayerInputError, match="^" + re.escape(message) + "$"):
@@ -256,8 +290,11 @@ def test_errors_name_the_layer_by_its_path():
     # deeper: inside a ModuleList's residual block
     model = composite(nn)
     model.blocks[1].bn2 = nn.BatchNorm2d(4)
-    with pytest.raises(ValueError, match=r"^blocks\.1\.bn2 \(BatchNorm2d\): expected input with 4 channels, "
-                                         r"received shape \(2, 8, 4, 3\)$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^blocks\.1\.bn2 \(BatchNorm2d\): expected input with 4 channels, "
+        r"received shape \(2, 8, 4, 3\)$",
+    ):
         model(cn.randn(2, 3, 8, 6).astype(np.float32))
     # called directly, the layer names itself
     with pytest.raises(ValueError, match=r"^Linear: expected input of shape \(\*, 864\)"):

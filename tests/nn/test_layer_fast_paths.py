@@ -87,7 +87,9 @@ def test_check_input_accepts_every_kind_of_ndim():
         m.check_input(x.numpy(), ndim=ndim)
     for ndim, want in ((3, "3D"), (np.int32(4), "4D"), ((1, 3), "1D or 3D"), ([4, 5], "4D or 5D")):
         for v in (x, x.numpy(), Parameter(np.zeros((2, 3)))):
-            with pytest.raises(LayerInputError, match=re.escape(f"Module: expected {want} input, received shape (2, 3)")):
+            with pytest.raises(
+                LayerInputError, match=re.escape(f"Module: expected {want} input, received shape (2, 3)")
+            ):
                 m.check_input(v, ndim=ndim)
 
 
@@ -115,7 +117,7 @@ def test_pre_hook_may_remove_itself_and_replace_args():
 
     def once(m, args):
         handle.remove()
-        return args[0] * 3                       # one value: becomes the only argument
+        return args[0] * 3  # one value: becomes the only argument
 
     handle = echo.register_forward_pre_hook(once)
     echo(cn.tensor(1.0))
@@ -147,14 +149,19 @@ def test_module_attribute_lookup_order_and_errors():
     assert isinstance(m.p, Parameter) and m.b[0] == 1.0 and isinstance(m.c, nn.ReLU)
     with pytest.raises(AttributeError, match=r"^'Module' object has no attribute 'missing'$"):
         m.missing
-    bare = Module.__new__(Module)                # before Module.__init__: no stores at all
+    bare = Module.__new__(Module)  # before Module.__init__: no stores at all
     with pytest.raises(AttributeError, match=r"^'Module' object has no attribute 'weight'$"):
         bare.weight
 
 
 def test_batchnorm_paths_match_torch():
-    for train, track, momentum in ((True, True, 0.1), (True, True, None), (False, True, 0.1), (True, False, 0.1),
-                                   (False, False, 0.1)):
+    for train, track, momentum in (
+        (True, True, 0.1),
+        (True, True, None),
+        (False, True, 0.1),
+        (True, False, 0.1),
+        (False, False, 0.1),
+    ):
         for dtype, tdtype in ((np.float32, torch.float32), (np.float64, torch.float64)):
             ours = nn.BatchNorm2d(3, momentum=momentum, track_running_stats=track).to(dtype).train(train)
             theirs = torch.nn.BatchNorm2d(3, momentum=momentum, track_running_stats=track).to(tdtype).train(train)

@@ -15,11 +15,10 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from helpers import TOL, assert_close, assert_same_state_layout, layer_parity
 
 import convnp as cn
 from convnp import nn
-from helpers import TOL, assert_close, assert_same_state_layout, layer_parity
-
 
 
 def _targets(shape, classes, seed, ignore=None):
@@ -37,7 +36,7 @@ LOSSES = [
     ("CrossEntropyLoss", dict(weight=W5, label_smoothing=0.1, reduction="sum"), (6, 5), "index"),
     ("CrossEntropyLoss", dict(ignore_index=-1, reduction="none"), (3, 5, 2, 3), "index-ignore-1"),
     ("CrossEntropyLoss", dict(label_smoothing=0.2), (4, 5, 3), "probabilities"),
-    ("CrossEntropyLoss", dict(weight=W5), (5,), "index"),                         # one unbatched sample
+    ("CrossEntropyLoss", dict(weight=W5), (5,), "index"),  # one unbatched sample
     ("NLLLoss", {}, (6, 5), "index"),
     ("NLLLoss", dict(weight=W5, ignore_index=0, reduction="mean"), (8, 5), "index-ignore0"),
     ("NLLLoss", dict(reduction="none"), (2, 5, 3, 2), "index"),
@@ -68,7 +67,7 @@ def _make_target(kind, shape, seed):
         return r.integers(0, 2, size=shape).astype(np.float64)
     if kind == "soft":
         return r.random(shape)
-    return r.standard_normal(shape)                                     # MSE
+    return r.standard_normal(shape)  # MSE
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -77,10 +76,10 @@ def test_loss_modules_match_torch(case, dtype):
     name, kw, shape, kind = LOSSES[case]
     ours, theirs = getattr(nn, name)(**kw), getattr(torch.nn, name)(**_torch_kwargs(kw))
     assert repr(ours) == repr(theirs)
-    assert_same_state_layout(ours, theirs)                  # weight / pos_weight buffers where torch has them
+    assert_same_state_layout(ours, theirs)  # weight / pos_weight buffers where torch has them
     x = np.random.default_rng(case).standard_normal(shape) * 2
     if name == "NLLLoss":
-        x = x - np.log(np.exp(x).sum(axis=1, keepdims=True))          # log-probabilities
+        x = x - np.log(np.exp(x).sum(axis=1, keepdims=True))  # log-probabilities
     target = _make_target(kind, shape, case + 100)
     for train in (True, False):
         layer_parity(ours, theirs, [x, target], dtype, train=train, what=f"{name} {kw}")
@@ -107,18 +106,21 @@ def _focal_torch(x, t, gamma, alpha, reduction):
     elif isinstance(alpha, float):
         a = alpha
     else:
-        a = torch.tensor(alpha).to(x.dtype)[t]          # a list becomes float32 (torch's default), as in convnp
+        a = torch.tensor(alpha).to(x.dtype)[t]  # a list becomes float32 (torch's default), as in convnp
     loss = -a * (1 - logpt.exp()) ** gamma * logpt
     return {"mean": loss.mean(), "sum": loss.sum(), "none": loss}[reduction]
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("gamma,alpha,reduction,shape", [
-    (2.0, None, "mean", (6, 4)),
-    (0.0, None, "sum", (5, 3)),
-    (1.5, 0.25, "none", (3, 4, 2, 2)),
-    (3.0, [0.2, 1.0, 0.5, 2.0], "mean", (7, 4, 3)),
-])
+@pytest.mark.parametrize(
+    "gamma,alpha,reduction,shape",
+    [
+        (2.0, None, "mean", (6, 4)),
+        (0.0, None, "sum", (5, 3)),
+        (1.5, 0.25, "none", (3, 4, 2, 2)),
+        (3.0, [0.2, 1.0, 0.5, 2.0], "mean", (7, 4, 3)),
+    ],
+)
 def test_focal_loss_module_matches_formula(gamma, alpha, reduction, shape, dtype):
     layer = nn.FocalLoss(gamma=gamma, alpha=alpha, reduction=reduction).to(dtype)
     r = np.random.default_rng(int(gamma * 10))
@@ -152,31 +154,63 @@ def test_legacy_size_average_and_reduce_like_torch():
         assert_close(ours(cn.tensor(x), t), theirs(torch.tensor(x), torch.tensor(t)), 1e-10, str(kw))
 
 
-@pytest.mark.parametrize("make,exc,message", [
-    (lambda: nn.CrossEntropyLoss(reduction="avg"), ValueError,
-     "CrossEntropyLoss: reduction must be 'mean', 'sum' or 'none'. Received: reduction='avg'"),
-    (lambda: nn.MSELoss(reduction=None), ValueError,
-     "MSELoss: reduction must be 'mean', 'sum' or 'none'. Received: reduction=None"),
-    (lambda: nn.CrossEntropyLoss(label_smoothing=1.5), ValueError,
-     "CrossEntropyLoss: label_smoothing must be between 0.0 and 1.0. Received: label_smoothing=1.5"),
-    (lambda: nn.NLLLoss(ignore_index=1.0), TypeError, "NLLLoss: ignore_index must be an int. Received: ignore_index=1.0"),
-    (lambda: nn.NLLLoss(weight=np.ones((2, 3))), ValueError,
-     "NLLLoss: weight must be 1-D, one weight per class. Received: weight of shape (2, 3)"),
-    (lambda: nn.FocalLoss(gamma=-1), ValueError, "FocalLoss: gamma must be a non-negative number. Received: gamma=-1"),
-    (lambda: nn.FocalLoss(alpha="x"), TypeError, "FocalLoss: alpha must be an array of numbers. Received: alpha of "
-                                                 "type str and dtype <U1"),
-])
+@pytest.mark.parametrize(
+    "make,exc,message",
+    [
+        (
+            lambda: nn.CrossEntropyLoss(reduction="avg"),
+            ValueError,
+            "CrossEntropyLoss: reduction must be 'mean', 'sum' or 'none'. Received: reduction='avg'",
+        ),
+        (
+            lambda: nn.MSELoss(reduction=None),
+            ValueError,
+            "MSELoss: reduction must be 'mean', 'sum' or 'none'. Received: reduction=None",
+        ),
+        (
+            lambda: nn.CrossEntropyLoss(label_smoothing=1.5),
+            ValueError,
+            "CrossEntropyLoss: label_smoothing must be between 0.0 and 1.0. Received: label_smoothing=1.5",
+        ),
+        (
+            lambda: nn.NLLLoss(ignore_index=1.0),
+            TypeError,
+            "NLLLoss: ignore_index must be an int. Received: ignore_index=1.0",
+        ),
+        (
+            lambda: nn.NLLLoss(weight=np.ones((2, 3))),
+            ValueError,
+            "NLLLoss: weight must be 1-D, one weight per class. Received: weight of shape (2, 3)",
+        ),
+        (
+            lambda: nn.FocalLoss(gamma=-1),
+            ValueError,
+            "FocalLoss: gamma must be a non-negative number. Received: gamma=-1",
+        ),
+        (
+            lambda: nn.FocalLoss(alpha="x"),
+            TypeError,
+            "FocalLoss: alpha must be an array of numbers. Received: alpha of type str and dtype <U1",
+        ),
+    ],
+)
 def test_loss_constructor_errors(make, exc, message):
     with pytest.raises(exc, match="^" + re.escape(message) + "$"):
         make()
 
 
 def test_loss_input_errors_name_the_loss():
-    with pytest.raises(ValueError, match=r"^CrossEntropyLoss: cross_entropy: target contains class index 7, outside "
-                                         r"\[0, 5\) for 5 classes or ignore_index=-100\."):
+    with pytest.raises(
+        ValueError,
+        match=r"^CrossEntropyLoss: cross_entropy: target contains class index 7, outside "
+        r"\[0, 5\) for 5 classes or ignore_index=-100\.",
+    ):
         nn.CrossEntropyLoss()(cn.randn(2, 5), np.array([1, 7]))
     with pytest.raises(ValueError, match=r"^NLLLoss: nll_loss: expected weight of shape \(4,\)"):
         nn.NLLLoss(weight=W5)(cn.randn(2, 4), np.array([1, 3]))
-    with pytest.raises(ValueError, match=r"^BCEWithLogitsLoss: binary_cross_entropy_with_logits: expected target of "
-                                         r"the same shape as input \(2, 4\)\. Received: target of shape \(2, 3\)$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^BCEWithLogitsLoss: binary_cross_entropy_with_logits: expected target of "
+        r"the same shape as input \(2, 4\)\. Received: target of shape \(2, 3\)$",
+    ):
         nn.BCEWithLogitsLoss()(cn.randn(2, 4), np.zeros((2, 3)))

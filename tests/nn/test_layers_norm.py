@@ -10,15 +10,13 @@ int64 0), state_dict layout, reprs, dtype conversion, constructor and input erro
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import torch
+from helpers import assert_close, assert_same_state_layout, copy_weights, layer_parity
 
 import convnp as cn
 from convnp import nn
-from helpers import assert_close, assert_same_state_layout, copy_weights, layer_parity
-
 
 
 def _randomise(t_layer, seed=0):
@@ -32,8 +30,12 @@ def _randomise(t_layer, seed=0):
 # --------------------------------------------------------------------------------------------
 # BatchNorm
 # --------------------------------------------------------------------------------------------
-BN_SHAPES = [("BatchNorm1d", (8, 5)), ("BatchNorm1d", (4, 5, 6)), ("BatchNorm2d", (3, 5, 4, 3)),
-             ("BatchNorm3d", (2, 5, 3, 2, 3))]
+BN_SHAPES = [
+    ("BatchNorm1d", (8, 5)),
+    ("BatchNorm1d", (4, 5, 6)),
+    ("BatchNorm2d", (3, 5, 4, 3)),
+    ("BatchNorm3d", (2, 5, 3, 2, 3)),
+]
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -46,7 +48,7 @@ def test_batchnorm_training_steps_and_eval_match_torch(cls, shape, momentum, dty
     _randomise(theirs)
     rng = np.random.default_rng(sum(shape))
     for step in range(4):
-        x = rng.standard_normal(shape) * (1 + step) + step              # the statistics move between steps
+        x = rng.standard_normal(shape) * (1 + step) + step  # the statistics move between steps
         ours.zero_grad()
         theirs.zero_grad()
         layer_parity(ours, theirs, [x], dtype, train=True, copy=step == 0, what=f"{cls} step {step}")
@@ -54,12 +56,19 @@ def test_batchnorm_training_steps_and_eval_match_torch(cls, shape, momentum, dty
     ours.zero_grad()
     theirs.zero_grad()
     layer_parity(ours, theirs, [rng.standard_normal(shape)], dtype, train=False, copy=False, what=f"{cls} eval")
-    assert int(ours.num_batches_tracked) == 4                              # eval does not count
+    assert int(ours.num_batches_tracked) == 4  # eval does not count
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("kw", [dict(affine=False), dict(track_running_stats=False), dict(bias=False),
-                                dict(affine=False, track_running_stats=False, eps=1e-3)])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(affine=False),
+        dict(track_running_stats=False),
+        dict(bias=False),
+        dict(affine=False, track_running_stats=False, eps=1e-3),
+    ],
+)
 def test_batchnorm_options_match_torch(kw, dtype):
     ours, theirs = nn.BatchNorm2d(3, **kw), torch.nn.BatchNorm2d(3, **kw)
     assert repr(ours) == repr(theirs)
@@ -70,8 +79,15 @@ def test_batchnorm_options_match_torch(kw, dtype):
     for step, train in enumerate([True, True, False, True, False]):
         ours.zero_grad()
         theirs.zero_grad()
-        layer_parity(ours, theirs, [rng.standard_normal((4, 3, 3, 2)) + step], dtype, train=train, copy=step == 0,
-                     what=f"{kw} step {step}")
+        layer_parity(
+            ours,
+            theirs,
+            [rng.standard_normal((4, 3, 3, 2)) + step],
+            dtype,
+            train=train,
+            copy=step == 0,
+            what=f"{kw} step {step}",
+        )
 
 
 def test_batchnorm_defaults_and_dtype_conversion():
@@ -97,16 +113,25 @@ def test_batchnorm_defaults_and_dtype_conversion():
 
 
 def test_batchnorm_errors():
-    with pytest.raises(ValueError, match=r"^BatchNorm2d: expected input with 6 channels, "
-                                         r"received shape \(2, 3, 4, 4\)$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^BatchNorm2d: expected input with 6 channels, "
+        r"received shape \(2, 3, 4, 4\)$",
+    ):
         nn.BatchNorm2d(6)(cn.randn(2, 3, 4, 4).astype(np.float32))
     with pytest.raises(ValueError, match=r"^BatchNorm2d: expected 4D input \(N, C, H, W\), received shape \(2, 6\)$"):
         nn.BatchNorm2d(6)(cn.randn(2, 6).astype(np.float32))
-    with pytest.raises(ValueError, match=r"^BatchNorm1d: expected 2D or 3D input \(N, C\) or \(N, C, L\), "
-                                         r"received shape \(2, 6, 3, 3\)$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^BatchNorm1d: expected 2D or 3D input \(N, C\) or \(N, C, L\), "
+        r"received shape \(2, 6, 3, 3\)$",
+    ):
         nn.BatchNorm1d(6)(cn.randn(2, 6, 3, 3).astype(np.float32))
-    with pytest.raises(ValueError, match=r"^1 \(BatchNorm1d\): batch_norm: Expected more than 1 value per channel "
-                                         r"when training"):
+    with pytest.raises(
+        ValueError,
+        match=r"^1 \(BatchNorm1d\): batch_norm: Expected more than 1 value per channel "
+        r"when training",
+    ):
         nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))(cn.randn(1, 3).astype(np.float32))
     with pytest.raises(ValueError, match=r"^BatchNorm2d: num_features must be at least 1\. Received: num_features=0$"):
         nn.BatchNorm2d(0)
@@ -157,24 +182,39 @@ def test_layer_group_lrn_norms_match_torch(case, dtype):
 
 
 def test_norm_errors():
-    with pytest.raises(ValueError, match=r"^LayerNorm: expected input of shape \(\*, 3, 4\) \(normalized_shape=\(3, 4\) "
-                                         r"as the trailing dimensions\), received shape \(2, 4, 3\)$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^LayerNorm: expected input of shape \(\*, 3, 4\) \(normalized_shape=\(3, 4\) "
+        r"as the trailing dimensions\), received shape \(2, 4, 3\)$",
+    ):
         nn.LayerNorm((3, 4))(cn.randn(2, 4, 3).astype(np.float32))
     with pytest.raises(ValueError, match=r"^LayerNorm: expected input of shape \(\*, 3, 4\)"):
         nn.LayerNorm((3, 4))(cn.randn(4).astype(np.float32))
-    with pytest.raises(TypeError, match=r"^LayerNorm: normalized_shape must be an int or a tuple of ints\. "
-                                        r"Received: normalized_shape=3\.0$"):
+    with pytest.raises(
+        TypeError,
+        match=r"^LayerNorm: normalized_shape must be an int or a tuple of ints\. "
+        r"Received: normalized_shape=3\.0$",
+    ):
         nn.LayerNorm(3.0)
-    with pytest.raises(ValueError, match=r"^GroupNorm: num_channels must be divisible by num_groups\. "
-                                         r"Received: num_channels=6, num_groups=4$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^GroupNorm: num_channels must be divisible by num_groups\. "
+        r"Received: num_channels=6, num_groups=4$",
+    ):
         nn.GroupNorm(4, 6)
     with pytest.raises(ValueError, match=r"^GroupNorm: expected input with 6 channels, received shape \(2, 4, 3\)$"):
         nn.GroupNorm(3, 6)(cn.randn(2, 4, 3).astype(np.float32))
-    with pytest.raises(ValueError, match=r"^GroupNorm: expected input of shape \(N, C, \*\) with at least 2 "
-                                         r"dimensions, received shape \(6,\)$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^GroupNorm: expected input of shape \(N, C, \*\) with at least 2 "
+        r"dimensions, received shape \(6,\)$",
+    ):
         nn.GroupNorm(3, 6)(cn.randn(6).astype(np.float32))
-    with pytest.raises(ValueError, match=r"^LocalResponseNorm: expected input of shape \(N, C, \*\) with at least 3 "
-                                         r"dimensions, received shape \(2, 6\)$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^LocalResponseNorm: expected input of shape \(N, C, \*\) with at least 3 "
+        r"dimensions, received shape \(2, 6\)$",
+    ):
         nn.LocalResponseNorm(3)(cn.randn(2, 6))
     with pytest.raises(ValueError, match=r"^LocalResponseNorm: size must be at least 1\. Received: size=0$"):
         nn.LocalResponseNorm(0)
@@ -190,8 +230,12 @@ def _instance_case(seed):
     spatial = tuple(int(s) for s in rng.integers(2, 6 if nd < 3 else 4, nd))
     batched = bool(rng.random() < 0.75)
     shape = ((int(rng.choice([1, 2, 3])),) if batched else ()) + (C,) + spatial
-    kwargs = dict(affine=bool(rng.random() < 0.5), track_running_stats=bool(rng.random() < 0.5),
-                  momentum=[0.1, 0.3, None][int(rng.integers(0, 3))], eps=float(rng.choice([1e-5, 1e-2])))
+    kwargs = dict(
+        affine=bool(rng.random() < 0.5),
+        track_running_stats=bool(rng.random() < 0.5),
+        momentum=[0.1, 0.3, None][int(rng.integers(0, 3))],
+        eps=float(rng.choice([1e-5, 1e-2])),
+    )
     if rng.random() < 0.3:
         kwargs["bias"] = False
     return rng, nd, C, shape, kwargs, bool(rng.random() < 0.6)
@@ -204,7 +248,7 @@ def test_instance_norm_layers_match_torch(seed, dtype):
     ours, theirs = getattr(nn, f"InstanceNorm{nd}d")(C, **kwargs), getattr(torch.nn, f"InstanceNorm{nd}d")(C, **kwargs)
     assert repr(ours) == repr(theirs)
     assert_same_state_layout(ours, theirs)
-    with torch.no_grad():                   # random parameters and running statistics, copied into ours
+    with torch.no_grad():  # random parameters and running statistics, copied into ours
         for p in theirs.parameters():
             p.copy_(torch.tensor(rng.standard_normal(tuple(p.shape))))
         if theirs.track_running_stats:
@@ -212,23 +256,26 @@ def test_instance_norm_layers_match_torch(seed, dtype):
             theirs.running_var.copy_(torch.tensor(rng.uniform(0.5, 2.0, C)))
     x = rng.standard_normal(shape) * 2 + 0.5
     what = f"{theirs!r} {'train' if train else 'eval'} on {shape}"
-    if not ours.affine:                     # layer_parity wants a gradient on every parameter; there are none
+    if not ours.affine:  # layer_parity wants a gradient on every parameter; there are none
         assert not list(ours.parameters())
     layer_parity(ours, theirs, [x], dtype, train=train, what=what)
     assert ours.output_shape(shape) == shape
 
 
-@pytest.mark.parametrize("layer, shape, message", [
-    (nn.InstanceNorm2d(3), (3, 4), "expected 3D or 4D input (C, H, W) or (N, C, H, W), received shape (3, 4)"),
-    (nn.InstanceNorm1d(3, affine=True), (2, 4, 5), "expected input with 3 channels, received shape (2, 4, 5)"),
-    (nn.InstanceNorm3d(2, track_running_stats=True), (1, 3, 3, 3, 3), "expected input with 2 channels"),
-    (nn.InstanceNorm1d(3), (2, 3, 1), "Expected more than 1 spatial element"),
-])
+@pytest.mark.parametrize(
+    "layer, shape, message",
+    [
+        (nn.InstanceNorm2d(3), (3, 4), "expected 3D or 4D input (C, H, W) or (N, C, H, W), received shape (3, 4)"),
+        (nn.InstanceNorm1d(3, affine=True), (2, 4, 5), "expected input with 3 channels, received shape (2, 4, 5)"),
+        (nn.InstanceNorm3d(2, track_running_stats=True), (1, 3, 3, 3, 3), "expected input with 2 channels"),
+        (nn.InstanceNorm1d(3), (2, 3, 1), "Expected more than 1 spatial element"),
+    ],
+)
 def test_instance_norm_layer_input_errors(layer, shape, message):
     with pytest.raises(nn.LayerInputError) as err:
         layer(cn.zeros(*shape))
     assert message in str(err.value)
-    if "spatial" not in message:            # a shape error output_shape sees too
+    if "spatial" not in message:  # a shape error output_shape sees too
         with pytest.raises(nn.LayerInputError) as err:
             layer.output_shape(shape)
         assert message in str(err.value)
@@ -236,7 +283,7 @@ def test_instance_norm_layer_input_errors(layer, shape, message):
 
 def test_instance_norm_without_affine_takes_any_channel_count_and_constructor_errors():
     x = np.random.default_rng(0).standard_normal((2, 5, 4))
-    with pytest.warns(UserWarning, match="does not match num_features"):        # torch warns; convnp runs quietly
+    with pytest.warns(UserWarning, match="does not match num_features"):  # torch warns; convnp runs quietly
         expected = torch.nn.InstanceNorm1d(3)(torch.tensor(x))
     assert_close(nn.InstanceNorm1d(3)(cn.tensor(x)), expected, 1e-10, "C != 3")
     with pytest.raises(ValueError, match=r"^InstanceNorm2d: num_features must be at least 1\. Received: "):

@@ -72,8 +72,10 @@ class ToyBatchNorm2d(Module):
         return x
 
     def extra_repr(self):
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine=True, bias=True, "
-                f"track_running_stats=True")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine=True, bias=True, "
+            f"track_running_stats=True"
+        )
 
 
 class ToyLinear(Module):
@@ -98,14 +100,32 @@ class ToyReLU(Module):
         return x
 
 
-CN = SimpleNamespace(Module=Module, Conv2d=ToyConv2d, BatchNorm2d=ToyBatchNorm2d, Linear=ToyLinear, ReLU=ToyReLU,
-                     Sequential=Sequential, ModuleList=ModuleList, ModuleDict=ModuleDict, Identity=Identity,
-                     Parameter=lambda *s: Parameter(np.ones(s, dtype=np.float32)),
-                     buffer=lambda *s: np.zeros(s, dtype=np.float32))
-TH = SimpleNamespace(Module=torch.nn.Module, Conv2d=torch.nn.Conv2d, BatchNorm2d=torch.nn.BatchNorm2d,
-                     Linear=torch.nn.Linear, ReLU=torch.nn.ReLU, Sequential=torch.nn.Sequential,
-                     ModuleList=torch.nn.ModuleList, ModuleDict=torch.nn.ModuleDict, Identity=torch.nn.Identity,
-                     Parameter=lambda *s: torch.nn.Parameter(torch.ones(s)), buffer=lambda *s: torch.zeros(s))
+CN = SimpleNamespace(
+    Module=Module,
+    Conv2d=ToyConv2d,
+    BatchNorm2d=ToyBatchNorm2d,
+    Linear=ToyLinear,
+    ReLU=ToyReLU,
+    Sequential=Sequential,
+    ModuleList=ModuleList,
+    ModuleDict=ModuleDict,
+    Identity=Identity,
+    Parameter=lambda *s: Parameter(np.ones(s, dtype=np.float32)),
+    buffer=lambda *s: np.zeros(s, dtype=np.float32),
+)
+TH = SimpleNamespace(
+    Module=torch.nn.Module,
+    Conv2d=torch.nn.Conv2d,
+    BatchNorm2d=torch.nn.BatchNorm2d,
+    Linear=torch.nn.Linear,
+    ReLU=torch.nn.ReLU,
+    Sequential=torch.nn.Sequential,
+    ModuleList=torch.nn.ModuleList,
+    ModuleDict=torch.nn.ModuleDict,
+    Identity=torch.nn.Identity,
+    Parameter=lambda *s: torch.nn.Parameter(torch.ones(s)),
+    buffer=lambda *s: torch.zeros(s),
+)
 
 
 def build_net(ns):
@@ -126,16 +146,24 @@ def build_net(ns):
     class Net(ns.Module):
         def __init__(self):
             super().__init__()
-            self.features = ns.Sequential(ns.Conv2d(3, 8, 5), ns.BatchNorm2d(8), ns.ReLU(),
-                                          ResidualBlock(8, 16, stride=2), ns.Identity())
-            self.blocks = ns.ModuleList([ns.ReLU(), ns.ReLU(), ns.Linear(4, 4), ns.Linear(4, 4),
-                                         ns.Sequential(OrderedDict(conv=ns.Conv2d(16, 16, 3), bn=ns.BatchNorm2d(16)))])
+            self.features = ns.Sequential(
+                ns.Conv2d(3, 8, 5), ns.BatchNorm2d(8), ns.ReLU(), ResidualBlock(8, 16, stride=2), ns.Identity()
+            )
+            self.blocks = ns.ModuleList(
+                [
+                    ns.ReLU(),
+                    ns.ReLU(),
+                    ns.Linear(4, 4),
+                    ns.Linear(4, 4),
+                    ns.Sequential(OrderedDict(conv=ns.Conv2d(16, 16, 3), bn=ns.BatchNorm2d(16))),
+                ]
+            )
             self.heads = ns.ModuleDict({"cls": ns.Linear(16, 10), "aux": ns.Sequential(ns.Linear(16, 8), ns.ReLU())})
             self.scale = ns.Parameter(1)
             self.register_buffer("step_count", ns.buffer(3))
             self.register_buffer("scratch", ns.buffer(2), persistent=False)
             self.register_parameter("absent", None)
-            self.tied = self.heads["cls"]                   # the same module under two names
+            self.tied = self.heads["cls"]  # the same module under two names
 
     return Net()
 
@@ -163,12 +191,12 @@ def test_parameter_dtypes_and_memory():
     a64 = np.arange(6.0).reshape(2, 3)
     p = Parameter(a64)
     assert p.dtype == np.float64 and p.requires_grad and p.is_leaf and isinstance(p, cn.Tensor)
-    p.data[0, 0] = 99                                      # an array is copied
+    p.data[0, 0] = 99  # an array is copied
     assert a64[0, 0] == 0
     assert Parameter(a64.astype(np.float32)).dtype == np.float32
-    assert Parameter([[1.0, 2.0]]).dtype == np.float32     # Python data -> float32, torch's default
+    assert Parameter([[1.0, 2.0]]).dtype == np.float32  # Python data -> float32, torch's default
     t = cn.randn(3, dtype=np.float64)
-    pt = Parameter(t)                                      # a tensor's memory is shared, like torch
+    pt = Parameter(t)  # a tensor's memory is shared, like torch
     pt.data[0] = 5.0
     assert t.data[0] == 5.0
     assert Parameter(np.zeros(2), requires_grad=False).requires_grad is False
@@ -180,15 +208,16 @@ def test_parameter_dtypes_and_memory():
 def test_parameter_grad_is_numpy_and_assignable():
     p = Parameter(np.ones((2, 3)))
     assert p.grad is None
-    (p * p).sum().backward()                               # autograd accumulates into .grad
+    (p * p).sum().backward()  # autograd accumulates into .grad
     assert isinstance(p.grad, np.ndarray)
     np.testing.assert_array_equal(p.grad, 2 * np.ones((2, 3)))
-    p.grad = np.full((2, 3), 0.5, dtype=np.float32)        # assigned grads take the parameter's dtype
+    p.grad = np.full((2, 3), 0.5, dtype=np.float32)  # assigned grads take the parameter's dtype
     assert p.grad.dtype == np.float64 and p.grad[0, 0] == 0.5
     p.grad = cn.tensor(np.zeros((2, 3)))
     assert isinstance(p.grad, np.ndarray)
-    with pytest.raises(ValueError, match=re.escape("the gradient must have the parameter's shape (2, 3). "
-                                                   "Received: shape (3, 2)")):
+    with pytest.raises(
+        ValueError, match=re.escape("the gradient must have the parameter's shape (2, 3). Received: shape (3, 2)")
+    ):
         p.grad = np.zeros((3, 2))
     p.grad = None
     assert p.grad is None
@@ -212,25 +241,29 @@ def test_setattr_files_parameters_buffers_and_modules():
     assert "w" not in m.__dict__ and "child" not in m.__dict__ and m.plain == 5
     assert m.w is m._parameters["w"] and m.child is m._modules["child"] and m.buf is m._buffers["buf"]
 
-    m.buf = np.ones(4)                                     # a registered buffer name stays a buffer
+    m.buf = np.ones(4)  # a registered buffer name stays a buffer
     assert m._buffers["buf"].shape == (4,) and "buf" not in m.__dict__
-    m.buf = cn.tensor([1.0, 2.0])                          # tensors are stored as their arrays
+    m.buf = cn.tensor([1.0, 2.0])  # tensors are stored as their arrays
     assert isinstance(m._buffers["buf"], np.ndarray)
     with pytest.raises(TypeError, match="cannot assign 'str' object to buffer 'buf'"):
         m.buf = "x"
 
-    m.w = None                                             # a declared, absent parameter
+    m.w = None  # a declared, absent parameter
     assert m._parameters["w"] is None and m.w is None
-    with pytest.raises(TypeError, match=re.escape("cannot assign 'convnp.autograd.tensor.Tensor' as parameter 'w' "
-                                                  "(convnp.nn.Parameter or None expected)")):
+    with pytest.raises(
+        TypeError,
+        match=re.escape(
+            "cannot assign 'convnp.autograd.tensor.Tensor' as parameter 'w' (convnp.nn.Parameter or None expected)"
+        ),
+    ):
         m.w = cn.zeros(2)
     with pytest.raises(TypeError, match="cannot assign 'int' as child module 'child'"):
         m.child = 3
 
-    m.plain = Parameter(np.zeros(1))                       # a plain attribute becomes a parameter
+    m.plain = Parameter(np.zeros(1))  # a plain attribute becomes a parameter
     assert "plain" in m._parameters and "plain" not in m.__dict__
     with pytest.raises(TypeError, match="cannot assign 'convnp.nn.containers.Identity' as parameter 'plain'"):
-        m.plain = Identity()                               # as torch: a parameter name takes Parameters
+        m.plain = Identity()  # as torch: a parameter name takes Parameters
     m.plain = None
     del m.plain
     m.plain = Identity()
@@ -245,10 +278,17 @@ def test_setattr_files_parameters_buffers_and_modules():
 def test_registration_errors_match_torch():
     m, t = Module(), torch.nn.Module()
     m.x, t.x = 1, 1
-    for fn, args in [("register_buffer", ("a.b", None)), ("register_buffer", ("", None)),
-                     ("register_buffer", ("x", None)), ("register_parameter", ("a.b", None)),
-                     ("register_parameter", ("", None)), ("register_parameter", ("x", None)),
-                     ("add_module", ("x", None)), ("add_module", ("a.b", None)), ("add_module", ("", None))]:
+    for fn, args in [
+        ("register_buffer", ("a.b", None)),
+        ("register_buffer", ("", None)),
+        ("register_buffer", ("x", None)),
+        ("register_parameter", ("a.b", None)),
+        ("register_parameter", ("", None)),
+        ("register_parameter", ("x", None)),
+        ("add_module", ("x", None)),
+        ("add_module", ("a.b", None)),
+        ("add_module", ("", None)),
+    ]:
         with pytest.raises(KeyError) as theirs:
             getattr(t, fn)(*args)
         with pytest.raises(KeyError) as ours:
@@ -300,11 +340,13 @@ def test_names_order_and_shapes_equal_torch(nets):
     assert [n for n, _ in net.named_children()] == [n for n, _ in tnet.named_children()]
     assert [tname(m) for m in net.children()] == [tname(m) for m in tnet.children()]
     assert [tname(m) for m in net.modules()] == [tname(m) for m in tnet.modules()]
-    assert names_and_shapes(net.named_parameters(prefix="m", recurse=False)) == \
-        names_and_shapes(tnet.named_parameters(prefix="m", recurse=False))
-    assert names_and_shapes(net.named_parameters(remove_duplicate=False)) == \
-        names_and_shapes(tnet.named_parameters(remove_duplicate=False))
-    assert len(list(net.parameters())) == len(list(tnet.parameters()))           # the tied head once
+    assert names_and_shapes(net.named_parameters(prefix="m", recurse=False)) == names_and_shapes(
+        tnet.named_parameters(prefix="m", recurse=False)
+    )
+    assert names_and_shapes(net.named_parameters(remove_duplicate=False)) == names_and_shapes(
+        tnet.named_parameters(remove_duplicate=False)
+    )
+    assert len(list(net.parameters())) == len(list(tnet.parameters()))  # the tied head once
     assert len(list(net.modules())) == len(list(tnet.modules()))
     assert [b.shape for b in net.buffers()] == [tuple(b.shape) for b in tnet.buffers()]
 
@@ -314,11 +356,11 @@ def test_state_dict_keys_order_shapes_equal_torch(nets):
     ours, theirs = net.state_dict(), tnet.state_dict()
     assert isinstance(ours, OrderedDict)
     assert names_and_shapes(ours.items()) == names_and_shapes(theirs.items())
-    assert "scratch" not in ours and "tied.weight" in ours                        # as torch: shared listed twice
+    assert "scratch" not in ours and "tied.weight" in ours  # as torch: shared listed twice
     assert ours["features.1.num_batches_tracked"].dtype == np.int64
     assert ours["features.1.num_batches_tracked"].shape == ()
     assert all(isinstance(v, np.ndarray) for v in ours.values())
-    ours["features.0.weight"][...] = 123.0                 # copies: the model is untouched
+    ours["features.0.weight"][...] = 123.0  # copies: the model is untouched
     assert not np.any(net.features[0].weight.data == 123.0)
     kept = net.state_dict(keep_vars=True)
     assert kept["features.0.weight"] is net.features[0].weight
@@ -386,12 +428,12 @@ def test_float_double_to(nets):
     w.grad = np.ones(w.shape, dtype=np.float32)
     assert all(p.dtype == np.float32 for p in params)
     assert net.double() is net
-    assert all(a is b for a, b in zip(net.parameters(), params))      # the same Parameter objects
+    assert all(a is b for a, b in zip(net.parameters(), params))  # the same Parameter objects
     assert all(p.dtype == np.float64 for p in net.parameters())
     assert w.grad.dtype == np.float64
     bn = net.features[1]
     assert bn.running_mean.dtype == np.float64 and bn.running_var.dtype == np.float64
-    assert bn.num_batches_tracked.dtype == np.int64        # integer buffers are left alone
+    assert bn.num_batches_tracked.dtype == np.int64  # integer buffers are left alone
     assert net.scratch.dtype == np.float64
     assert all(dict(net.named_buffers())[k] is v for k, v in net.named_buffers())
     net.float()
@@ -408,8 +450,9 @@ def test_float_double_to(nets):
     assert w.dtype == np.float32
     with pytest.raises(ValueError, match=re.escape("Module.to: convnp runs on the CPU only. Received: device='cuda'")):
         net.to("cuda")
-    with pytest.raises(TypeError, match=re.escape("Module.to: only floating point dtypes are accepted. "
-                                                  "Received: dtype=int64")):
+    with pytest.raises(
+        TypeError, match=re.escape("Module.to: only floating point dtypes are accepted. Received: dtype=int64")
+    ):
         net.to(np.int64)
 
 
@@ -449,9 +492,9 @@ def test_load_state_dict_round_trip_in_place_keeps_dtype():
     assert repr(result) == "<All keys matched successfully>"
     for k, v in b.state_dict(keep_vars=True).items():
         arr = v.data if isinstance(v, cn.Tensor) else v
-        assert id(arr) == targets[k]                       # written into the existing arrays
+        assert id(arr) == targets[k]  # written into the existing arrays
     for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
-        assert vb.dtype == va.dtype, k                     # float64 input, float32 kept
+        assert vb.dtype == va.dtype, k  # float64 input, float32 kept
         np.testing.assert_array_equal(va, vb)
     assert b.features[1].num_batches_tracked.dtype == np.int64 and int(b.features[1].num_batches_tracked) == 12
     # tensors are accepted as values
@@ -463,9 +506,11 @@ def test_load_state_dict_round_trip_in_place_keeps_dtype():
 def _torch_error(tnet, sd, strict=True):
     with pytest.raises(RuntimeError) as info:
         tnet.load_state_dict(_torch_sd_from(sd), strict=strict)
-    return re.sub(r"torch\.Size\(\[([^\]]*)\]\)", lambda m: "(" + m.group(1) + ("," if "," not in m.group(1)
-                                                                                   and m.group(1) else "") + ")",
-                  str(info.value))
+    return re.sub(
+        r"torch\.Size\(\[([^\]]*)\]\)",
+        lambda m: "(" + m.group(1) + ("," if "," not in m.group(1) and m.group(1) else "") + ")",
+        str(info.value),
+    )
 
 
 def test_load_state_dict_missing_unexpected_as_torch(nets):
@@ -482,9 +527,11 @@ def test_load_state_dict_missing_unexpected_as_torch(nets):
     with pytest.raises(nn.LoadStateDictError) as info:
         net.load_state_dict(sd)
     assert str(info.value) == _torch_error(tnet, sd)
-    assert str(info.value).startswith('Error(s) in loading state_dict for Net:\n\tMissing key(s) in state_dict: '
-                                      '"features.1.running_var", "heads.aux.0.bias". \n\tUnexpected key(s) in '
-                                      'state_dict: "extra", "features.9.weight", "blocks.4.conv.nothing". ')
+    assert str(info.value).startswith(
+        "Error(s) in loading state_dict for Net:\n\tMissing key(s) in state_dict: "
+        '"features.1.running_var", "heads.aux.0.bias". \n\tUnexpected key(s) in '
+        'state_dict: "extra", "features.9.weight", "blocks.4.conv.nothing". '
+    )
     assert isinstance(info.value, RuntimeError) and isinstance(info.value, ValueError)
 
 
@@ -493,22 +540,29 @@ def test_load_state_dict_shape_mismatch_names_first_key_with_both_shapes(nets):
     sd = net.state_dict()
     sd["features.0.weight"] = np.zeros((8, 1, 5, 5), dtype=np.float32)
     sd["heads.cls.bias"] = np.zeros(3, dtype=np.float32)
-    for strict in (True, False):                           # a shape mismatch is an error either way
+    for strict in (True, False):  # a shape mismatch is an error either way
         with pytest.raises(ValueError) as info:
             net.load_state_dict(sd, strict=strict)
         msg = str(info.value)
         assert msg == _torch_error(tnet, sd, strict)
-        assert msg.startswith("Error(s) in loading state_dict for Net:\n\tsize mismatch for features.0.weight: "
-                              "copying a param with shape (8, 1, 5, 5) from checkpoint, the shape in current "
-                              "model is (8, 3, 5, 5).")
-        assert "size mismatch for heads.cls.bias: copying a param with shape (3,) from checkpoint, the shape " \
-               "in current model is (10,)." in msg
+        assert msg.startswith(
+            "Error(s) in loading state_dict for Net:\n\tsize mismatch for features.0.weight: "
+            "copying a param with shape (8, 1, 5, 5) from checkpoint, the shape in current "
+            "model is (8, 3, 5, 5)."
+        )
+        assert (
+            "size mismatch for heads.cls.bias: copying a param with shape (3,) from checkpoint, the shape "
+            "in current model is (10,)." in msg
+        )
 
 
 def test_load_state_dict_bad_values():
     lin = ToyLinear(2, 2)
-    with pytest.raises(ValueError, match='While copying the parameter named "weight", expected a NumPy array or '
-                                         'tensor from checkpoint but received str'):
+    with pytest.raises(
+        ValueError,
+        match='While copying the parameter named "weight", expected a NumPy array or '
+        "tensor from checkpoint but received str",
+    ):
         lin.load_state_dict({"weight": "nope", "bias": np.zeros(2)})
     with pytest.raises(TypeError, match="Expected state_dict to be dict-like, got list"):
         lin.load_state_dict([1, 2])
@@ -537,8 +591,7 @@ class Deep(Module):
     def __init__(self):
         super().__init__()
         self.stem = ToyConv2d(3, 6, 3)
-        self.blocks = ModuleList([Sequential(Sequential(ToyConv2d(6, 6, 1), ToyConv2d(4, 6, 1))),
-                                  ToyBatchNorm2d(6)])
+        self.blocks = ModuleList([Sequential(Sequential(ToyConv2d(6, 6, 1), ToyConv2d(4, 6, 1))), ToyBatchNorm2d(6)])
 
     def forward(self, x):
         x = self.stem(x)
@@ -549,12 +602,14 @@ class Deep(Module):
 
 def test_layer_error_direct_call_names_the_layer():
     conv = ToyConv2d(6, 8, 3)
-    with pytest.raises(ValueError, match=re.escape("ToyConv2d: expected input with 6 channels, received shape "
-                                                   "(2, 3, 28, 28)")) as info:
+    with pytest.raises(
+        ValueError, match=re.escape("ToyConv2d: expected input with 6 channels, received shape (2, 3, 28, 28)")
+    ) as info:
         conv(cn.zeros(2, 3, 28, 28))
     assert isinstance(info.value, LayerInputError) and info.value.module is conv and info.value.path == ""
-    with pytest.raises(ValueError, match=re.escape("ToyConv2d: expected 4D input (N, C, H, W), received shape "
-                                                   "(3, 28, 28)")):
+    with pytest.raises(
+        ValueError, match=re.escape("ToyConv2d: expected 4D input (N, C, H, W), received shape (3, 28, 28)")
+    ):
         conv(cn.zeros(3, 28, 28))
 
 
@@ -564,13 +619,13 @@ def test_layer_error_path_through_modulelist_and_nested_sequentials():
         model(cn.zeros(2, 3, 8, 8))
     assert str(info.value) == "blocks.0.0.1 (ToyConv2d): expected input with 4 channels, received shape (2, 6, 8, 8)"
     assert info.value.path == "blocks.0.0.1" and info.value.module is model.blocks[0][0][1]
-    with pytest.raises(ValueError) as info:                # the wrong input to the first layer
+    with pytest.raises(ValueError) as info:  # the wrong input to the first layer
         model(cn.zeros(2, 5, 8, 8))
     assert str(info.value) == "stem (ToyConv2d): expected input with 3 channels, received shape (2, 5, 8, 8)"
-    with pytest.raises(ValueError) as info:                # called on the inner Sequential: relative path
+    with pytest.raises(ValueError) as info:  # called on the inner Sequential: relative path
         model.blocks[0](cn.zeros(2, 6, 8, 8))
     assert str(info.value) == "0.1 (ToyConv2d): expected input with 4 channels, received shape (2, 6, 8, 8)"
-    with pytest.raises(ValueError) as info:                # ... and again from the top: the message is rebuilt
+    with pytest.raises(ValueError) as info:  # ... and again from the top: the message is rebuilt
         Sequential(model)(cn.zeros(2, 3, 8, 8))
     assert str(info.value) == "0.blocks.0.0.1 (ToyConv2d): expected input with 4 channels, received shape (2, 6, 8, 8)"
 
@@ -580,10 +635,10 @@ def test_layer_error_when_forward_is_called_directly_or_layer_is_foreign():
         def __init__(self):
             super().__init__()
             self.body = Sequential(ToyBatchNorm2d(1))
-            self.outsider = [ToyConv2d(5, 5, 1)]          # not registered: not part of the tree
+            self.outsider = [ToyConv2d(5, 5, 1)]  # not registered: not part of the tree
 
         def forward(self, x):
-            x = self.body.forward(x)                       # bypasses Sequential.__call__
+            x = self.body.forward(x)  # bypasses Sequential.__call__
             return self.outsider[0](x)
 
     model = Direct()
@@ -603,7 +658,7 @@ def test_check_input_variants():
     with pytest.raises(ValueError, match=re.escape("Module: expected input with 3 channels, received shape (5, 2)")):
         m.check_input(np.zeros((5, 2)), channels=3, channel_axis=-1)
     with pytest.raises(ValueError, match=re.escape("Module: expected input with 2 channels, received shape (5,)")):
-        m.check_input(np.zeros(5), channels=2)             # no channel axis at all
+        m.check_input(np.zeros(5), channels=2)  # no channel axis at all
     with pytest.raises(LayerInputError, match=re.escape("Module: custom detail")):
         m._input_error("custom detail")
 
@@ -674,7 +729,7 @@ def test_modulelist_operations_match_torch_keys():
     ml.insert(1, AddConst(10))
     tl.insert(1, torch.nn.ReLU())
     assert [m.c for m in ml] == [0, 10, 1, 2, 3, 4, 5]
-    ml.insert(-1, AddConst(11))                            # like list.insert
+    ml.insert(-1, AddConst(11))  # like list.insert
     assert [m.c for m in ml] == [0, 10, 1, 2, 3, 4, 11, 5]
     del ml[-2]
     del ml[0]
@@ -730,6 +785,6 @@ def test_forward_hooks():
     h2.remove()
     with h1:
         assert float(seq(cn.tensor(1.0)).item()) == 4.0
-    assert float(seq(cn.tensor(1.0)).item()) == 4.0 and len(seen) == 2   # h1 removed on leaving the with
+    assert float(seq(cn.tensor(1.0)).item()) == 4.0 and len(seen) == 2  # h1 removed on leaving the with
     seq.register_forward_hook(lambda m, args, out: out * 10)
     assert float(seq(cn.tensor(1.0)).item()) == 40.0

@@ -8,12 +8,12 @@ import pytest
 import scipy.special
 import torch
 import torch.nn.functional as TF
+from helpers import check_gradcheck, compare_with_torch
 
 import convnp as cn
 import convnp.ops.activation as activation_module
 from convnp.kernels.activation import BitmaskRelu
 from convnp.ops.activation import elu, gelu, leaky_relu, log_softmax, prelu, relu, sigmoid, softmax, tanh
-from helpers import check_gradcheck, compare_with_torch
 
 DTYPES = [np.float64, np.float32]
 
@@ -45,6 +45,7 @@ def _away_from_kinks(rng, shape, lo=0.1, hi=2.5):
 # Elementwise activations
 # ============================================================================================
 
+
 @pytest.mark.parametrize("name", ELEMENTWISE)
 @pytest.mark.parametrize("shape", [(5,), (2, 3), (1, 2, 2, 3)])
 def test_elementwise_gradcheck(name, shape):
@@ -63,7 +64,7 @@ def test_elementwise_matches_torch(name, dtype, seed):
     compare_with_torch(ours, theirs, [x], dtype=dtype, seed=seed, what=f"{name} {shape}")
 
 
-@pytest.mark.filterwarnings("error")            # no overflow / invalid-value warnings
+@pytest.mark.filterwarnings("error")  # no overflow / invalid-value warnings
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", ELEMENTWISE)
 def test_elementwise_extreme_inputs(name, dtype):
@@ -77,7 +78,7 @@ def test_sigmoid_saturates_cleanly_on_both_sides():
     with np.errstate(over="raise", invalid="raise"):
         y = sigmoid(cn.tensor(np.array([-1e4, -745.0, -50.0, 0.0, 50.0, 1e4])))
     assert y.data[0] == 0.0 and y.data[-1] == 1.0 and y.data[3] == 0.5
-    assert 0.0 < y.data[2] < 1e-21                  # e^-50 kept, not rounded to 0 via 1 - 1
+    assert 0.0 < y.data[2] < 1e-21  # e^-50 kept, not rounded to 0 via 1 - 1
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -188,8 +189,17 @@ def test_prelu_single_gradient_and_kink(requires_grad, dtype):
 
 SOFTMAX = {"softmax": (softmax, TF.softmax), "log_softmax": (log_softmax, TF.log_softmax)}
 
-SOFTMAX_GRADCHECK = [((4,), 0), ((3, 4), 1), ((3, 4), 0), ((2, 3, 4), 2), ((2, 3, 4), -2),
-                     ((2, 3, 2, 2), 1), ((2, 2, 2, 3), -1), ((3, 1), 1), ((), 0)]
+SOFTMAX_GRADCHECK = [
+    ((4,), 0),
+    ((3, 4), 1),
+    ((3, 4), 0),
+    ((2, 3, 4), 2),
+    ((2, 3, 4), -2),
+    ((2, 3, 2, 2), 1),
+    ((2, 2, 2, 3), -1),
+    ((3, 1), 1),
+    ((), 0),
+]
 
 
 @pytest.mark.parametrize("name", SOFTMAX)
@@ -200,9 +210,24 @@ def test_softmax_gradcheck(name, shape, dim):
     check_gradcheck(lambda t: fn(t, dim), [x])
 
 
-SOFTMAX_PARITY = [((7,), 0), ((7,), -1), ((5, 10), 1), ((5, 10), 0), ((2, 3, 4), 0), ((2, 3, 4), 1),
-                  ((2, 3, 4), 2), ((2, 5, 3, 4), 1), ((2, 5, 3, 4), -1), ((2, 5, 3, 4), 2), ((1, 1), 1),
-                  ((4, 1), 1), ((1, 6), 1), ((), 0), ((), -1), ((2, 3, 2, 2, 3), 3)]
+SOFTMAX_PARITY = [
+    ((7,), 0),
+    ((7,), -1),
+    ((5, 10), 1),
+    ((5, 10), 0),
+    ((2, 3, 4), 0),
+    ((2, 3, 4), 1),
+    ((2, 3, 4), 2),
+    ((2, 5, 3, 4), 1),
+    ((2, 5, 3, 4), -1),
+    ((2, 5, 3, 4), 2),
+    ((1, 1), 1),
+    ((4, 1), 1),
+    ((1, 6), 1),
+    ((), 0),
+    ((), -1),
+    ((2, 3, 2, 2, 3), 3),
+]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -212,8 +237,9 @@ def test_softmax_matches_torch(name, shape, dim, dtype):
     rng = np.random.default_rng(len(shape) * 10 + dim % 7)
     x = np.asarray(rng.standard_normal(shape) * rng.choice([1.0, 5.0]))
     ours, theirs = SOFTMAX[name]
-    compare_with_torch(lambda t: ours(t, dim), lambda t: theirs(t, dim), [x], dtype=dtype,
-                       what=f"{name} {shape} dim={dim}")
+    compare_with_torch(
+        lambda t: ours(t, dim), lambda t: theirs(t, dim), [x], dtype=dtype, what=f"{name} {shape} dim={dim}"
+    )
 
 
 @pytest.mark.filterwarnings("error")
@@ -223,14 +249,15 @@ def test_softmax_matches_torch(name, shape, dim, dtype):
 def test_softmax_extreme_logits(name, dtype, seed):
     rng = np.random.default_rng(seed)
     x = rng.choice([1e4, -1e4, 50.0, -50.0, 0.0, 1.0], size=(6, 5))
-    x[0] = 1e4                                       # a row of equal huge logits
-    x[1] = -1e4                                      # and of equal very negative ones
+    x[0] = 1e4  # a row of equal huge logits
+    x[1] = -1e4  # and of equal very negative ones
     x[2] = [1e4, -1e4, 1e4, 50.0, -50.0]
     x[3] += rng.standard_normal(5)
     dim = seed % 2
     ours, theirs = SOFTMAX[name]
-    out, _ = compare_with_torch(lambda t: ours(t, dim), lambda t: theirs(t, dim), [x], dtype=dtype,
-                                seed=seed, what=f"{name} extreme")
+    out, _ = compare_with_torch(
+        lambda t: ours(t, dim), lambda t: theirs(t, dim), [x], dtype=dtype, seed=seed, what=f"{name} extreme"
+    )
     assert np.all(np.isfinite(out.data))
     if name == "softmax":
         np.testing.assert_allclose(out.data.sum(axis=dim), 1.0, rtol=1e-6)
@@ -252,8 +279,11 @@ def test_softmax_dim_none_uses_the_legacy_rule(name, ndim, expected_dim):
             warnings.simplefilter("ignore")
             return theirs(t)
 
-    with pytest.warns(UserWarning, match=rf"^{name}: implicit dimension choice \(dim=None\) is deprecated.*"
-                                         rf"using dim={expected_dim} for a {ndim}-D input"):
+    with pytest.warns(
+        UserWarning,
+        match=rf"^{name}: implicit dimension choice \(dim=None\) is deprecated.*"
+        rf"using dim={expected_dim} for a {ndim}-D input",
+    ):
         out, _ = compare_with_torch(ours, torch_implicit, [x], what=f"{name} dim=None {ndim}-D")
     np.testing.assert_array_equal(out.data, ours(cn.tensor(x), expected_dim).data)
 
@@ -262,10 +292,21 @@ def test_softmax_dim_none_uses_the_legacy_rule(name, ndim, expected_dim):
 # Errors
 # ============================================================================================
 
-@pytest.mark.parametrize("name, fn", [("relu", relu), ("leaky_relu", leaky_relu), ("elu", elu), ("gelu", gelu),
-                                      ("sigmoid", sigmoid), ("tanh", tanh), ("softmax", lambda x: softmax(x, 0)),
-                                      ("log_softmax", lambda x: log_softmax(x, 0)),
-                                      ("prelu", lambda x: prelu(x, cn.tensor([0.25])))])
+
+@pytest.mark.parametrize(
+    "name, fn",
+    [
+        ("relu", relu),
+        ("leaky_relu", leaky_relu),
+        ("elu", elu),
+        ("gelu", gelu),
+        ("sigmoid", sigmoid),
+        ("tanh", tanh),
+        ("softmax", lambda x: softmax(x, 0)),
+        ("log_softmax", lambda x: log_softmax(x, 0)),
+        ("prelu", lambda x: prelu(x, cn.tensor([0.25]))),
+    ],
+)
 def test_input_type_errors(name, fn):
     with pytest.raises(TypeError, match=rf"^{name}: expected a floating-point input\. Received: input of dtype int64"):
         fn(cn.tensor([1, 2, 3]))
@@ -275,16 +316,25 @@ def test_input_type_errors(name, fn):
 
 def test_parameter_type_errors():
     x = cn.tensor([1.0, -1.0])
-    with pytest.raises(TypeError, match=r"^leaky_relu: negative_slope must be a real number\. "
-                                        r"Received: negative_slope='a'"):
+    with pytest.raises(
+        TypeError,
+        match=r"^leaky_relu: negative_slope must be a real number\. "
+        r"Received: negative_slope='a'",
+    ):
         leaky_relu(x, "a")
-    with pytest.raises(TypeError, match=r"^leaky_relu: negative_slope must be a real number\. "
-                                        r"Received: negative_slope=True"):
+    with pytest.raises(
+        TypeError,
+        match=r"^leaky_relu: negative_slope must be a real number\. "
+        r"Received: negative_slope=True",
+    ):
         leaky_relu(x, True)
     with pytest.raises(TypeError, match=r"^elu: alpha must be a real number\. Received: alpha=None"):
         elu(x, alpha=None)
-    with pytest.raises(ValueError, match=r"^gelu: approximate must be 'none' or 'tanh'\. "
-                                         r"Received: approximate='erf'"):
+    with pytest.raises(
+        ValueError,
+        match=r"^gelu: approximate must be 'none' or 'tanh'\. "
+        r"Received: approximate='erf'",
+    ):
         gelu(x, approximate="erf")
     with pytest.raises(ValueError, match=r"^gelu: approximate must be .*Received: approximate=None"):
         gelu(x, approximate=None)
@@ -292,35 +342,56 @@ def test_parameter_type_errors():
 
 def test_prelu_errors():
     x4 = cn.tensor(np.ones((2, 3, 4, 4)))
-    with pytest.raises(ValueError, match=r"^prelu: expected weight with 1 element or C = input.shape\[1\] = 3 "
-                                         r"elements .*Received: weight with 2 elements for input of shape "
-                                         r"\(2, 3, 4, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"^prelu: expected weight with 1 element or C = input.shape\[1\] = 3 "
+        r"elements .*Received: weight with 2 elements for input of shape "
+        r"\(2, 3, 4, 4\)",
+    ):
         prelu(x4, cn.tensor(np.ones(2)))
-    with pytest.raises(ValueError, match=r"^prelu: expected weight with 1 element or C = input.shape\[1\] = 1 "
-                                         r"elements \(inputs with fewer than 2 dimensions have C = 1\)\. "
-                                         r"Received: weight with 5 elements for input of shape \(5,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"^prelu: expected weight with 1 element or C = input.shape\[1\] = 1 "
+        r"elements \(inputs with fewer than 2 dimensions have C = 1\)\. "
+        r"Received: weight with 5 elements for input of shape \(5,\)",
+    ):
         prelu(cn.tensor(np.ones(5)), cn.tensor(np.ones(5)))
-    with pytest.raises(ValueError, match=r"^prelu: expected weight to be a scalar or a 1-D tensor\. "
-                                         r"Received: weight of shape \(1, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"^prelu: expected weight to be a scalar or a 1-D tensor\. "
+        r"Received: weight of shape \(1, 3\)",
+    ):
         prelu(x4, cn.tensor(np.ones((1, 3))))
-    with pytest.raises(TypeError, match=r"^prelu: expected weight to have the input's dtype float64\. "
-                                        r"Received: weight of dtype float32"):
+    with pytest.raises(
+        TypeError,
+        match=r"^prelu: expected weight to have the input's dtype float64\. "
+        r"Received: weight of dtype float32",
+    ):
         prelu(x4, cn.tensor(np.ones(3, np.float32)))
-    with pytest.raises(TypeError, match=r"^prelu: expected a floating-point weight\. "
-                                        r"Received: weight of dtype int64"):
+    with pytest.raises(
+        TypeError,
+        match=r"^prelu: expected a floating-point weight\. "
+        r"Received: weight of dtype int64",
+    ):
         prelu(x4, cn.tensor([1, 2, 3]))
 
 
 @pytest.mark.parametrize("name, fn", [("softmax", softmax), ("log_softmax", log_softmax)])
 def test_softmax_dim_errors(name, fn):
     x = cn.tensor(np.ones((2, 3)))
-    with pytest.raises(ValueError, match=rf"^{name}: dim out of range for an input with 2 dimensions "
-                                         rf"\(expected -2 <= dim < 2\)\. Received: dim=2"):
+    with pytest.raises(
+        ValueError,
+        match=rf"^{name}: dim out of range for an input with 2 dimensions "
+        rf"\(expected -2 <= dim < 2\)\. Received: dim=2",
+    ):
         fn(x, 2)
     with pytest.raises(ValueError, match=rf"^{name}: dim out of range .*Received: dim=-3"):
         fn(x, -3)
-    with pytest.raises(ValueError, match=rf"^{name}: dim out of range for an input with 0 dimensions "
-                                         rf"\(expected -1 <= dim < 1\)\. Received: dim=1"):
+    with pytest.raises(
+        ValueError,
+        match=rf"^{name}: dim out of range for an input with 0 dimensions "
+        rf"\(expected -1 <= dim < 1\)\. Received: dim=1",
+    ):
         fn(cn.tensor(1.0), 1)
     with pytest.raises(TypeError, match=rf"^{name}: dim must be an int or None\. Received: dim=1.0"):
         fn(x, 1.0)
@@ -332,6 +403,7 @@ def test_softmax_dim_errors(name, fn):
 # relu: bit-exact PyTorch semantics on every path (small, large on the worker threads, the row
 # block and its tail, non-contiguous input; the kernel's thresholds: tests/kernels/test_activation.py)
 # ============================================================================================
+
 
 def _relu_inputs(rng, shape, dtype):
     x = rng.standard_normal(shape).astype(dtype)
@@ -359,10 +431,19 @@ def _check_relu_exactly(x, g, sign_of_zero=True):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape", [(), (1,), (7,), (3, 5), (1, 3, 5, 7),        # one thread, under one row block
-                                   (2, 3, 150, 151),                          # one thread, a row block and a tail
-                                   (5, 3, 257, 275),                          # >= 2^20: worker threads, a tail
-                                   (1, 1100, 1000)])                          # large, batch of one: one slice
+@pytest.mark.parametrize(
+    "shape",
+    [
+        (),
+        (1,),
+        (7,),
+        (3, 5),
+        (1, 3, 5, 7),  # one thread, under one row block
+        (2, 3, 150, 151),  # one thread, a row block and a tail
+        (5, 3, 257, 275),  # >= 2^20: worker threads, a tail
+        (1, 1100, 1000),
+    ],
+)  # large, batch of one: one slice
 def test_relu_is_bit_exact_like_torch_above_and_below_the_thresholds(shape, dtype):
     rng = np.random.default_rng(len(shape) + sum(shape))
     x = _relu_inputs(rng, shape, dtype)
@@ -404,8 +485,7 @@ def test_relu_context_offers_its_mask_for_guided_backprop():
     # the lecture Relu's or its kernel's (whichever the engine ran)
     x = np.array([-1.0, 0.0, -0.0, 2.0, np.nan])
     y = relu(cn.tensor(x, requires_grad=True))
-    assert y._node.function is (activation_module.Relu if cn.get_engine("activation") == "reference"
-                                else BitmaskRelu)
+    assert y._node.function is (activation_module.Relu if cn.get_engine("activation") == "reference" else BitmaskRelu)
     mask = y._node.function.pass_mask(y._node.ctx)
     assert mask.dtype == np.bool_
     np.testing.assert_array_equal(mask, [False, False, False, True, True])
@@ -426,6 +506,7 @@ def test_lecture_relu_saves_its_mask():
     ctx = type("Ctx", (), {"needs_input_grad": (True,)})()
     out = activation_module.Relu.forward(ctx, np.array([-1.0, 0.0, -0.0, 2.0, np.nan, -np.inf]))
     np.testing.assert_array_equal(ctx.mask, [False, False, False, True, True, False])
-    np.testing.assert_array_equal(activation_module.Relu.backward(ctx, np.full(6, np.inf)),
-                                  [0.0, 0.0, 0.0, np.inf, np.inf, 0.0])
+    np.testing.assert_array_equal(
+        activation_module.Relu.backward(ctx, np.full(6, np.inf)), [0.0, 0.0, 0.0, np.inf, np.inf, 0.0]
+    )
     assert np.isnan(out[4]) and np.signbit(out[2]) and out[5] == 0.0

@@ -4,9 +4,9 @@ over seeded shapes, and PyTorch's gradients at the kinks."""
 import numpy as np
 import pytest
 import torch.nn.functional as TF
+from helpers import check_gradcheck, compare_with_torch
 
 import convnp.nn.functional as F
-from helpers import check_gradcheck, compare_with_torch
 
 PAIRS = {
     "relu6": (F.relu6, TF.relu6, (0.0, 6.0)),

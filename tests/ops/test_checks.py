@@ -29,7 +29,7 @@ def test_a_combination_is_checked_once_and_its_result_reused():
     assert check((4, 5), 2) == ((4, 5, 4, 5), 2)
     assert check((4, 5), 2) == ((4, 5, 4, 5), 2)
     assert calls == [((4, 5), 2)]
-    assert check((4, 5), 3) == ((4, 5, 4, 5), 3)           # another combination: checked
+    assert check((4, 5), 3) == ((4, 5, 4, 5), 3)  # another combination: checked
     assert len(calls) == 2
     assert check.__name__ == "check" and "Doubles" in check.__doc__
 
@@ -54,11 +54,11 @@ def test_true_never_stands_for_1_nor_a_float_for_an_int():
 
 def test_arguments_that_are_not_plain_are_checked_every_time():
     check, calls = _counting_check()
-    check([4], 1)                                   # a list
+    check([4], 1)  # a list
     check([4], 1)
     assert len(calls) == 2
     assert _plain_key(([4], 1)) is None
-    assert _plain_key(((4, True), 1)) is None       # a bool inside a tuple
+    assert _plain_key(((4, True), 1)) is None  # a bool inside a tuple
     assert _plain_key(((4, np.int64(2)),)) is None
     assert _plain_key((((1, 1), (2, 2)), "same", None, 0.5, np.dtype(np.float32))) is not None
     assert _plain_key((1,)) != _plain_key((True,))

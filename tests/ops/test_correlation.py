@@ -8,22 +8,36 @@ import pytest
 import scipy.signal
 import torch
 import torch.nn.functional as F
+from helpers import TOL, assert_close, check_gradcheck, compare_with_torch
 
 import convnp as cn
 from convnp.ops.correlation import convolve2d, correlate2d
-from helpers import TOL, assert_close, check_gradcheck, compare_with_torch
 
 MODES = ("valid", "same", "full")
-FUNCTIONS = {"correlate2d": (correlate2d, scipy.signal.correlate2d),
-             "convolve2d": (convolve2d, scipy.signal.convolve2d)}
+FUNCTIONS = {
+    "correlate2d": (correlate2d, scipy.signal.correlate2d),
+    "convolve2d": (convolve2d, scipy.signal.convolve2d),
+}
 
 
 def _shape_configs(count: int, seed: int):
     """(image shape, kernel shape): odd and even kernels, 1xN and Nx1, kernels larger than the image."""
     rng = np.random.default_rng(seed)
-    configs = [((5, 6), (3, 3)), ((5, 6), (2, 4)), ((4, 4), (4, 4)), ((3, 7), (1, 4)), ((6, 2), (5, 1)),
-               ((1, 1), (1, 1)), ((1, 6), (1, 3)), ((2, 3), (5, 6)), ((3, 3), (3, 6)), ((2, 2), (7, 2)),
-               ((4, 5), (6, 3)), ((5, 4), (2, 6)), ((7, 8), (8, 8))]
+    configs = [
+        ((5, 6), (3, 3)),
+        ((5, 6), (2, 4)),
+        ((4, 4), (4, 4)),
+        ((3, 7), (1, 4)),
+        ((6, 2), (5, 1)),
+        ((1, 1), (1, 1)),
+        ((1, 6), (1, 3)),
+        ((2, 3), (5, 6)),
+        ((3, 3), (3, 6)),
+        ((2, 2), (7, 2)),
+        ((4, 5), (6, 3)),
+        ((5, 4), (2, 6)),
+        ((7, 8), (8, 8)),
+    ]
     for _ in range(count):
         image = tuple(int(v) for v in rng.integers(1, 9, size=2))
         kernel = tuple(int(v) for v in rng.integers(1, 10, size=2))
@@ -32,7 +46,7 @@ def _shape_configs(count: int, seed: int):
 
 
 SHAPES = _shape_configs(22, seed=7)
-GRAD_SHAPES = SHAPES[:13] + SHAPES[13::2]            # the hand-picked edge cases and half the random ones
+GRAD_SHAPES = SHAPES[:13] + SHAPES[13::2]  # the hand-picked edge cases and half the random ones
 
 
 def _scipy_valid_ok(image, kernel) -> bool:
@@ -42,6 +56,7 @@ def _scipy_valid_ok(image, kernel) -> bool:
 # --------------------------------------------------------------------------------------------
 # Forward: exactly scipy.signal's values and shapes
 # --------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("name", list(FUNCTIONS))
@@ -54,7 +69,7 @@ def test_matches_scipy(image, kernel, name, dtype):
     for mode in MODES:
         if mode == "valid" and not _scipy_valid_ok(image, kernel):
             with pytest.raises(ValueError):
-                theirs(x, k, mode)                     # scipy refuses it, and so do we
+                theirs(x, k, mode)  # scipy refuses it, and so do we
             with pytest.raises(ValueError, match=f"{name}: in 'valid' mode one input must be at least as large"):
                 ours(cn.tensor(x), cn.tensor(k), mode)
             continue
@@ -83,6 +98,7 @@ def test_integer_inputs_like_scipy():
 # The lectures' point: convolution is correlation with the kernel rotated 180 degrees
 # --------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("image, kernel", SHAPES[:20], ids=[f"{i}-{k}" for i, k in SHAPES[:20]])
 def test_convolution_is_correlation_with_flipped_kernel(image, kernel):
     rng = np.random.default_rng(3)
@@ -96,7 +112,9 @@ def test_convolution_is_correlation_with_flipped_kernel(image, kernel):
             # even kernel both are windows of the same full result, one pixel apart
             full = correlate2d(x, flipped, "full").data
             rows, cols = (kernel[0] - 1) // 2, (kernel[1] - 1) // 2
-            np.testing.assert_allclose(conv, full[rows:rows + image[0], cols:cols + image[1]], rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(
+                conv, full[rows : rows + image[0], cols : cols + image[1]], rtol=1e-12, atol=1e-12
+            )
         else:
             np.testing.assert_allclose(conv, correlate2d(x, flipped, mode).data, rtol=1e-12, atol=1e-12)
     # and in 'full' mode convolution commutes, correlation does not (it reverses)
@@ -108,8 +126,10 @@ def test_convolution_is_correlation_with_flipped_kernel(image, kernel):
 # Gradients: gradcheck, and PyTorch autograd of the same computation written as conv2d
 # --------------------------------------------------------------------------------------------
 
+
 def _torch_reference(name: str, mode: str):
     """The same operation in PyTorch: zero-pad the image (scipy's pads for the mode), conv2d."""
+
     def fn(x, k):
         pads = []
         for h, kk in zip(x.shape, k.shape):
@@ -123,6 +143,7 @@ def _torch_reference(name: str, mode: str):
         kernel = k.flip((0, 1)) if name == "convolve2d" else k
         xp = F.pad(x[None, None], (*pads[1], *pads[0]))
         return F.conv2d(xp, kernel[None, None])[0, 0]
+
     return fn
 
 
@@ -136,8 +157,13 @@ def test_gradients_match_torch(image, kernel, name, dtype):
     for mode in MODES:
         if mode == "valid" and not _scipy_valid_ok(image, kernel):
             continue
-        compare_with_torch(lambda a, b: ours(a, b, mode), _torch_reference(name, mode), [x, k], dtype=dtype,
-                           what=f"{name} {mode} {image} {kernel}")
+        compare_with_torch(
+            lambda a, b: ours(a, b, mode),
+            _torch_reference(name, mode),
+            [x, k],
+            dtype=dtype,
+            what=f"{name} {mode} {image} {kernel}",
+        )
 
 
 GRADCHECK = [((4, 5), (3, 2)), ((3, 3), (2, 2)), ((2, 3), (3, 4)), ((3, 4), (1, 3)), ((4, 2), (4, 1))]
@@ -167,12 +193,16 @@ def test_gradient_of_one_argument_only():
 # Errors
 # --------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", list(FUNCTIONS))
 def test_errors(name):
     ours = FUNCTIONS[name][0]
     img, ker = cn.zeros(4, 5), cn.zeros(2, 2)
-    with pytest.raises(ValueError, match=rf"{name}: in1 and in2 must both be 2-D \(one image, one kernel\). "
-                                         rf"Received: in1 of shape \(1, 4, 5\), in2 of shape \(2, 2\)"):
+    with pytest.raises(
+        ValueError,
+        match=rf"{name}: in1 and in2 must both be 2-D \(one image, one kernel\). "
+        rf"Received: in1 of shape \(1, 4, 5\), in2 of shape \(2, 2\)",
+    ):
         ours(cn.zeros(1, 4, 5), ker)
     with pytest.raises(ValueError, match=rf"{name}: in1 and in2 must both be 2-D.*in2 of shape \(2,\)"):
         ours(img, cn.zeros(2))
@@ -180,12 +210,18 @@ def test_errors(name):
         ours(img, ker, "circular")
     with pytest.raises(ValueError, match=rf"{name}: mode must be .* Received: mode=None"):
         ours(img, ker, None)
-    with pytest.raises(ValueError, match=rf"{name}: in 'valid' mode one input must be at least as large as the other "
-                                         rf"in every dimension \(as scipy.signal requires\). Received: in1 of shape "
-                                         rf"\(4, 5\), in2 of shape \(5, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=rf"{name}: in 'valid' mode one input must be at least as large as the other "
+        rf"in every dimension \(as scipy.signal requires\). Received: in1 of shape "
+        rf"\(4, 5\), in2 of shape \(5, 3\)",
+    ):
         ours(img, cn.zeros(5, 3), "valid")
     with pytest.raises(ValueError, match=rf"{name}: in1 and in2 must not be empty. Received: in1 of shape \(0, 3\)"):
         ours(np.zeros((0, 3)), ker)
-    with pytest.raises(TypeError, match=rf"{name}: in2 must be a real numeric array or tensor. Received: in2 of "
-                                        rf"dtype <U1"):
+    with pytest.raises(
+        TypeError,
+        match=rf"{name}: in2 must be a real numeric array or tensor. Received: in2 of "
+        rf"dtype <U1",
+    ):
         ours(img, np.array([["a"]]))

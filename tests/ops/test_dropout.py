@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
+from helpers import assert_close, check_gradcheck
 
 import convnp as cn
 from convnp.ops.dropout import dropout, dropout2d
-from helpers import assert_close, check_gradcheck
 
 DTYPES = [np.float64, np.float32]
 
@@ -26,12 +26,13 @@ def _nonzero(rng, shape, dtype=np.float64):
 # dropout
 # ============================================================================================
 
+
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
 def test_kept_fraction_is_one_minus_p(p):
     n = 1_000_000
     y = dropout(cn.ones(n, dtype=np.float64), p, generator=np.random.default_rng(int(p * 10)))
     kept = np.count_nonzero(y.data) / n
-    sigma = np.sqrt(p * (1 - p) / n)                # binomial standard deviation of the fraction
+    sigma = np.sqrt(p * (1 - p) / n)  # binomial standard deviation of the fraction
     assert abs(kept - (1 - p)) < 5 * sigma, f"kept {kept}, expected {1 - p} +- {5 * sigma:.1e}"
 
 
@@ -45,7 +46,7 @@ def test_kept_values_are_scaled_and_gradient_is_mask_times_scale(p, dtype):
     assert y.dtype == dtype and y.shape == data.shape
     kept = y.data != 0
     assert 0 < kept.sum() < kept.size
-    rtol = 1e-15 if dtype == np.float64 else 3e-7          # two roundings at most
+    rtol = 1e-15 if dtype == np.float64 else 3e-7  # two roundings at most
     np.testing.assert_allclose(y.data[kept], data[kept] / (1 - p), rtol=rtol)
     upstream = rng.standard_normal(data.shape).astype(dtype)
     y.backward(upstream)
@@ -82,7 +83,7 @@ def test_same_seed_same_mask():
     cn.manual_seed(123)
     np.testing.assert_array_equal(dropout(x, 0.5).data, a)
     np.testing.assert_array_equal(dropout(x, 0.5).data, b)
-    assert not np.array_equal(a, b)                 # the default generator advances
+    assert not np.array_equal(a, b)  # the default generator advances
     c = dropout(x, 0.5, generator=np.random.default_rng(9)).data
     np.testing.assert_array_equal(dropout(x, 0.5, generator=np.random.default_rng(9)).data, c)
     assert not np.array_equal(c, dropout(x, 0.5, generator=np.random.default_rng(10)).data)
@@ -125,6 +126,7 @@ def test_inplace_is_accepted_and_computed_out_of_place(fn):
 # dropout2d
 # ============================================================================================
 
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(4, 6, 5, 3), (1, 1, 2, 2), (8, 3, 1, 7), (6, 4, 3)])
 def test_dropout2d_zeroes_whole_channels(shape, dtype):
@@ -136,7 +138,7 @@ def test_dropout2d_zeroes_whole_channels(shape, dtype):
     kept = y.data != 0
     per_channel = kept.reshape(shape[:-2] + (-1,))  # (N, C, H*W) or (C, H*W)
     assert np.all(per_channel.all(axis=-1) | ~per_channel.any(axis=-1)), "a channel was partly dropped"
-    rtol = 1e-15 if dtype == np.float64 else 3e-7          # two roundings at most
+    rtol = 1e-15 if dtype == np.float64 else 3e-7  # two roundings at most
     np.testing.assert_allclose(y.data[kept], data[kept] / (1 - p), rtol=rtol)
     upstream = rng.standard_normal(shape).astype(dtype)
     y.backward(upstream)
@@ -149,7 +151,7 @@ def test_dropout2d_channel_statistics_and_gradcheck():
     kept = y.data[:, :, 0, 0] != 0
     sigma = np.sqrt(p * (1 - p) / (n * c))
     assert abs(kept.mean() - (1 - p)) < 5 * sigma
-    assert kept.any(axis=0).all() and (~kept).any(axis=0).all()     # the mask varies over samples too
+    assert kept.any(axis=0).all() and (~kept).any(axis=0).all()  # the mask varies over samples too
     x = _nonzero(np.random.default_rng(3), (2, 3, 2, 2))
     check_gradcheck(lambda t: dropout2d(t, 0.5, generator=np.random.default_rng(6)), [x])
 
@@ -167,7 +169,7 @@ def test_dropout2d_matches_torch_on_4d_semantics():
     torch.manual_seed(0)
     data = _nonzero(np.random.default_rng(0), (3, 5, 4, 4))
     t = TF.dropout2d(torch.tensor(data), 0.5)
-    m = (t.numpy()[:, :, :1, :1] != 0)               # (N, C, 1, 1)
+    m = t.numpy()[:, :, :1, :1] != 0  # (N, C, 1, 1)
     ours = cn.tensor(data) * cn.tensor(m.astype(np.float64) / 0.5)
     assert_close(ours, t, 1e-15, "dropout2d formula")
 
@@ -176,12 +178,16 @@ def test_dropout2d_matches_torch_on_4d_semantics():
 # Errors
 # ============================================================================================
 
+
 @pytest.mark.parametrize("name, fn", [("dropout", dropout), ("dropout2d", dropout2d)])
 def test_errors(name, fn):
     x = cn.tensor(np.ones((2, 3, 4, 4)))
     for bad in (-0.1, 1.5, float("nan")):
-        with pytest.raises(ValueError, match=rf"^{name}: dropout probability p must be between 0 and 1\. "
-                                             rf"Received: p={bad}"):
+        with pytest.raises(
+            ValueError,
+            match=rf"^{name}: dropout probability p must be between 0 and 1\. "
+            rf"Received: p={bad}",
+        ):
             fn(x, bad)
     with pytest.raises(TypeError, match=rf"^{name}: p must be a real number in \[0, 1\]\. Received: p='0.5'"):
         fn(x, "0.5")
@@ -189,11 +195,17 @@ def test_errors(name, fn):
         fn(x, True)
     with pytest.raises(TypeError, match=rf"^{name}: training must be a bool\. Received: training='yes'"):
         fn(x, 0.5, training="yes")
-    with pytest.raises(TypeError, match=rf"^{name}: generator must be a numpy.random.Generator or None\. "
-                                        rf"Received: int"):
+    with pytest.raises(
+        TypeError,
+        match=rf"^{name}: generator must be a numpy.random.Generator or None\. "
+        rf"Received: int",
+    ):
         fn(x, 0.5, generator=42)
-    with pytest.raises(TypeError, match=rf"^{name}: expected a floating-point input\. "
-                                        rf"Received: input of dtype int64"):
+    with pytest.raises(
+        TypeError,
+        match=rf"^{name}: expected a floating-point input\. "
+        rf"Received: input of dtype int64",
+    ):
         fn(cn.tensor(np.ones((2, 3, 4, 4), np.int64)), 0.5)
     with pytest.raises(TypeError, match=rf"^{name}: expected input to be a tensor\. Received: str"):
         fn("abc", 0.5)
@@ -201,15 +213,19 @@ def test_errors(name, fn):
 
 @pytest.mark.parametrize("shape", [(3,), (2, 3), (1, 2, 3, 4, 5)])
 def test_dropout2d_rank_error(shape):
-    with pytest.raises(ValueError, match=r"^dropout2d: expected input of shape \(N, C, H, W\) or \(C, H, W\)\. "
-                                         rf"Received: input of shape {re_escape(shape)}"):
+    with pytest.raises(
+        ValueError,
+        match=r"^dropout2d: expected input of shape \(N, C, H, W\) or \(C, H, W\)\. "
+        rf"Received: input of shape {re_escape(shape)}",
+    ):
         dropout2d(cn.tensor(np.ones(shape)), 0.5)
     with pytest.raises(ValueError, match=r"^dropout2d: expected input of shape"):
-        dropout2d(cn.tensor(np.ones(shape)), 0.5, training=False)   # checked even in eval
+        dropout2d(cn.tensor(np.ones(shape)), 0.5, training=False)  # checked even in eval
 
 
 def re_escape(shape):
     import re
+
     return re.escape(str(shape))
 
 
@@ -222,9 +238,17 @@ from convnp.ops.dropout import SELU_ALPHA_PRIME, alpha_dropout, dropout1d, dropo
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("fn, shape", [(dropout1d, (4, 6, 5)), (dropout1d, (1, 1, 3)), (dropout1d, (7, 9)),
-                                       (dropout3d, (3, 4, 2, 3, 5)), (dropout3d, (1, 2, 1, 1, 3)),
-                                       (dropout3d, (6, 2, 3, 2))])
+@pytest.mark.parametrize(
+    "fn, shape",
+    [
+        (dropout1d, (4, 6, 5)),
+        (dropout1d, (1, 1, 3)),
+        (dropout1d, (7, 9)),
+        (dropout3d, (3, 4, 2, 3, 5)),
+        (dropout3d, (1, 2, 1, 1, 3)),
+        (dropout3d, (6, 2, 3, 2)),
+    ],
+)
 def test_dropout1d_and_3d_zero_whole_channels(fn, shape, dtype):
     rng = np.random.default_rng(len(shape))
     p = 0.4
@@ -251,7 +275,7 @@ def test_dropout1d_and_3d_channel_statistics_gradcheck_and_torch_formula(fn, sha
     kept = y.data.reshape(shape[:2] + (-1,))[:, :, 0] != 0
     sigma = np.sqrt(p * (1 - p) / kept.size)
     assert abs(kept.mean() - (1 - p)) < 5 * sigma
-    assert kept.any(axis=0).all() and (~kept).any(axis=0).all()     # the mask varies over samples too
+    assert kept.any(axis=0).all() and (~kept).any(axis=0).all()  # the mask varies over samples too
     small = (2, 3, 4) if fn is dropout1d else (2, 3, 2, 2, 2)
     x = _nonzero(np.random.default_rng(3), small)
     check_gradcheck(lambda t: fn(t, 0.5, generator=np.random.default_rng(6)), [x])
@@ -292,11 +316,11 @@ def test_alpha_dropout_mask_rule_and_gradient(p, dtype):
     y = alpha_dropout(x, p, training=True, generator=np.random.default_rng(1))
     assert y.dtype == dtype
     alpha = SELU_ALPHA_PRIME
-    a = 1 / np.sqrt((1 - p) * (1 + p * alpha ** 2))
-    kept_value = a * data + a * alpha * p                       # m = 1
-    dropped_value = a * alpha * (p - 1)                         # m = 0: a (-alpha') + b
+    a = 1 / np.sqrt((1 - p) * (1 + p * alpha**2))
+    kept_value = a * data + a * alpha * p  # m = 1
+    dropped_value = a * alpha * (p - 1)  # m = 0: a (-alpha') + b
     tol = 1e-12 if dtype == np.float64 else 1e-5
-    kept = np.random.default_rng(1).random(data.shape) >= p       # the mask drawn: P(keep) = 1 - p
+    kept = np.random.default_rng(1).random(data.shape) >= p  # the mask drawn: P(keep) = 1 - p
     assert 0 < kept.sum() < kept.size
     assert_close(y.data[kept], kept_value[kept], tol, "kept units")
     np.testing.assert_allclose(y.data[~kept], dropped_value, rtol=tol)
@@ -326,15 +350,19 @@ def test_alpha_dropout_gradcheck_and_same_seed_same_mask():
     np.testing.assert_array_equal(alpha_dropout(cn.tensor(x), 0.5, True).data, first)
 
 
-@pytest.mark.parametrize("name, fn", [("dropout1d", dropout1d), ("dropout3d", dropout3d),
-                                      ("alpha_dropout", alpha_dropout)])
+@pytest.mark.parametrize(
+    "name, fn", [("dropout1d", dropout1d), ("dropout3d", dropout3d), ("alpha_dropout", alpha_dropout)]
+)
 def test_errors_of_the_new_dropouts(name, fn):
     test_errors(name, fn)
-    if fn is alpha_dropout:                 # any shape: nothing more to refuse
+    if fn is alpha_dropout:  # any shape: nothing more to refuse
         return
     bad = (2, 3, 4, 4) if fn is dropout1d else (2, 3, 4)
-    with pytest.raises(ValueError, match=rf"^{name}: expected input of shape .*Received: input of shape "
-                                         rf"{re.escape(str(bad))}$"):
+    with pytest.raises(
+        ValueError,
+        match=rf"^{name}: expected input of shape .*Received: input of shape "
+        rf"{re.escape(str(bad))}$",
+    ):
         fn(cn.ones(*bad), 0.5)
 
 
@@ -344,8 +372,16 @@ def test_errors_of_the_new_dropouts(name, fn):
 from convnp import nn  # noqa: E402
 
 
-@pytest.mark.parametrize("cls, shape", [("Dropout1d", (3, 4, 5)), ("Dropout1d", (4, 5)), ("Dropout3d", (2, 3, 2, 2, 2)),
-                                        ("Dropout3d", (3, 2, 2, 2)), ("AlphaDropout", (2, 3, 4))])
+@pytest.mark.parametrize(
+    "cls, shape",
+    [
+        ("Dropout1d", (3, 4, 5)),
+        ("Dropout1d", (4, 5)),
+        ("Dropout3d", (2, 3, 2, 2, 2)),
+        ("Dropout3d", (3, 2, 2, 2)),
+        ("AlphaDropout", (2, 3, 4)),
+    ],
+)
 def test_dropout_layers_train_eval_repr_and_output_shape(cls, shape):
     ours, theirs = getattr(nn, cls)(0.3), getattr(torch.nn, cls)(0.3)
     assert repr(ours) == repr(theirs)
@@ -355,14 +391,21 @@ def test_dropout_layers_train_eval_repr_and_output_shape(cls, shape):
     y = ours.train()(x)
     fn = {"Dropout1d": dropout1d, "Dropout3d": dropout3d, "AlphaDropout": alpha_dropout}[cls]
     cn.manual_seed(3)
-    np.testing.assert_array_equal(y.data, fn(x, 0.3, True).data)      # the layer is its function
+    np.testing.assert_array_equal(y.data, fn(x, 0.3, True).data)  # the layer is its function
     assert ours.output_shape(shape) == shape
 
 
-@pytest.mark.parametrize("layer, shape, message", [
-    (nn.Dropout1d(), (2, 3, 4, 4), "expected 2D or 3D input (C, L) or (N, C, L), received shape (2, 3, 4, 4)"),
-    (nn.Dropout3d(), (2, 3, 4), "expected 4D or 5D input (C, D, H, W) or (N, C, D, H, W), received shape (2, 3, 4)"),
-])
+@pytest.mark.parametrize(
+    "layer, shape, message",
+    [
+        (nn.Dropout1d(), (2, 3, 4, 4), "expected 2D or 3D input (C, L) or (N, C, L), received shape (2, 3, 4, 4)"),
+        (
+            nn.Dropout3d(),
+            (2, 3, 4),
+            "expected 4D or 5D input (C, D, H, W) or (N, C, D, H, W), received shape (2, 3, 4)",
+        ),
+    ],
+)
 def test_dropout_layer_input_errors(layer, shape, message):
     for call in (lambda: layer(cn.zeros(*shape)), lambda: layer.output_shape(shape)):
         with pytest.raises(nn.LayerInputError) as err:

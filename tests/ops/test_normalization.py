@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import TOL, assert_close, check_gradcheck, compare_with_torch
 
 import convnp as cn
 from convnp.ops.normalization import batch_norm, group_norm, layer_norm, local_response_norm
-from helpers import TOL, assert_close, check_gradcheck, compare_with_torch
 
 DTYPES = [np.float64, np.float32]
 TORCH_DTYPE = {np.float64: torch.float64, np.float32: torch.float32}
@@ -46,9 +46,16 @@ def _bn_configs():
     configs = []
     for k, shape in enumerate(BN_SHAPES):
         for training in (True, False):
-            configs.append(dict(shape=shape, training=training, affine=bool(k % 2 == 0 or not training),
-                                momentum=float(rng.choice([0.1, 0.0, 1.0, 0.37])),
-                                eps=float(rng.choice([1e-5, 1e-3, 0.1])), seed=int(rng.integers(1 << 30))))
+            configs.append(
+                dict(
+                    shape=shape,
+                    training=training,
+                    affine=bool(k % 2 == 0 or not training),
+                    momentum=float(rng.choice([0.1, 0.0, 1.0, 0.37])),
+                    eps=float(rng.choice([1e-5, 1e-3, 0.1])),
+                    seed=int(rng.integers(1 << 30)),
+                )
+            )
     return configs
 
 
@@ -64,11 +71,16 @@ def test_batch_norm_matches_torch(cfg, dtype):
     kw = dict(training=cfg["training"], momentum=cfg["momentum"], eps=cfg["eps"])
     if cfg["affine"]:
         inputs = [x, _randn(rng, C), _randn(rng, C)]
-        compare_with_torch(lambda x, w, b: batch_norm(x, rm_cn, rv_cn, w, b, **kw),
-                           lambda x, w, b: F.batch_norm(x, rm_t, rv_t, w, b, **kw), inputs, dtype=dtype)
+        compare_with_torch(
+            lambda x, w, b: batch_norm(x, rm_cn, rv_cn, w, b, **kw),
+            lambda x, w, b: F.batch_norm(x, rm_t, rv_t, w, b, **kw),
+            inputs,
+            dtype=dtype,
+        )
     else:
-        compare_with_torch(lambda x: batch_norm(x, rm_cn, rv_cn, **kw),
-                           lambda x: F.batch_norm(x, rm_t, rv_t, **kw), [x], dtype=dtype)
+        compare_with_torch(
+            lambda x: batch_norm(x, rm_cn, rv_cn, **kw), lambda x: F.batch_norm(x, rm_t, rv_t, **kw), [x], dtype=dtype
+        )
     assert_close(rm_cn, rm_t, TOL[np.dtype(dtype)], "running_mean")
     assert_close(rv_cn, rv_t, TOL[np.dtype(dtype)], "running_var")
 
@@ -89,16 +101,24 @@ def test_batch_norm_running_stats_over_several_calls(shape, momentum, dtype, as_
     tol = TOL[np.dtype(dtype)]
     for step in range(3):
         x = _randn(rng, *shape, scale=1.0 + step, shift=step - 1.0)
-        compare_with_torch(lambda x, w, b: batch_norm(x, rm_cn, rv_cn, w, b, training=True, momentum=momentum),
-                           lambda x, w, b: F.batch_norm(x, rm_t, rv_t, w, b, training=True, momentum=momentum),
-                           [x, w, b], dtype=dtype, seed=step)
+        compare_with_torch(
+            lambda x, w, b: batch_norm(x, rm_cn, rv_cn, w, b, training=True, momentum=momentum),
+            lambda x, w, b: F.batch_norm(x, rm_t, rv_t, w, b, training=True, momentum=momentum),
+            [x, w, b],
+            dtype=dtype,
+            seed=step,
+        )
         assert_close(rm_cn, rm_t, tol, f"running_mean after step {step}")
         assert_close(rv_cn, rv_t, tol, f"running_var after step {step}")
     before = (np.array(rm_cn), np.array(rv_cn))
     x = _randn(rng, *shape)
-    compare_with_torch(lambda x, w, b: batch_norm(x, rm_cn, rv_cn, w, b, training=False),
-                       lambda x, w, b: F.batch_norm(x, rm_t, rv_t, w, b, training=False), [x, w, b], dtype=dtype)
-    np.testing.assert_array_equal(np.asarray(rm_cn), before[0])        # eval leaves the buffers alone
+    compare_with_torch(
+        lambda x, w, b: batch_norm(x, rm_cn, rv_cn, w, b, training=False),
+        lambda x, w, b: F.batch_norm(x, rm_t, rv_t, w, b, training=False),
+        [x, w, b],
+        dtype=dtype,
+    )
+    np.testing.assert_array_equal(np.asarray(rm_cn), before[0])  # eval leaves the buffers alone
     np.testing.assert_array_equal(np.asarray(rv_cn), before[1])
 
 
@@ -114,7 +134,7 @@ def test_batch_norm_updates_tensor_buffers_in_place_and_accepts_none():
     var_unbiased = x.var(axis=(0, 2), ddof=1)
     np.testing.assert_allclose(rm.data, 0.25 * mean, rtol=1e-12)
     np.testing.assert_allclose(rv.data, 0.75 + 0.25 * var_unbiased, rtol=1e-12)
-    out = batch_norm(cn.tensor(x), None, None, training=True)            # no buffers to update
+    out = batch_norm(cn.tensor(x), None, None, training=True)  # no buffers to update
     expected = F.batch_norm(torch.tensor(x), None, None, training=True)
     assert_close(out, expected, 1e-10, "batch_norm without running stats")
 
@@ -124,10 +144,10 @@ def test_batch_norm_updates_tensor_buffers_in_place_and_accepts_none():
 # estimate), under either engine; the kernel's thresholds lowered: tests/kernels/test_normalization.py.
 
 BN_FAST_CASES = [  # shape, scale, shift
-    ((5, 3, 257, 275), 1.0, 0.0),        # >= 2^20 entries: worker threads, several blocks, rows of C * L
-    ((1, 2, 700, 800), 2.0, 1.0),        # batch of one, long rows (L >= _ROWWISE_MAX_L), one sample > a block
-    ((4099, 257), 0.5, 3.0),             # (N, C): L = 1, odd sizes, threads
-    ((3, 5, 20, 21), 0.01, 50.0),        # mean 5000 sigma away from 0
+    ((5, 3, 257, 275), 1.0, 0.0),  # >= 2^20 entries: worker threads, several blocks, rows of C * L
+    ((1, 2, 700, 800), 2.0, 1.0),  # batch of one, long rows (L >= _ROWWISE_MAX_L), one sample > a block
+    ((4099, 257), 0.5, 3.0),  # (N, C): L = 1, odd sizes, threads
+    ((3, 5, 20, 21), 0.01, 50.0),  # mean 5000 sigma away from 0
 ]
 
 
@@ -136,17 +156,24 @@ def _bn_both(x, w, b, rm, rv, training, g, dtype, requires=(True, True, True)):
     res = []
     for lib in ("cn", "torch"):
         if lib == "cn":
-            ts = [cn.tensor(a.astype(dtype), requires_grad=r) if a is not None else None
-                  for a, r in zip((x, w, b), requires)]
+            ts = [
+                cn.tensor(a.astype(dtype), requires_grad=r) if a is not None else None
+                for a, r in zip((x, w, b), requires)
+            ]
             rm_, rv_ = rm.astype(dtype), rv.astype(dtype)
             y = batch_norm(ts[0], rm_, rv_, ts[1], ts[2], training=training, momentum=0.3)
             y.backward(g.astype(dtype))
             grads = [t.grad if t is not None and r else None for t, r in zip(ts, requires)]
             res.append((y.data, grads, rm_, rv_))
         else:
-            ts = [torch.tensor(a.astype(dtype).astype(np.float64), requires_grad=r) if a is not None else None
-                  for a, r in zip((x, w, b), requires)]
-            rm_, rv_ = torch.tensor(rm.astype(dtype), dtype=torch.float64), torch.tensor(rv.astype(dtype), dtype=torch.float64)
+            ts = [
+                torch.tensor(a.astype(dtype).astype(np.float64), requires_grad=r) if a is not None else None
+                for a, r in zip((x, w, b), requires)
+            ]
+            rm_, rv_ = (
+                torch.tensor(rm.astype(dtype), dtype=torch.float64),
+                torch.tensor(rv.astype(dtype), dtype=torch.float64),
+            )
             y = F.batch_norm(ts[0], rm_, rv_, ts[1], ts[2], training=training, momentum=0.3)
             y.backward(torch.tensor(g.astype(dtype), dtype=torch.float64))
             grads = [t.grad.numpy() if t is not None and r else None for t, r in zip(ts, requires)]
@@ -165,7 +192,7 @@ def test_batch_norm_fast_path_against_float64_torch(case, training, dtype):
     C = shape[1]
     x = _randn(rng, *shape, scale=scale, shift=shift)
     w, b, g = _randn(rng, C), _randn(rng, C), _randn(rng, *shape)
-    rm, rv = np.full(C, shift) + _randn(rng, C, scale=scale), np.full(C, scale ** 2) * rng.uniform(0.5, 2, C)
+    rm, rv = np.full(C, shift) + _randn(rng, C, scale=scale), np.full(C, scale**2) * rng.uniform(0.5, 2, C)
     (y, grads, rm_c, rv_c), (ty, tgrads, rm_t, rv_t) = _bn_both(x, w, b, rm, rv, training, g, dtype)
     tol = TOL[np.dtype(dtype)]
     assert y.dtype == dtype
@@ -178,8 +205,10 @@ def test_batch_norm_fast_path_against_float64_torch(case, training, dtype):
 
 
 @pytest.mark.parametrize("training", [True, False])
-@pytest.mark.parametrize("requires", [(True, False, False), (False, True, False), (False, False, True),
-                                      (False, True, True), (True, False, True)])
+@pytest.mark.parametrize(
+    "requires",
+    [(True, False, False), (False, True, False), (False, False, True), (False, True, True), (True, False, True)],
+)
 def test_batch_norm_each_gradient_alone(requires, training):
     rng = np.random.default_rng(len(requires) + sum(requires))
     shape = (6, 4, 3, 5)
@@ -206,39 +235,69 @@ def test_batch_norm_errors():
     x = cn.tensor(np.zeros((2, 3, 4)))
     with pytest.raises(ValueError, match=r"batch_norm: Expected more than 1 value per channel when training"):
         batch_norm(cn.tensor(np.zeros((1, 3))), None, None, training=True)
-    with pytest.raises(ValueError, match=r"Expected more than 1 value per channel when training.*Received: input "
-                                         r"of shape \(1, 2, 1, 1\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Expected more than 1 value per channel when training.*Received: input "
+        r"of shape \(1, 2, 1, 1\)",
+    ):
         batch_norm(cn.tensor(np.zeros((1, 2, 1, 1))), np.zeros(2), np.ones(2), training=True)
-    with pytest.raises(ValueError, match=r"batch_norm: expected running_mean of shape \(3,\).*"
-                                         r"Received: running_mean of shape \(4,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"batch_norm: expected running_mean of shape \(3,\).*"
+        r"Received: running_mean of shape \(4,\)",
+    ):
         batch_norm(x, np.zeros(4), np.ones(3), training=True)
-    with pytest.raises(ValueError, match=r"batch_norm: expected running_var of shape \(3,\).*"
-                                         r"Received: running_var of shape \(2,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"batch_norm: expected running_var of shape \(3,\).*"
+        r"Received: running_var of shape \(2,\)",
+    ):
         batch_norm(x, np.zeros(3), np.ones(2))
-    with pytest.raises(ValueError, match=r"batch_norm: expected weight of shape \(3,\).*"
-                                         r"Received: weight of shape \(3, 1\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"batch_norm: expected weight of shape \(3,\).*"
+        r"Received: weight of shape \(3, 1\)",
+    ):
         batch_norm(x, np.zeros(3), np.ones(3), weight=np.ones((3, 1)))
     with pytest.raises(ValueError, match=r"batch_norm: expected bias of shape \(3,\).*Received: bias of shape \(5,\)"):
         batch_norm(x, np.zeros(3), np.ones(3), bias=np.ones(5))
-    with pytest.raises(ValueError, match=r"batch_norm: running_mean must be given in evaluation mode.*"
-                                         r"Received: running_mean=None"):
+    with pytest.raises(
+        ValueError,
+        match=r"batch_norm: running_mean must be given in evaluation mode.*"
+        r"Received: running_mean=None",
+    ):
         batch_norm(x, None, np.ones(3), training=False)
-    with pytest.raises(ValueError, match=r"batch_norm: running_var must be given in evaluation mode.*"
-                                         r"Received: running_var=None"):
+    with pytest.raises(
+        ValueError,
+        match=r"batch_norm: running_var must be given in evaluation mode.*"
+        r"Received: running_var=None",
+    ):
         batch_norm(x, np.zeros(3), None)
-    with pytest.raises(ValueError, match=r"batch_norm: expected input of 2 or more dimensions.*"
-                                         r"Received: input of shape \(3,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"batch_norm: expected input of 2 or more dimensions.*"
+        r"Received: input of shape \(3,\)",
+    ):
         batch_norm(cn.tensor(np.zeros(3)), np.zeros(3), np.ones(3))
     with pytest.raises(TypeError, match=r"batch_norm: expected a floating-point input. Received: input of dtype int64"):
         batch_norm(cn.tensor(np.zeros((2, 3), dtype=np.int64)), np.zeros(3), np.ones(3))
-    with pytest.raises(TypeError, match=r"batch_norm: expected input to be a convnp Tensor or a NumPy array. "
-                                        r"Received: list"):
+    with pytest.raises(
+        TypeError,
+        match=r"batch_norm: expected input to be a convnp Tensor or a NumPy array. "
+        r"Received: list",
+    ):
         batch_norm([[1.0, 2.0]], None, None, training=True)
-    with pytest.raises(TypeError, match=r"batch_norm: expected running_mean to be a convnp Tensor, a NumPy array or "
-                                        r"None. Received: list"):
+    with pytest.raises(
+        TypeError,
+        match=r"batch_norm: expected running_mean to be a convnp Tensor, a NumPy array or "
+        r"None. Received: list",
+    ):
         batch_norm(x, [0.0, 0.0, 0.0], np.ones(3))
-    with pytest.raises(TypeError, match=r"batch_norm: expected running_var to be a floating-point array. "
-                                        r"Received: dtype int64"):
+    with pytest.raises(
+        TypeError,
+        match=r"batch_norm: expected running_var to be a floating-point array. "
+        r"Received: dtype int64",
+    ):
         batch_norm(x, np.zeros(3), np.ones(3, dtype=np.int64))
     with pytest.raises(TypeError, match=r"batch_norm: expected momentum to be a number. Received: None"):
         batch_norm(x, np.zeros(3), np.ones(3), training=True, momentum=None)
@@ -250,8 +309,11 @@ def test_batch_norm_errors():
 # layer_norm
 # ============================================================================================
 
-@pytest.mark.parametrize("shape,normalized", [((3, 4), 4), ((2, 3, 4), (3, 4)), ((2, 2, 3, 2), (2,)),
-                                               ((5,), (5,)), ((1, 2, 3, 2), (2, 3, 2))])
+
+@pytest.mark.parametrize(
+    "shape,normalized",
+    [((3, 4), 4), ((2, 3, 4), (3, 4)), ((2, 2, 3, 2), (2,)), ((5,), (5,)), ((1, 2, 3, 2), (2, 3, 2))],
+)
 @pytest.mark.parametrize("affine", [True, False])
 def test_layer_norm_gradcheck(shape, normalized, affine):
     rng = np.random.default_rng(len(shape) * 7 + int(affine))
@@ -265,11 +327,25 @@ def test_layer_norm_gradcheck(shape, normalized, affine):
 
 def _ln_configs():
     rng = np.random.default_rng(77)
-    base = [((4, 6), (6,)), ((2, 3, 5), (5,)), ((2, 3, 5), (3, 5)), ((2, 3, 4, 5), (4, 5)),
-            ((1, 2, 3, 4, 2), (2, 3, 4, 2)), ((3, 1, 3), (1, 3)), ((7,), (7,))]
-    return [dict(shape=s, ns=ns, affine=[True, "weight", "bias", False][k % 4],
-                 eps=float(rng.choice([1e-5, 1e-2])), seed=int(rng.integers(1 << 30)))
-            for k, (s, ns) in enumerate(base)]
+    base = [
+        ((4, 6), (6,)),
+        ((2, 3, 5), (5,)),
+        ((2, 3, 5), (3, 5)),
+        ((2, 3, 4, 5), (4, 5)),
+        ((1, 2, 3, 4, 2), (2, 3, 4, 2)),
+        ((3, 1, 3), (1, 3)),
+        ((7,), (7,)),
+    ]
+    return [
+        dict(
+            shape=s,
+            ns=ns,
+            affine=[True, "weight", "bias", False][k % 4],
+            eps=float(rng.choice([1e-5, 1e-2])),
+            seed=int(rng.integers(1 << 30)),
+        )
+        for k, (s, ns) in enumerate(base)
+    ]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -280,16 +356,30 @@ def test_layer_norm_matches_torch(cfg, dtype):
     ns, eps = cfg["ns"], cfg["eps"]
     w, b = _randn(rng, *ns), _randn(rng, *ns)
     if cfg["affine"] is True:
-        compare_with_torch(lambda x, w, b: layer_norm(x, ns, w, b, eps), lambda x, w, b: F.layer_norm(x, ns, w, b, eps),
-                           [x, w, b], dtype=dtype)
+        compare_with_torch(
+            lambda x, w, b: layer_norm(x, ns, w, b, eps),
+            lambda x, w, b: F.layer_norm(x, ns, w, b, eps),
+            [x, w, b],
+            dtype=dtype,
+        )
     elif cfg["affine"] == "weight":
-        compare_with_torch(lambda x, w: layer_norm(x, ns, w, eps=eps), lambda x, w: F.layer_norm(x, ns, w, eps=eps),
-                           [x, w], dtype=dtype)
+        compare_with_torch(
+            lambda x, w: layer_norm(x, ns, w, eps=eps),
+            lambda x, w: F.layer_norm(x, ns, w, eps=eps),
+            [x, w],
+            dtype=dtype,
+        )
     elif cfg["affine"] == "bias":
-        compare_with_torch(lambda x, b: layer_norm(x, ns, None, b, eps), lambda x, b: F.layer_norm(x, ns, None, b, eps),
-                           [x, b], dtype=dtype)
+        compare_with_torch(
+            lambda x, b: layer_norm(x, ns, None, b, eps),
+            lambda x, b: F.layer_norm(x, ns, None, b, eps),
+            [x, b],
+            dtype=dtype,
+        )
     else:
-        compare_with_torch(lambda x: layer_norm(x, ns, eps=eps), lambda x: F.layer_norm(x, ns, eps=eps), [x], dtype=dtype)
+        compare_with_torch(
+            lambda x: layer_norm(x, ns, eps=eps), lambda x: F.layer_norm(x, ns, eps=eps), [x], dtype=dtype
+        )
 
 
 def test_layer_norm_over_one_element_gives_the_bias():
@@ -308,21 +398,33 @@ def test_layer_norm_over_one_element_gives_the_bias():
 
 def test_layer_norm_errors():
     x = cn.tensor(np.zeros((2, 6, 3)))
-    with pytest.raises(ValueError, match=r"layer_norm: expected input with shape \(\*, 4\).*"
-                                         r"Received: input of shape \(2, 6, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"layer_norm: expected input with shape \(\*, 4\).*"
+        r"Received: input of shape \(2, 6, 3\)",
+    ):
         layer_norm(x, (4,))
-    with pytest.raises(ValueError, match=r"layer_norm: expected input with shape \(\*, 1, 2, 6, 3\).*"
-                                         r"Received: input of shape \(2, 6, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"layer_norm: expected input with shape \(\*, 1, 2, 6, 3\).*"
+        r"Received: input of shape \(2, 6, 3\)",
+    ):
         layer_norm(x, (1, 2, 6, 3))
     with pytest.raises(ValueError, match=r"layer_norm: expected input with shape \(\*, \).*at least one"):
         layer_norm(x, ())
-    with pytest.raises(ValueError, match=r"layer_norm: expected weight of shape \(6, 3\).*"
-                                         r"Received: weight of shape \(3,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"layer_norm: expected weight of shape \(6, 3\).*"
+        r"Received: weight of shape \(3,\)",
+    ):
         layer_norm(x, (6, 3), weight=np.ones(3))
     with pytest.raises(ValueError, match=r"layer_norm: expected bias of shape \(3,\).*Received: bias of shape \(6,\)"):
         layer_norm(x, 3, bias=np.ones(6))
-    with pytest.raises(TypeError, match=r"layer_norm: expected normalized_shape to be an int or a sequence of ints. "
-                                        r"Received: 3.5"):
+    with pytest.raises(
+        TypeError,
+        match=r"layer_norm: expected normalized_shape to be an int or a sequence of ints. "
+        r"Received: 3.5",
+    ):
         layer_norm(x, 3.5)
 
 
@@ -330,8 +432,10 @@ def test_layer_norm_errors():
 # group_norm
 # ============================================================================================
 
-@pytest.mark.parametrize("shape,groups", [((2, 4, 3), 2), ((2, 6), 3), ((1, 4, 2, 3), 4), ((2, 3, 2, 2), 1),
-                                          ((2, 4, 2, 1, 2), 2)])
+
+@pytest.mark.parametrize(
+    "shape,groups", [((2, 4, 3), 2), ((2, 6), 3), ((1, 4, 2, 3), 4), ((2, 3, 2, 2), 1), ((2, 4, 2, 1, 2), 2)]
+)
 @pytest.mark.parametrize("affine", [True, False])
 def test_group_norm_gradcheck(shape, groups, affine):
     rng = np.random.default_rng(len(shape) * 13 + groups)
@@ -345,10 +449,21 @@ def test_group_norm_gradcheck(shape, groups, affine):
 
 def _gn_configs():
     rng = np.random.default_rng(99)
-    base = [((3, 6, 4), 3), ((2, 6, 5, 3), 2), ((1, 8, 3, 5), 4), ((2, 4, 3, 2, 3), 4), ((4, 6), 2),
-            ((2, 3, 7), 1), ((1, 1, 3, 3), 1)]
-    return [dict(shape=s, groups=g, affine=(k % 3 != 2), eps=float(rng.choice([1e-5, 1e-1])),
-                 seed=int(rng.integers(1 << 30))) for k, (s, g) in enumerate(base)]
+    base = [
+        ((3, 6, 4), 3),
+        ((2, 6, 5, 3), 2),
+        ((1, 8, 3, 5), 4),
+        ((2, 4, 3, 2, 3), 4),
+        ((4, 6), 2),
+        ((2, 3, 7), 1),
+        ((1, 1, 3, 3), 1),
+    ]
+    return [
+        dict(
+            shape=s, groups=g, affine=(k % 3 != 2), eps=float(rng.choice([1e-5, 1e-1])), seed=int(rng.integers(1 << 30))
+        )
+        for k, (s, g) in enumerate(base)
+    ]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -358,25 +473,37 @@ def test_group_norm_matches_torch(cfg, dtype):
     x = _randn(rng, *cfg["shape"], scale=3.0, shift=1.0)
     g, eps, C = cfg["groups"], cfg["eps"], cfg["shape"][1]
     if cfg["affine"]:
-        compare_with_torch(lambda x, w, b: group_norm(x, g, w, b, eps), lambda x, w, b: F.group_norm(x, g, w, b, eps),
-                           [x, _randn(rng, C), _randn(rng, C)], dtype=dtype)
+        compare_with_torch(
+            lambda x, w, b: group_norm(x, g, w, b, eps),
+            lambda x, w, b: F.group_norm(x, g, w, b, eps),
+            [x, _randn(rng, C), _randn(rng, C)],
+            dtype=dtype,
+        )
     else:
         compare_with_torch(lambda x: group_norm(x, g, eps=eps), lambda x: F.group_norm(x, g, eps=eps), [x], dtype=dtype)
 
 
 def test_group_norm_errors():
     x = cn.tensor(np.zeros((2, 6, 3)))
-    with pytest.raises(ValueError, match=r"group_norm: expected the number of channels to be divisible by num_groups "
-                                         r"\(6 channels, num_groups=4\). Received: input of shape \(2, 6, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"group_norm: expected the number of channels to be divisible by num_groups "
+        r"\(6 channels, num_groups=4\). Received: input of shape \(2, 6, 3\)",
+    ):
         group_norm(x, 4)
     with pytest.raises(ValueError, match=r"group_norm: expected num_groups to be a positive integer. Received: 0"):
         group_norm(x, 0)
-    with pytest.raises(ValueError, match=r"group_norm: expected weight of shape \(6,\).*Received: weight of shape \(3,\)"):
+    with pytest.raises(
+        ValueError, match=r"group_norm: expected weight of shape \(6,\).*Received: weight of shape \(3,\)"
+    ):
         group_norm(x, 3, weight=np.ones(3))
     with pytest.raises(ValueError, match=r"group_norm: expected bias of shape \(6,\).*Received: bias of shape \(2,\)"):
         group_norm(x, 3, bias=np.ones(2))
-    with pytest.raises(ValueError, match=r"group_norm: expected input of 2 or more dimensions.*"
-                                         r"Received: input of shape \(6,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"group_norm: expected input of 2 or more dimensions.*"
+        r"Received: input of shape \(6,\)",
+    ):
         group_norm(cn.tensor(np.zeros(6)), 3)
 
 
@@ -384,8 +511,11 @@ def test_group_norm_errors():
 # local_response_norm
 # ============================================================================================
 
-@pytest.mark.parametrize("shape,size", [((2, 5, 3), 3), ((1, 4, 2, 3), 2), ((2, 3, 2, 2), 5), ((1, 6, 2, 1, 2), 4),
-                                        ((2, 1, 3), 1), ((1, 3, 2, 2), 6)])
+
+@pytest.mark.parametrize(
+    "shape,size",
+    [((2, 5, 3), 3), ((1, 4, 2, 3), 2), ((2, 3, 2, 2), 5), ((1, 6, 2, 1, 2), 4), ((2, 1, 3), 1), ((1, 3, 2, 2), 6)],
+)
 def test_local_response_norm_gradcheck(shape, size):
     rng = np.random.default_rng(len(shape) + 10 * size)
     x = _randn(rng, *shape, scale=2.0)
@@ -395,13 +525,27 @@ def test_local_response_norm_gradcheck(shape, size):
 
 def _lrn_configs():
     rng = np.random.default_rng(5)
-    base = [((2, 7, 5), 5), ((2, 8, 4, 3), 5), ((1, 6, 3, 4), 2), ((2, 5, 2, 3, 2), 3), ((3, 1, 4), 1),
-            ((2, 3, 3, 3), 7), ((1, 10, 2, 2), 4)]
+    base = [
+        ((2, 7, 5), 5),
+        ((2, 8, 4, 3), 5),
+        ((1, 6, 3, 4), 2),
+        ((2, 5, 2, 3, 2), 3),
+        ((3, 1, 4), 1),
+        ((2, 3, 3, 3), 7),
+        ((1, 10, 2, 2), 4),
+    ]
     out = []
     for s, size in base:
-        out.append(dict(shape=s, size=size, alpha=float(rng.choice([1e-4, 0.1, 1.0, 3.0])),
-                        beta=float(rng.choice([0.75, 0.5, 1.5])), k=float(rng.choice([1.0, 2.0, 0.5])),
-                        seed=int(rng.integers(1 << 30))))
+        out.append(
+            dict(
+                shape=s,
+                size=size,
+                alpha=float(rng.choice([1e-4, 0.1, 1.0, 3.0])),
+                beta=float(rng.choice([0.75, 0.5, 1.5])),
+                k=float(rng.choice([1.0, 2.0, 0.5])),
+                seed=int(rng.integers(1 << 30)),
+            )
+        )
     return out
 
 
@@ -411,13 +555,20 @@ def test_local_response_norm_matches_torch(cfg, dtype):
     rng = np.random.default_rng(cfg["seed"])
     x = _randn(rng, *cfg["shape"], scale=2.0)
     kw = dict(alpha=cfg["alpha"], beta=cfg["beta"], k=cfg["k"])
-    compare_with_torch(lambda x: local_response_norm(x, cfg["size"], **kw),
-                       lambda x: F.local_response_norm(x, cfg["size"], **kw), [x], dtype=dtype)
+    compare_with_torch(
+        lambda x: local_response_norm(x, cfg["size"], **kw),
+        lambda x: F.local_response_norm(x, cfg["size"], **kw),
+        [x],
+        dtype=dtype,
+    )
 
 
 def test_local_response_norm_errors():
-    with pytest.raises(ValueError, match=r"local_response_norm: expected input of 3 or more dimensions \(N, C, \*\). "
-                                         r"Received: input of shape \(2, 6\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"local_response_norm: expected input of 3 or more dimensions \(N, C, \*\). "
+        r"Received: input of shape \(2, 6\)",
+    ):
         local_response_norm(cn.tensor(np.zeros((2, 6))), 2)
     with pytest.raises(ValueError, match=r"local_response_norm: expected size to be a positive integer. Received: 0"):
         local_response_norm(cn.tensor(np.zeros((2, 6, 3))), 0)
@@ -435,7 +586,8 @@ def _instance_config(seed):
     rng = np.random.default_rng(seed)
     k = int(rng.integers(1, 4))
     shape = (int(rng.choice([1, 2, 3])), int(rng.integers(1, 5))) + tuple(
-        int(s) for s in rng.integers(1, 6 if k < 3 else 4, k))
+        int(s) for s in rng.integers(1, 6 if k < 3 else 4, k)
+    )
     if np.prod(shape[2:]) < 2:
         shape = shape[:-1] + (2,)
     return rng, shape, bool(rng.random() < 0.6), bool(rng.random() < 0.7), bool(rng.random() < 0.5)
@@ -458,12 +610,12 @@ def test_instance_norm_matches_torch(seed, dtype):
     inputs = [x, w, b] if affine else [x]
 
     def ours(t, weight=None, bias=None):
-        return instance_norm(t, ours_rm if with_running else None, ours_rv if with_running else None, weight, bias,
-                             **args)
+        return instance_norm(
+            t, ours_rm if with_running else None, ours_rv if with_running else None, weight, bias, **args
+        )
 
     def theirs(t, weight=None, bias=None):
-        return F.instance_norm(t, t_rm if with_running else None, t_rv if with_running else None, weight, bias,
-                               **args)
+        return F.instance_norm(t, t_rm if with_running else None, t_rv if with_running else None, weight, bias, **args)
 
     compare_with_torch(ours, theirs, inputs, dtype=dtype, seed=seed, what=f"instance_norm {shape} {args}")
     assert_close(ours_rm, t_rm, TOL[np.dtype(dtype)], "running_mean")
@@ -475,8 +627,10 @@ def test_instance_norm_gradcheck(use_input_stats):
     rng = np.random.default_rng(1)
     x, w, b = rng.standard_normal((2, 3, 4, 3)), rng.standard_normal(3), rng.standard_normal(3)
     rm, rv = rng.standard_normal(3), rng.uniform(0.5, 2, 3)
-    check_gradcheck(lambda t, weight, bias: instance_norm(t, rm.copy(), rv.copy(), weight, bias,
-                                                          use_input_stats=use_input_stats), [x, w, b])
+    check_gradcheck(
+        lambda t, weight, bias: instance_norm(t, rm.copy(), rv.copy(), weight, bias, use_input_stats=use_input_stats),
+        [x, w, b],
+    )
     check_gradcheck(lambda t: instance_norm(t, use_input_stats=True), [rng.standard_normal((1, 2, 5))])
 
 

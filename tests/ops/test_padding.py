@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import check_gradcheck, compare_with_torch
 
 import convnp as cn
 from convnp.ops.padding import pad
-from helpers import check_gradcheck, compare_with_torch
 
 MODES = ("constant", "reflect", "replicate", "circular")
 
@@ -18,6 +18,7 @@ MODES = ("constant", "reflect", "replicate", "circular")
 # Randomised configurations, drawn inside what PyTorch allows for each mode
 # --------------------------------------------------------------------------------------------
 
+
 def _draw_pair(rng, n: int, mode: str) -> tuple[int, int]:
     """One (before, after) for an axis of size n: asymmetric, zeros, negative and maximal pads."""
     while True:
@@ -25,14 +26,14 @@ def _draw_pair(rng, n: int, mode: str) -> tuple[int, int]:
         if mode == "constant":
             lo, hi = -n, n + 3
         elif mode == "reflect":
-            lo, hi = -(n - 1), n - 1                       # |pad| < n
+            lo, hi = -(n - 1), n - 1  # |pad| < n
         elif mode == "replicate":
-            lo, hi = -(n - 1), 2 * n + 2                   # any positive pad
+            lo, hi = -(n - 1), 2 * n + 2  # any positive pad
         else:
-            lo, hi = -(n - 1), n                           # wraps at most once
-        if kind == 0:                                      # as large as allowed on one or both sides
+            lo, hi = -(n - 1), n  # wraps at most once
+        if kind == 0:  # as large as allowed on one or both sides
             b, a = hi, int(rng.choice([0, hi, rng.integers(0, hi + 1)]))
-        elif kind == 1:                                    # zero on one side
+        elif kind == 1:  # zero on one side
             b, a = 0, int(rng.integers(lo, hi + 1))
         else:
             b, a = (int(v) for v in rng.integers(lo, hi + 1, size=2))
@@ -56,10 +57,10 @@ def _random_configs(mode: str, count: int, seed: int):
             ndim = int(rng.integers(max(pairs, 1), 6))
             pairs = int(rng.integers(1, ndim + 1))
         else:
-            ndim = pairs + int(rng.integers(1, 3))         # unbatched or batched
+            ndim = pairs + int(rng.integers(1, 3))  # unbatched or batched
         shape = tuple(int(v) for v in rng.integers(1, 6, size=ndim))
         flat = []
-        for d in range(ndim - 1, ndim - 1 - pairs, -1):    # pairs start from the last dimension
+        for d in range(ndim - 1, ndim - 1 - pairs, -1):  # pairs start from the last dimension
             flat += _draw_pair(rng, shape[d], mode)
         configs.append((mode, shape, tuple(flat)))
     return configs
@@ -108,8 +109,13 @@ def _ids(config):
 def test_pad_matches_torch(config, dtype):
     mode, shape, p = config
     x = np.random.default_rng(len(shape) * 7 + sum(p)).standard_normal(shape)
-    compare_with_torch(lambda t: pad(t, p, mode=mode), lambda t: F.pad(t, p, mode=mode), [x], dtype=dtype,
-                       what=f"pad {mode} {shape} {p}")
+    compare_with_torch(
+        lambda t: pad(t, p, mode=mode),
+        lambda t: F.pad(t, p, mode=mode),
+        [x],
+        dtype=dtype,
+        what=f"pad {mode} {shape} {p}",
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -182,50 +188,128 @@ ERRORS = [
     ((3, 4), 2, "constant", None, TypeError, r"pad must be a tuple of ints.*Received: pad=2"),
     ((3, 4), (1, 1), 3, None, TypeError, r"pad: mode must be a string.*Received: mode=3"),
     ((3, 4), (1, 1), "constant", "a", TypeError, r"pad: value must be a real number or None. Received: value='a'"),
-    ((3, 4), (1,), "constant", None, ValueError,
-     r"pad: the padding length must be even.*Received: pad=\(1,\) of length 1"),
-    ((3, 4), (1, 2, 3, 4, 5, 6), "constant", None, ValueError,
-     r"padding of length 6 pads 3 dimensions, but the input has only 2.*Received: pad=\(1, 2, 3, 4, 5, 6\) "
-     r"for an input of shape \(3, 4\)"),
+    (
+        (3, 4),
+        (1,),
+        "constant",
+        None,
+        ValueError,
+        r"pad: the padding length must be even.*Received: pad=\(1,\) of length 1",
+    ),
+    (
+        (3, 4),
+        (1, 2, 3, 4, 5, 6),
+        "constant",
+        None,
+        ValueError,
+        r"padding of length 6 pads 3 dimensions, but the input has only 2.*Received: pad=\(1, 2, 3, 4, 5, 6\) "
+        r"for an input of shape \(3, 4\)",
+    ),
     ((2, 3, 4), (1, 1) * 4, "replicate", None, ValueError, r"pads 4 dimensions, but the input has only 3"),
-    ((3, 4), (1, 1), "zeros", None, ValueError,
-     r"pad: mode must be one of 'constant', 'reflect', 'replicate', 'circular'. Received: mode='zeros'"),
-    ((3, 4), (1, 1), "reflect", 1.0, ValueError,
-     r"pad: mode 'reflect' does not take a value argument.*Received: value=1.0"),
-    ((1, 2, 3, 4), (1, 1), "reflect", None, ValueError,
-     r"mode 'reflect' pads the last 1, 2 or 3 dimensions.*Received: pad=\(1, 1\) \(length 2\) for an input of "
-     r"shape \(1, 2, 3, 4\) \(4-D\)"),
+    (
+        (3, 4),
+        (1, 1),
+        "zeros",
+        None,
+        ValueError,
+        r"pad: mode must be one of 'constant', 'reflect', 'replicate', 'circular'. Received: mode='zeros'",
+    ),
+    (
+        (3, 4),
+        (1, 1),
+        "reflect",
+        1.0,
+        ValueError,
+        r"pad: mode 'reflect' does not take a value argument.*Received: value=1.0",
+    ),
+    (
+        (1, 2, 3, 4),
+        (1, 1),
+        "reflect",
+        None,
+        ValueError,
+        r"mode 'reflect' pads the last 1, 2 or 3 dimensions.*Received: pad=\(1, 1\) \(length 2\) for an input of "
+        r"shape \(1, 2, 3, 4\) \(4-D\)",
+    ),
     ((4,), (1, 1), "circular", None, ValueError, r"mode 'circular' pads the last 1, 2 or 3 dimensions.*\(1-D\)"),
     ((3, 4), (1, 1, 1, 1), "replicate", None, ValueError, r"mode 'replicate' pads the last.*\(2-D\)"),
     ((1, 1, 1, 2, 3), (1,) * 8, "reflect", None, ValueError, r"pad=\(1, 1, 1, 1, 1, 1, 1, 1\) \(length 8\)"),
     ((3, 4), (), "reflect", None, ValueError, r"Received: pad=\(\) \(length 0\)"),
-    ((2, 0, 4), (1, 1), "reflect", None, ValueError,
-     r"pad: mode 'reflect' needs non-empty dimensions \(only a batch dimension may be 0\). "
-     r"Received: input of shape \(2, 0, 4\)"),
+    (
+        (2, 0, 4),
+        (1, 1),
+        "reflect",
+        None,
+        ValueError,
+        r"pad: mode 'reflect' needs non-empty dimensions \(only a batch dimension may be 0\). "
+        r"Received: input of shape \(2, 0, 4\)",
+    ),
     ((0, 4), (1, 1), "replicate", None, ValueError, r"mode 'replicate' needs non-empty dimensions"),
-    ((3, 4), (4, 1), "reflect", None, ValueError,
-     r"pad: reflect padding must be smaller than the size of the dimension it pads.*at most n - 1 = 3.*"
-     r"Received: padding \(4, 1\) for dimension 1 of size 4 in an input of shape \(3, 4\)"),
+    (
+        (3, 4),
+        (4, 1),
+        "reflect",
+        None,
+        ValueError,
+        r"pad: reflect padding must be smaller than the size of the dimension it pads.*at most n - 1 = 3.*"
+        r"Received: padding \(4, 1\) for dimension 1 of size 4 in an input of shape \(3, 4\)",
+    ),
     ((2, 3, 4), (1, 1, 1, 3), "reflect", None, ValueError, r"Received: padding \(1, 3\) for dimension 1 of size 3"),
-    ((3, 4), (5, 4), "circular", None, ValueError,
-     r"pad: circular padding can wrap around at most once: each pad must be at most the size of the dimension "
-     r"\(4\). "
-     r"Received: padding \(5, 4\) for dimension 1 of size 4"),
-    ((3, 4), (-2, 3), "circular", None, ValueError,
-     r"wrap around at most once: each pad must be at most the 2 pixel\(s\) left after the negative pad crops. "
-     r"Received: padding \(-2, 3\)"),
-    ((3, 4), (-5, 2), "circular", None, ValueError,
-     r"pad: negative padding crops 5 entries from dimension 1, which has only 4. Received: padding \(-5, 2\)"),
-    ((3, 4), (-6, 1), "circular", None, ValueError,
-     r"pad: the output size along dimension 1 would be 4 \+ -6 \+ 1 = -1, it must be at least 0. "
-     r"Received: padding \(-6, 1\)"),
-    ((3, 4), (-4, 0), "replicate", None, ValueError,
-     r"pad: the input is too small for this padding: the output size along dimension 1 would be 4 \+ -4 \+ 0 = 0, "
-     r"it must be at least 1. Received: padding \(-4, 0\) for dimension 1 of size 4"),
+    (
+        (3, 4),
+        (5, 4),
+        "circular",
+        None,
+        ValueError,
+        r"pad: circular padding can wrap around at most once: each pad must be at most the size of the dimension "
+        r"\(4\). "
+        r"Received: padding \(5, 4\) for dimension 1 of size 4",
+    ),
+    (
+        (3, 4),
+        (-2, 3),
+        "circular",
+        None,
+        ValueError,
+        r"wrap around at most once: each pad must be at most the 2 pixel\(s\) left after the negative pad crops. "
+        r"Received: padding \(-2, 3\)",
+    ),
+    (
+        (3, 4),
+        (-5, 2),
+        "circular",
+        None,
+        ValueError,
+        r"pad: negative padding crops 5 entries from dimension 1, which has only 4. Received: padding \(-5, 2\)",
+    ),
+    (
+        (3, 4),
+        (-6, 1),
+        "circular",
+        None,
+        ValueError,
+        r"pad: the output size along dimension 1 would be 4 \+ -6 \+ 1 = -1, it must be at least 0. "
+        r"Received: padding \(-6, 1\)",
+    ),
+    (
+        (3, 4),
+        (-4, 0),
+        "replicate",
+        None,
+        ValueError,
+        r"pad: the input is too small for this padding: the output size along dimension 1 would be 4 \+ -4 \+ 0 = 0, "
+        r"it must be at least 1. Received: padding \(-4, 0\) for dimension 1 of size 4",
+    ),
     ((1, 3, 4), (0, 0, -2, -2), "reflect", None, ValueError, r"would be 3 \+ -2 \+ -2 = -1, it must be at least 0"),
-    ((3, 4), (-3, -2), "constant", None, ValueError,
-     r"pad: negative padding \(-3, -2\) crops 5 entries from dimension 1, which has only 4. "
-     r"Received: pad=\(-3, -2\) for an input of shape \(3, 4\)"),
+    (
+        (3, 4),
+        (-3, -2),
+        "constant",
+        None,
+        ValueError,
+        r"pad: negative padding \(-3, -2\) crops 5 entries from dimension 1, which has only 4. "
+        r"Received: pad=\(-3, -2\) for an input of shape \(3, 4\)",
+    ),
 ]
 
 
@@ -241,9 +325,14 @@ def test_pad_errors(shape, p, mode, value, exc, match):
 UNDEFINED_IN_TORCH = [((3, 4), (-2, 3), "circular"), ((3, 4), (-5, 2), "circular")]
 
 
-@pytest.mark.parametrize("shape, p, mode, value, exc, match",
-                         [e for e in ERRORS if e[4] is ValueError and e[2] in MODES and e[3] in (None, 1.0)
-                          and e[:3] not in UNDEFINED_IN_TORCH])
+@pytest.mark.parametrize(
+    "shape, p, mode, value, exc, match",
+    [
+        e
+        for e in ERRORS
+        if e[4] is ValueError and e[2] in MODES and e[3] in (None, 1.0) and e[:3] not in UNDEFINED_IN_TORCH
+    ],
+)
 def test_torch_rejects_the_same_configurations(shape, p, mode, value, exc, match):
     """The restrictions are PyTorch's: it refuses every configuration that pad refuses."""
     with pytest.raises((RuntimeError, NotImplementedError, ValueError)):

@@ -7,17 +7,17 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import assert_close
+from ops.test_convolution import CONV_PARITY, _inputs
 
 import convnp as cn
 from convnp.ops import sliding
 from convnp.ops.convolution import ConvNd
-from helpers import assert_close
-from ops.test_convolution import CONV_PARITY, _inputs
-
 
 # ============================================================================================
 # The sliding dot product against the lecture's im2col + GEMM
 # ============================================================================================
+
 
 @pytest.mark.parametrize("name", list(CONV_PARITY))
 def test_sliding_conv_equals_the_lecture(name):
@@ -60,15 +60,23 @@ def test_sliding_max_pool_matches_torch(case, dilation):
     nd, shape, kw = POOLS[case]
     k = np.broadcast_to(kw["kernel"], (nd,))
     p = np.broadcast_to(kw.get("padding", 0), (nd,))
-    if any(2 * pp > kk for pp, kk in zip(p, k)) or any(dilation * (kk - 1) + 1 > s + 2 * pp
-                                                     for kk, s, pp in zip(k, shape[2:], p)):
-        dilation = 1                               # PyTorch's limits: padding <= kernel/2, window fits
+    if any(2 * pp > kk for pp, kk in zip(p, k)) or any(
+        dilation * (kk - 1) + 1 > s + 2 * pp for kk, s, pp in zip(k, shape[2:], p)
+    ):
+        dilation = 1  # PyTorch's limits: padding <= kernel/2, window fits
     x = np.random.default_rng(case).standard_normal(shape)
-    ours = sliding.max_pool_forward(x, kw["kernel"], kw["stride"], kw.get("padding", 0), dilation,
-                                      kw.get("ceil_mode", False))
+    ours = sliding.max_pool_forward(
+        x, kw["kernel"], kw["stride"], kw.get("padding", 0), dilation, kw.get("ceil_mode", False)
+    )
     fn = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}[nd]
-    theirs = fn(torch.tensor(x), kw["kernel"], kw["stride"], kw.get("padding", 0), dilation,
-                ceil_mode=kw.get("ceil_mode", False))
+    theirs = fn(
+        torch.tensor(x),
+        kw["kernel"],
+        kw["stride"],
+        kw.get("padding", 0),
+        dilation,
+        ceil_mode=kw.get("ceil_mode", False),
+    )
     assert_close(ours, theirs, 1e-12, f"max_pool {POOLS[case]}")
 
 
@@ -80,9 +88,10 @@ def test_sliding_avg_pool_matches_torch(case, include_pad, divisor):
     x = np.random.default_rng(case).standard_normal(shape)
     k, s, p, c = kw["kernel"], kw["stride"], kw.get("padding", 0), kw.get("ceil_mode", False)
     ours = sliding.avg_pool_forward(x, k, s, p, c, include_pad, divisor)
-    if nd == 1:       # avg_pool1d has no divisor_override: the same pooling as a 2-D one of height 1
-        theirs = F.avg_pool2d(torch.tensor(x)[:, :, None], (1, k), (1, s), (0, p), c, include_pad,
-                              divisor_override=divisor)[:, :, 0]
+    if nd == 1:  # avg_pool1d has no divisor_override: the same pooling as a 2-D one of height 1
+        theirs = F.avg_pool2d(
+            torch.tensor(x)[:, :, None], (1, k), (1, s), (0, p), c, include_pad, divisor_override=divisor
+        )[:, :, 0]
     else:
         fn = {2: F.avg_pool2d, 3: F.avg_pool3d}[nd]
         theirs = fn(torch.tensor(x), k, s, p, c, include_pad, divisor_override=divisor)

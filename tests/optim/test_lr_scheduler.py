@@ -31,8 +31,10 @@ def make_cn_opt(kind="SGD"):
 
 
 def make_torch_opt(kind="SGD"):
-    groups = [{"params": [torch.nn.Parameter(torch.ones(2))], "lr": LRS[0]},
-              {"params": [torch.nn.Parameter(torch.ones(3))], "lr": LRS[1]}]
+    groups = [
+        {"params": [torch.nn.Parameter(torch.ones(2))], "lr": LRS[0]},
+        {"params": [torch.nn.Parameter(torch.ones(3))], "lr": LRS[1]},
+    ]
     if kind == "SGD":
         return torch.optim.SGD(groups, lr=0.5, momentum=0.9)
     return getattr(torch.optim, kind)(groups)
@@ -49,7 +51,7 @@ def group_values(opt):
 def close(a, b):
     if a is None or b is None:
         return a is b
-    return a == b                                          # bit for bit: the same formulas in the same order
+    return a == b  # bit for bit: the same formulas in the same order
 
 
 def assert_same(ours, theirs, what):
@@ -78,13 +80,13 @@ def run_cn(make, kind, n=N_STEPS, metrics=None, restore_at=None, tmp_path=None):
     seq = [group_values(opt)]
     last = [list(sched.get_last_lr())]
     for t in range(n):
-        if t == restore_at:                                # save, rebuild from scratch, load, continue
+        if t == restore_at:  # save, rebuild from scratch, load, continue
             ckpt = {"optimizer": opt.state_dict(), "scheduler": sched.state_dict()}
             if tmp_path is not None:
                 save(ckpt, tmp_path / "sched.safetensors")
                 ckpt = load(tmp_path / "sched.safetensors")
             opt = make_cn_opt(kind)
-            sched = make(ls, opt)                          # (scheduler before the optimiser's state)
+            sched = make(ls, opt)  # (scheduler before the optimiser's state)
             opt.load_state_dict(ckpt["optimizer"])
             sched.load_state_dict(ckpt["scheduler"])
         opt.step()
@@ -105,52 +107,118 @@ SCHEDULERS = {
     "LinearLR-default": (lambda m, o: m.LinearLR(o), "Adam"),
     "ConstantLR": (lambda m, o: m.ConstantLR(o, factor=0.25, total_iters=6), "SGD"),
     "OneCycleLR-cos-SGD": (lambda m, o: m.OneCycleLR(o, max_lr=[1.0, 0.4], total_steps=N_STEPS), "SGD"),
-    "OneCycleLR-linear-Adam": (lambda m, o: m.OneCycleLR(o, max_lr=0.2, epochs=4, steps_per_epoch=10,
-                                                          anneal_strategy="linear", pct_start=0.25), "Adam"),
-    "OneCycleLR-three-phase": (lambda m, o: m.OneCycleLR(o, max_lr=0.5, total_steps=N_STEPS, three_phase=True,
-                                                          div_factor=10.0, final_div_factor=100.0,
-                                                          base_momentum=0.8, max_momentum=0.9), "SGD"),
-    "OneCycleLR-no-momentum": (lambda m, o: m.OneCycleLR(o, max_lr=0.5, total_steps=N_STEPS + 5,
-                                                          cycle_momentum=False), "Adadelta"),
+    "OneCycleLR-linear-Adam": (
+        lambda m, o: m.OneCycleLR(
+            o, max_lr=0.2, epochs=4, steps_per_epoch=10, anneal_strategy="linear", pct_start=0.25
+        ),
+        "Adam",
+    ),
+    "OneCycleLR-three-phase": (
+        lambda m, o: m.OneCycleLR(
+            o,
+            max_lr=0.5,
+            total_steps=N_STEPS,
+            three_phase=True,
+            div_factor=10.0,
+            final_div_factor=100.0,
+            base_momentum=0.8,
+            max_momentum=0.9,
+        ),
+        "SGD",
+    ),
+    "OneCycleLR-no-momentum": (
+        lambda m, o: m.OneCycleLR(o, max_lr=0.5, total_steps=N_STEPS + 5, cycle_momentum=False),
+        "Adadelta",
+    ),
     "OneCycleLR-RMSprop": (lambda m, o: m.OneCycleLR(o, max_lr=0.05, total_steps=N_STEPS), "RMSprop"),
-    "SequentialLR": (lambda m, o: m.SequentialLR(o, [m.LinearLR(o, start_factor=0.2, total_iters=5),
-                                                     m.CosineAnnealingLR(o, T_max=15, eta_min=1e-4)],
-                                                 milestones=[5]), "SGD"),
-    "SequentialLR-3": (lambda m, o: m.SequentialLR(o, [m.ConstantLR(o, factor=0.5, total_iters=4),
-                                                       m.ExponentialLR(o, gamma=0.9),
-                                                       m.StepLR(o, step_size=4, gamma=0.5)],
-                                                   milestones=[6, 20]), "AdamW"),
+    "SequentialLR": (
+        lambda m, o: m.SequentialLR(
+            o,
+            [m.LinearLR(o, start_factor=0.2, total_iters=5), m.CosineAnnealingLR(o, T_max=15, eta_min=1e-4)],
+            milestones=[5],
+        ),
+        "SGD",
+    ),
+    "SequentialLR-3": (
+        lambda m, o: m.SequentialLR(
+            o,
+            [
+                m.ConstantLR(o, factor=0.5, total_iters=4),
+                m.ExponentialLR(o, gamma=0.9),
+                m.StepLR(o, step_size=4, gamma=0.5),
+            ],
+            milestones=[6, 20],
+        ),
+        "AdamW",
+    ),
     "LambdaLR": (lambda m, o: m.LambdaLR(o, lr_lambda=lambda e: 1.0 / (1 + e) ** 0.5), "SGD"),
-    "LambdaLR-per-group": (lambda m, o: m.LambdaLR(o, lr_lambda=[lambda e: 0.95 ** e, lambda e: min(1.0, (e + 1) / 5)]),
-                           "SGD"),
+    "LambdaLR-per-group": (
+        lambda m, o: m.LambdaLR(o, lr_lambda=[lambda e: 0.95**e, lambda e: min(1.0, (e + 1) / 5)]),
+        "SGD",
+    ),
     "CosineAnnealingWarmRestarts": (lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=7, eta_min=1e-3), "SGD"),
     "CosineAnnealingWarmRestarts-mult": (lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2), "Adam"),
-    "CyclicLR-triangular": (lambda m, o: m.CyclicLR(o, base_lr=[0.01, 0.002], max_lr=[0.1, 0.05], step_size_up=5,
-                                                     step_size_down=3), "SGD"),
-    "CyclicLR-triangular2-Adam": (lambda m, o: m.CyclicLR(o, base_lr=0.001, max_lr=0.01, step_size_up=4,
-                                                           mode="triangular2", base_momentum=0.85,
-                                                           max_momentum=[0.95, 0.9]), "Adam"),
-    "CyclicLR-exp_range": (lambda m, o: m.CyclicLR(o, base_lr=0.01, max_lr=0.2, step_size_up=3, mode="exp_range",
-                                                    gamma=0.97), "SGD"),
-    "CyclicLR-scale_fn-iterations": (lambda m, o: m.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=6,
-                                                              scale_fn=lambda x: 1 / (1 + 0.1 * x),
-                                                              scale_mode="iterations", cycle_momentum=False),
-                                     "Adadelta"),
-    "CyclicLR-scale_fn-cycle": (lambda m, o: m.CyclicLR(o, base_lr=0.02, max_lr=0.3, step_size_up=2,
-                                                         step_size_down=7, scale_fn=lambda x: 0.8 ** x), "RMSprop"),
+    "CyclicLR-triangular": (
+        lambda m, o: m.CyclicLR(o, base_lr=[0.01, 0.002], max_lr=[0.1, 0.05], step_size_up=5, step_size_down=3),
+        "SGD",
+    ),
+    "CyclicLR-triangular2-Adam": (
+        lambda m, o: m.CyclicLR(
+            o,
+            base_lr=0.001,
+            max_lr=0.01,
+            step_size_up=4,
+            mode="triangular2",
+            base_momentum=0.85,
+            max_momentum=[0.95, 0.9],
+        ),
+        "Adam",
+    ),
+    "CyclicLR-exp_range": (
+        lambda m, o: m.CyclicLR(o, base_lr=0.01, max_lr=0.2, step_size_up=3, mode="exp_range", gamma=0.97),
+        "SGD",
+    ),
+    "CyclicLR-scale_fn-iterations": (
+        lambda m, o: m.CyclicLR(
+            o,
+            base_lr=0.01,
+            max_lr=0.1,
+            step_size_up=6,
+            scale_fn=lambda x: 1 / (1 + 0.1 * x),
+            scale_mode="iterations",
+            cycle_momentum=False,
+        ),
+        "Adadelta",
+    ),
+    "CyclicLR-scale_fn-cycle": (
+        lambda m, o: m.CyclicLR(
+            o, base_lr=0.02, max_lr=0.3, step_size_up=2, step_size_down=7, scale_fn=lambda x: 0.8**x
+        ),
+        "RMSprop",
+    ),
     "PolynomialLR": (lambda m, o: m.PolynomialLR(o, total_iters=25, power=2.0), "SGD"),
     "PolynomialLR-default": (lambda m, o: m.PolynomialLR(o), "Adam"),
     "PolynomialLR-sqrt": (lambda m, o: m.PolynomialLR(o, total_iters=13, power=0.5), "SGD"),
     "MultiplicativeLR": (lambda m, o: m.MultiplicativeLR(o, lr_lambda=lambda e: 0.95), "SGD"),
-    "MultiplicativeLR-per-group": (lambda m, o: m.MultiplicativeLR(o, lr_lambda=[lambda e: 0.9 if e % 3 else 1.1,
-                                                                                 lambda e: 1.0 / (1 + 0.01 * e)]),
-                                   "Adam"),
-    "ChainedScheduler": (lambda m, o: m.ChainedScheduler([m.ConstantLR(o, factor=0.5, total_iters=4),
-                                                          m.ExponentialLR(o, gamma=0.9)]), "SGD"),
-    "ChainedScheduler-3": (lambda m, o: m.ChainedScheduler([m.LinearLR(o, start_factor=0.2, total_iters=5),
-                                                            m.CosineAnnealingLR(o, T_max=15, eta_min=1e-4),
-                                                            m.MultiplicativeLR(o, lr_lambda=lambda e: 0.99)],
-                                                           optimizer=o), "AdamW"),
+    "MultiplicativeLR-per-group": (
+        lambda m, o: m.MultiplicativeLR(o, lr_lambda=[lambda e: 0.9 if e % 3 else 1.1, lambda e: 1.0 / (1 + 0.01 * e)]),
+        "Adam",
+    ),
+    "ChainedScheduler": (
+        lambda m, o: m.ChainedScheduler([m.ConstantLR(o, factor=0.5, total_iters=4), m.ExponentialLR(o, gamma=0.9)]),
+        "SGD",
+    ),
+    "ChainedScheduler-3": (
+        lambda m, o: m.ChainedScheduler(
+            [
+                m.LinearLR(o, start_factor=0.2, total_iters=5),
+                m.CosineAnnealingLR(o, T_max=15, eta_min=1e-4),
+                m.MultiplicativeLR(o, lr_lambda=lambda e: 0.99),
+            ],
+            optimizer=o,
+        ),
+        "AdamW",
+    ),
 }
 
 
@@ -161,7 +229,7 @@ def test_lr_sequence_equals_torch(name):
     ours, ours_last, opt = run_cn(make, kind)
     assert_same(ours, theirs, name)
     assert_same([[tuple(x)] for x in ours_last], [[tuple(x)] for x in theirs_last], name + " get_last_lr")
-    assert len({round(v[0][0], 15) for v in ours}) > 1 or name == "ConstantLR"     # the lr did move
+    assert len({round(v[0][0], 15) for v in ours}) > 1 or name == "ConstantLR"  # the lr did move
     assert [g["initial_lr"] for g in opt.param_groups] == [g["initial_lr"] for g in make_torch_opt_with(make, kind)]
 
 
@@ -200,8 +268,11 @@ def plateau_metrics(seed):
     rng = np.random.default_rng(seed)
     # improving, then a long noisy plateau a little above the best value, then improving again
     noise = 0.002 * rng.standard_normal(40)
-    return list(np.concatenate([np.linspace(1.0, 0.5, 8) + noise[:8], 0.51 + np.abs(noise[8:28]),
-                                np.linspace(0.49, 0.2, 12) + noise[28:]]))
+    return list(
+        np.concatenate(
+            [np.linspace(1.0, 0.5, 8) + noise[:8], 0.51 + np.abs(noise[8:28]), np.linspace(0.49, 0.2, 12) + noise[28:]]
+        )
+    )
 
 
 PLATEAU = {
@@ -222,19 +293,22 @@ def test_reduce_lr_on_plateau_equals_torch(name, restore, tmp_path):
     metrics = plateau_metrics(len(name))
     if kwargs.get("mode") == "max":
         metrics = [-m for m in metrics]
+
     def make(m, o):
         return m.ReduceLROnPlateau(o, **kwargs)
 
     theirs, theirs_last = run_torch(make, "SGD", metrics=metrics)
-    ours, ours_last, _ = run_cn(make, "SGD", metrics=metrics, restore_at=HALF if restore else None,
-                                tmp_path=tmp_path if restore else None)
+    ours, ours_last, _ = run_cn(
+        make, "SGD", metrics=metrics, restore_at=HALF if restore else None, tmp_path=tmp_path if restore else None
+    )
     assert_same(ours, theirs, name)
     assert_same([[tuple(x)] for x in ours_last], [[tuple(x)] for x in theirs_last], name)
-    assert ours[-1][0][0] < LRS[0]                          # it did reduce
+    assert ours[-1][0][0] < LRS[0]  # it did reduce
 
 
 def test_reduce_lr_on_plateau_accepts_tensors_and_arrays():
     import convnp as cn
+
     opt = make_cn_opt()
     sched = ls.ReduceLROnPlateau(opt, patience=0)
     sched.step(cn.tensor(1.0))
@@ -245,8 +319,9 @@ def test_reduce_lr_on_plateau_accepts_tensors_and_arrays():
 # --------------------------------------------------------------------------------------------
 # closed forms, warnings, errors
 # --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("name", ["StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR",
-                                  "ConstantLR", "PolynomialLR"])
+@pytest.mark.parametrize(
+    "name", ["StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR", "ConstantLR", "PolynomialLR"]
+)
 def test_step_with_epoch_uses_closed_form_like_torch(name):
     make, kind = SCHEDULERS[name]
     topt, opt = make_torch_opt(kind), make_cn_opt(kind)
@@ -296,43 +371,46 @@ def test_resuming_with_last_epoch_needs_initial_lr():
         ls.StepLR(opt, step_size=2, last_epoch=5)
 
 
-@pytest.mark.parametrize("make", [
-    lambda m, o: m.StepLR("not an optimizer", step_size=2),
-    lambda m, o: m.ReduceLROnPlateau(o, factor=1.0),
-    lambda m, o: m.ReduceLROnPlateau(o, mode="middle"),
-    lambda m, o: m.ReduceLROnPlateau(o, threshold_mode="relative"),
-    lambda m, o: m.ReduceLROnPlateau(o, min_lr=[0.1]),
-    lambda m, o: m.LinearLR(o, start_factor=0.0),
-    lambda m, o: m.LinearLR(o, end_factor=1.5),
-    lambda m, o: m.ConstantLR(o, factor=2.0),
-    lambda m, o: m.OneCycleLR(o, max_lr=0.1),
-    lambda m, o: m.OneCycleLR(o, max_lr=0.1, total_steps=0),
-    lambda m, o: m.OneCycleLR(o, max_lr=0.1, epochs=0, steps_per_epoch=3),
-    lambda m, o: m.OneCycleLR(o, max_lr=0.1, total_steps=10, pct_start=1),
-    lambda m, o: m.OneCycleLR(o, max_lr=0.1, total_steps=10, anneal_strategy="exp"),
-    lambda m, o: m.OneCycleLR(o, max_lr=[0.1, 0.2, 0.3], total_steps=10),
-    lambda m, o: m.SequentialLR(o, [m.StepLR(o, 2), m.StepLR(o, 3)], milestones=[1, 2]),
-    lambda m, o: m.SequentialLR(o, [], milestones=[]),
-    lambda m, o: m.SequentialLR(o, [m.ReduceLROnPlateau(o)], milestones=[]),
-    lambda m, o: m.LambdaLR(o, lr_lambda=[lambda e: 1.0]),
-    lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=0),
-    lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=2.5),
-    lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=0),
-    lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=1.5),
-    lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=3, eta_min="0"),
-    lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=3).step(-1),
-    lambda m, o: m.CyclicLR("not an optimizer", base_lr=0.1, max_lr=1.0),
-    lambda m, o: m.CyclicLR(o, base_lr=0.1, max_lr=1.0, mode="sawtooth"),
-    lambda m, o: m.CyclicLR(o, base_lr=[0.1, 0.2, 0.3], max_lr=1.0),
-    lambda m, o: m.CyclicLR(o, base_lr=0.1, max_lr=[1.0]),
-    lambda m, o: m.CyclicLR(o, base_lr=0.1, max_lr=1.0, base_momentum=[0.8]),
-    lambda m, o: m.MultiplicativeLR(o, lr_lambda=0.9),
-    lambda m, o: m.MultiplicativeLR(o, lr_lambda=[lambda e: 1.0, "x"]),
-    lambda m, o: m.MultiplicativeLR(o, lr_lambda=[lambda e: 1.0]),
-    lambda m, o: m.ChainedScheduler([]),
-    lambda m, o: m.ChainedScheduler([m.ReduceLROnPlateau(o)]),
-    lambda m, o: m.ChainedScheduler([m.StepLR(o, 2), "not a scheduler"]),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda m, o: m.StepLR("not an optimizer", step_size=2),
+        lambda m, o: m.ReduceLROnPlateau(o, factor=1.0),
+        lambda m, o: m.ReduceLROnPlateau(o, mode="middle"),
+        lambda m, o: m.ReduceLROnPlateau(o, threshold_mode="relative"),
+        lambda m, o: m.ReduceLROnPlateau(o, min_lr=[0.1]),
+        lambda m, o: m.LinearLR(o, start_factor=0.0),
+        lambda m, o: m.LinearLR(o, end_factor=1.5),
+        lambda m, o: m.ConstantLR(o, factor=2.0),
+        lambda m, o: m.OneCycleLR(o, max_lr=0.1),
+        lambda m, o: m.OneCycleLR(o, max_lr=0.1, total_steps=0),
+        lambda m, o: m.OneCycleLR(o, max_lr=0.1, epochs=0, steps_per_epoch=3),
+        lambda m, o: m.OneCycleLR(o, max_lr=0.1, total_steps=10, pct_start=1),
+        lambda m, o: m.OneCycleLR(o, max_lr=0.1, total_steps=10, anneal_strategy="exp"),
+        lambda m, o: m.OneCycleLR(o, max_lr=[0.1, 0.2, 0.3], total_steps=10),
+        lambda m, o: m.SequentialLR(o, [m.StepLR(o, 2), m.StepLR(o, 3)], milestones=[1, 2]),
+        lambda m, o: m.SequentialLR(o, [], milestones=[]),
+        lambda m, o: m.SequentialLR(o, [m.ReduceLROnPlateau(o)], milestones=[]),
+        lambda m, o: m.LambdaLR(o, lr_lambda=[lambda e: 1.0]),
+        lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=0),
+        lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=2.5),
+        lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=0),
+        lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=1.5),
+        lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=3, eta_min="0"),
+        lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=3).step(-1),
+        lambda m, o: m.CyclicLR("not an optimizer", base_lr=0.1, max_lr=1.0),
+        lambda m, o: m.CyclicLR(o, base_lr=0.1, max_lr=1.0, mode="sawtooth"),
+        lambda m, o: m.CyclicLR(o, base_lr=[0.1, 0.2, 0.3], max_lr=1.0),
+        lambda m, o: m.CyclicLR(o, base_lr=0.1, max_lr=[1.0]),
+        lambda m, o: m.CyclicLR(o, base_lr=0.1, max_lr=1.0, base_momentum=[0.8]),
+        lambda m, o: m.MultiplicativeLR(o, lr_lambda=0.9),
+        lambda m, o: m.MultiplicativeLR(o, lr_lambda=[lambda e: 1.0, "x"]),
+        lambda m, o: m.MultiplicativeLR(o, lr_lambda=[lambda e: 1.0]),
+        lambda m, o: m.ChainedScheduler([]),
+        lambda m, o: m.ChainedScheduler([m.ReduceLROnPlateau(o)]),
+        lambda m, o: m.ChainedScheduler([m.StepLR(o, 2), "not a scheduler"]),
+    ],
+)
 def test_errors_match_torch(make):
     with pytest.raises((ValueError, TypeError)) as theirs:
         make(torch.optim.lr_scheduler, make_torch_opt())
@@ -387,19 +465,20 @@ def test_cosine_warm_restarts_fractional_epochs_like_torch(T_mult):
         sched.step(epoch)
         assert_same([group_values(opt)], [group_values(topt)], f"epoch {epoch}")
         assert sched.last_epoch == tsched.last_epoch and sched.T_cur == tsched.T_cur and sched.T_i == tsched.T_i
-    sched.step()                                           # and back to plain steps
+    sched.step()  # and back to plain steps
     tsched.step()
     assert_same([group_values(opt)], [group_values(topt)], "step() after step(epoch)")
 
 
 def test_cyclic_lr_callable_object_scale_fn_state_round_trip():
     """A callable object's attributes are saved (a plain function is not), as PyTorch."""
+
     class Decay:
         def __init__(self, rate):
             self.rate = rate
 
         def __call__(self, x):
-            return self.rate ** x
+            return self.rate**x
 
     opt = make_cn_opt()
     sched = ls.CyclicLR(opt, base_lr=0.01, max_lr=0.1, step_size_up=2, scale_fn=Decay(0.5))

@@ -19,7 +19,7 @@ from convnp.serialization import load, save
 
 SHAPES = [(3, 4), (5,), (2, 3, 2, 2), ()]
 STEPS = 20
-TOL64 = 1e-10          # the spec asks 1e-6; the rules are the same formulas, so far tighter holds
+TOL64 = 1e-10  # the spec asks 1e-6; the rules are the same formulas, so far tighter holds
 
 CONFIGS = [
     ("SGD", dict(lr=0.1)),
@@ -57,11 +57,17 @@ CONFIGS = [
 ]
 
 # the second param group's own options (every optimiser also gets a different lr)
-GROUP2 = {"SGD": dict(lr=0.02, momentum=0.5), "Adam": dict(lr=0.003, betas=(0.7, 0.95)),
-          "AdamW": dict(lr=0.003, weight_decay=0.0), "Adadelta": dict(lr=0.2, rho=0.95),
-          "RMSprop": dict(lr=0.002, alpha=0.95), "Adagrad": dict(lr=0.03, lr_decay=0.1),
-          "Adamax": dict(lr=0.004, betas=(0.7, 0.95)), "NAdam": dict(lr=0.004, momentum_decay=0.02, weight_decay=0.0),
-          "RAdam": dict(lr=0.004, betas=(0.7, 0.8), weight_decay=0.0)}
+GROUP2 = {
+    "SGD": dict(lr=0.02, momentum=0.5),
+    "Adam": dict(lr=0.003, betas=(0.7, 0.95)),
+    "AdamW": dict(lr=0.003, weight_decay=0.0),
+    "Adadelta": dict(lr=0.2, rho=0.95),
+    "RMSprop": dict(lr=0.002, alpha=0.95),
+    "Adagrad": dict(lr=0.03, lr_decay=0.1),
+    "Adamax": dict(lr=0.004, betas=(0.7, 0.95)),
+    "NAdam": dict(lr=0.004, momentum_decay=0.02, weight_decay=0.0),
+    "RAdam": dict(lr=0.004, betas=(0.7, 0.8), weight_decay=0.0),
+}
 
 
 def _ids(c):
@@ -151,7 +157,7 @@ def test_20_steps_equal_torch_float64(config):
     weights, grads = start_weights(), gradient_sequence()
     theirs, topt = torch_run(name, kwargs, weights, grads)
     ours, opt = cn_run(name, kwargs, weights, grads)
-    assert not np.allclose(ours[0], weights[0])            # something happened
+    assert not np.allclose(ours[0], weights[0])  # something happened
     assert_params_close(ours, theirs, TOL64)
     assert_state_close(opt.state_dict(), topt.state_dict(), TOL64)
 
@@ -195,14 +201,14 @@ def test_state_dict_round_trip_at_step_10(config, through_file, tmp_path):
         state = ckpt["optimizer"]
         assert all(isinstance(k, int) for k in state["state"])
 
-    fresh = [Parameter(p.data.copy()) for p in params]     # new objects, the weights at step 10
+    fresh = [Parameter(p.data.copy()) for p in params]  # new objects, the weights at step 10
     opt2 = cn_opt(name, {**kwargs, "lr": 123.0}, fresh, two_groups=True)
     opt2.load_state_dict(state)
     assert opt2.param_groups[0]["lr"] == opt.param_groups[0]["lr"]
     assert opt2.param_groups[0]["params"][0] is fresh[0]
     cn_steps(opt2, fresh, grads[10:])
     assert_params_close([p.data for p in fresh], theirs, TOL64)
-    cn_steps(opt, params, grads[10:])                      # the saved dict was a copy, unaffected
+    cn_steps(opt, params, grads[10:])  # the saved dict was a copy, unaffected
     assert_params_close([p.data for p in params], theirs, TOL64)
 
 
@@ -229,8 +235,10 @@ def test_load_state_dict_casts_to_parameter_dtype_and_checks():
     bad["param_groups"][0]["params"] = [0, 1]
     with pytest.raises(ValueError, match="loaded state dict contains a parameter group that doesn't match the size"):
         opt.load_state_dict(bad)
-    with pytest.raises(ValueError, match=re.escape("state 'momentum_buffer' of parameter 0 has shape (4,), but the "
-                                                   "parameter has shape (3,)")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape("state 'momentum_buffer' of parameter 0 has shape (4,), but the parameter has shape (3,)"),
+    ):
         opt.load_state_dict({"state": {0: {"momentum_buffer": np.ones(4)}}, "param_groups": sd["param_groups"]})
     with pytest.raises(ValueError, match="expected a dict with 'state' and 'param_groups'"):
         opt.load_state_dict({"lr": 1})
@@ -242,8 +250,12 @@ def test_load_state_dict_casts_to_parameter_dtype_and_checks():
 def test_training_a_model_through_autograd_equals_torch():
     """Gradients from convnp's autograd feed the optimiser: 8 Adam steps on a tiny regression."""
     rng = np.random.default_rng(8)
-    x, y, w0, b0 = rng.standard_normal((16, 3)), rng.standard_normal((16, 2)), rng.standard_normal((3, 2)), \
-        rng.standard_normal(2)
+    x, y, w0, b0 = (
+        rng.standard_normal((16, 3)),
+        rng.standard_normal((16, 2)),
+        rng.standard_normal((3, 2)),
+        rng.standard_normal(2),
+    )
     w, b = Parameter(w0.copy()), Parameter(b0.copy())
     tw, tb = torch.tensor(w0, requires_grad=True), torch.tensor(b0, requires_grad=True)
     opt = optim.Adam([w, b], lr=0.05)
@@ -276,10 +288,10 @@ def test_zero_grad_step_closure_and_add_param_group():
         return 3.5
 
     assert opt.step(closure) == 3.5 and calls == [1]
-    np.testing.assert_array_equal(a.data, [0.0, 0.0])      # 1 - 0.5 * 2
+    np.testing.assert_array_equal(a.data, [0.0, 0.0])  # 1 - 0.5 * 2
     assert opt.step() is None
 
-    opt.add_param_group({"params": b, "lr": 0.1})          # a single tensor becomes a list
+    opt.add_param_group({"params": b, "lr": 0.1})  # a single tensor becomes a list
     assert opt.param_groups[1]["momentum"] == 0 and len(opt.param_groups[1]["params"]) == 1
     assert opt.param_groups[1]["params"][0] is b
     b.grad = np.ones(3)
@@ -306,13 +318,14 @@ def test_named_parameters_are_accepted():
 def test_grad_dtype_and_shape():
     p = Parameter(np.ones(3, dtype=np.float32))
     opt = optim.SGD([p], lr=1.0)
-    p._grad = np.ones(3, dtype=np.float64)                 # bypassing the setter: the step casts
+    p._grad = np.ones(3, dtype=np.float64)  # bypassing the setter: the step casts
     opt.step()
     assert p.dtype == np.float32 and np.all(p.data == 0)
-    t = cn.tensor(np.ones(2), requires_grad=True)          # plain leaf tensors are optimisable too
+    t = cn.tensor(np.ones(2), requires_grad=True)  # plain leaf tensors are optimisable too
     t.grad = np.ones(4)
-    with pytest.raises(ValueError, match=re.escape("a gradient must have its parameter's shape (2,). "
-                                                   "Received: grad of shape (4,)")):
+    with pytest.raises(
+        ValueError, match=re.escape("a gradient must have its parameter's shape (2,). Received: grad of shape (4,)")
+    ):
         optim.SGD([t], lr=1.0).step()
 
 
@@ -322,25 +335,54 @@ def _torch_message(fn):
     return str(info.value)
 
 
-@pytest.mark.parametrize("name,kwargs", [
-    ("SGD", dict(lr=-0.1)), ("SGD", dict(momentum=-0.5)), ("SGD", dict(weight_decay=-1.0)),
-    ("SGD", dict(nesterov=True)), ("SGD", dict(nesterov=True, momentum=0.9, dampening=0.1)),
-    ("Adam", dict(lr=-1e-3)), ("Adam", dict(eps=-1.0)), ("Adam", dict(betas=(1.0, 0.999))),
-    ("Adam", dict(betas=(0.9, 1.0))), ("Adam", dict(betas=(-0.1, 0.9))), ("Adam", dict(weight_decay=-0.1)),
-    ("AdamW", dict(lr=-0.1)), ("AdamW", dict(betas=(0.9, 1.5))),
-    ("Adadelta", dict(lr=-1.0)), ("Adadelta", dict(rho=1.5)), ("Adadelta", dict(eps=-1.0)),
-    ("Adadelta", dict(weight_decay=-1.0)),
-    ("RMSprop", dict(lr=-0.1)), ("RMSprop", dict(alpha=-0.5)), ("RMSprop", dict(eps=-1.0)),
-    ("RMSprop", dict(momentum=-0.1)), ("RMSprop", dict(weight_decay=-1.0)),
-    ("Adagrad", dict(lr=-0.1)), ("Adagrad", dict(lr_decay=-0.1)), ("Adagrad", dict(weight_decay=-1.0)),
-    ("Adagrad", dict(initial_accumulator_value=-1.0)), ("Adagrad", dict(eps=-1.0)),
-    ("Adamax", dict(lr=-0.1)), ("Adamax", dict(eps=-1.0)), ("Adamax", dict(betas=(1.0, 0.9))),
-    ("Adamax", dict(betas=(0.9, 1.0))), ("Adamax", dict(weight_decay=-1.0)),
-    ("NAdam", dict(lr=-0.1)), ("NAdam", dict(eps=-1.0)), ("NAdam", dict(betas=(1.0, 0.9))),
-    ("NAdam", dict(betas=(0.9, 1.0))), ("NAdam", dict(weight_decay=-1.0)), ("NAdam", dict(momentum_decay=-1.0)),
-    ("RAdam", dict(lr=-0.1)), ("RAdam", dict(eps=-1.0)), ("RAdam", dict(betas=(1.0, 0.9))),
-    ("RAdam", dict(betas=(0.9, 1.0))), ("RAdam", dict(weight_decay=-1.0)),
-])
+@pytest.mark.parametrize(
+    "name,kwargs",
+    [
+        ("SGD", dict(lr=-0.1)),
+        ("SGD", dict(momentum=-0.5)),
+        ("SGD", dict(weight_decay=-1.0)),
+        ("SGD", dict(nesterov=True)),
+        ("SGD", dict(nesterov=True, momentum=0.9, dampening=0.1)),
+        ("Adam", dict(lr=-1e-3)),
+        ("Adam", dict(eps=-1.0)),
+        ("Adam", dict(betas=(1.0, 0.999))),
+        ("Adam", dict(betas=(0.9, 1.0))),
+        ("Adam", dict(betas=(-0.1, 0.9))),
+        ("Adam", dict(weight_decay=-0.1)),
+        ("AdamW", dict(lr=-0.1)),
+        ("AdamW", dict(betas=(0.9, 1.5))),
+        ("Adadelta", dict(lr=-1.0)),
+        ("Adadelta", dict(rho=1.5)),
+        ("Adadelta", dict(eps=-1.0)),
+        ("Adadelta", dict(weight_decay=-1.0)),
+        ("RMSprop", dict(lr=-0.1)),
+        ("RMSprop", dict(alpha=-0.5)),
+        ("RMSprop", dict(eps=-1.0)),
+        ("RMSprop", dict(momentum=-0.1)),
+        ("RMSprop", dict(weight_decay=-1.0)),
+        ("Adagrad", dict(lr=-0.1)),
+        ("Adagrad", dict(lr_decay=-0.1)),
+        ("Adagrad", dict(weight_decay=-1.0)),
+        ("Adagrad", dict(initial_accumulator_value=-1.0)),
+        ("Adagrad", dict(eps=-1.0)),
+        ("Adamax", dict(lr=-0.1)),
+        ("Adamax", dict(eps=-1.0)),
+        ("Adamax", dict(betas=(1.0, 0.9))),
+        ("Adamax", dict(betas=(0.9, 1.0))),
+        ("Adamax", dict(weight_decay=-1.0)),
+        ("NAdam", dict(lr=-0.1)),
+        ("NAdam", dict(eps=-1.0)),
+        ("NAdam", dict(betas=(1.0, 0.9))),
+        ("NAdam", dict(betas=(0.9, 1.0))),
+        ("NAdam", dict(weight_decay=-1.0)),
+        ("NAdam", dict(momentum_decay=-1.0)),
+        ("RAdam", dict(lr=-0.1)),
+        ("RAdam", dict(eps=-1.0)),
+        ("RAdam", dict(betas=(1.0, 0.9))),
+        ("RAdam", dict(betas=(0.9, 1.0))),
+        ("RAdam", dict(weight_decay=-1.0)),
+    ],
+)
 def test_option_errors_match_torch(name, kwargs):
     theirs = _torch_message(lambda: getattr(torch.optim, name)([torch.nn.Parameter(torch.ones(1))], **kwargs))
     with pytest.raises(ValueError) as info:
@@ -349,14 +391,19 @@ def test_option_errors_match_torch(name, kwargs):
     assert "Invalid" in theirs or "Nesterov" in theirs
 
 
-@pytest.mark.parametrize("make_params,torch_params,kind", [
-    (lambda: [], lambda: [], ValueError),
-    (lambda: Parameter(np.ones(1)), lambda: torch.nn.Parameter(torch.ones(1)), TypeError),
-    (lambda: [np.ones(2)], lambda: [np.ones(2)], TypeError),
-    (lambda: [{"params": Parameter(np.ones(1))}, {"params": set([Parameter(np.ones(1))])}],
-     lambda: [{"params": torch.nn.Parameter(torch.ones(1))}, {"params": {torch.nn.Parameter(torch.ones(1))}}],
-     TypeError),
-])
+@pytest.mark.parametrize(
+    "make_params,torch_params,kind",
+    [
+        (lambda: [], lambda: [], ValueError),
+        (lambda: Parameter(np.ones(1)), lambda: torch.nn.Parameter(torch.ones(1)), TypeError),
+        (lambda: [np.ones(2)], lambda: [np.ones(2)], TypeError),
+        (
+            lambda: [{"params": Parameter(np.ones(1))}, {"params": set([Parameter(np.ones(1))])}],
+            lambda: [{"params": torch.nn.Parameter(torch.ones(1))}, {"params": {torch.nn.Parameter(torch.ones(1))}}],
+            TypeError,
+        ),
+    ],
+)
 def test_params_errors_match_torch(make_params, torch_params, kind):
     theirs = _torch_message(lambda: torch.optim.SGD(torch_params(), lr=0.1))
     with pytest.raises(kind) as info:
@@ -372,8 +419,10 @@ def test_non_leaf_tensor_is_refused():
 
 def test_repr_like_torch():
     ours = repr(optim.SGD([Parameter(np.ones(1))], lr=0.1, momentum=0.9))
-    assert ours.startswith("SGD (\nParameter Group 0\n    dampening: 0\n    lr: 0.1\n    maximize: False\n"
-                           "    momentum: 0.9\n    nesterov: False\n    weight_decay: 0\n)")
+    assert ours.startswith(
+        "SGD (\nParameter Group 0\n    dampening: 0\n    lr: 0.1\n    maximize: False\n"
+        "    momentum: 0.9\n    nesterov: False\n    weight_decay: 0\n)"
+    )
 
 
 def test_adagrad_state_exists_from_construction_like_torch():
@@ -386,7 +435,7 @@ def test_adagrad_state_exists_from_construction_like_torch():
     assert_state_close(opt.state_dict(), topt.state_dict(), 0.0)
     assert float(opt.state[params[0]]["sum"][0, 0]) == 0.25
     extra, textra = Parameter(np.ones(2)), torch.ones(2, dtype=torch.float64, requires_grad=True)
-    opt.add_param_group({"params": [extra], "lr": 0.5})         # a later group gets its state at its first step
+    opt.add_param_group({"params": [extra], "lr": 0.5})  # a later group gets its state at its first step
     topt.add_param_group({"params": [textra], "lr": 0.5})
     extra.grad, textra.grad = np.full(2, 0.5), torch.full((2,), 0.5, dtype=torch.float64)
     opt.step()

@@ -11,18 +11,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
+from train_helpers import make_trainer
 
 from convnp.serialization import load, save
 from convnp.train import (
-    Callback, CheckpointError, MetricAccumulator, SetupError, TrainingError, load_checkpoint,
+    Callback,
+    CheckpointError,
+    MetricAccumulator,
+    SetupError,
+    TrainingError,
+    load_checkpoint,
 )
 from convnp.train import checkpoint as ckmod
 from convnp.train.metrics import accuracy, topk_correct
-from train_helpers import make_trainer
-
 
 # ----------------------------------------------------------------------------- defect 1: metrics
+
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_a_non_finite_row_is_never_correct(bad):
@@ -47,6 +51,7 @@ def test_finite_rows_keep_the_first_maximum_rule():
 
 # ----------------------------------------------------------------------------- defect 1: training
 
+
 class _PoisonAt(Callback):
     """Puts a NaN into the weights after the last batch of an epoch (what a diverging last step does
     after a finite loss was seen)."""
@@ -62,8 +67,11 @@ class _PoisonAt(Callback):
 def test_an_epoch_ending_with_nan_weights_is_not_kept(tmp_path):
     trainer, train, test = make_trainer(epochs=3)
     trainer.callbacks.append(_PoisonAt(2, len(train)))
-    with pytest.raises(TrainingError, match=r"^the weights became non-finite \(NaN or infinity in "
-                                            r"classifier\.weight\) during epoch 2: the learning rate .* is too high"):
+    with pytest.raises(
+        TrainingError,
+        match=r"^the weights became non-finite \(NaN or infinity in "
+        r"classifier\.weight\) during epoch 2: the learning rate .* is too high",
+    ):
         trainer.fit(train, test, epochs=3, out_dir=tmp_path)
     assert trainer.epoch == 1
     for name in ("last.safetensors", "best.safetensors"):
@@ -83,6 +91,7 @@ def test_nan_weights_in_the_first_epoch_write_nothing(tmp_path):
 
 # ----------------------------------------------------------------------------- defect 6: metadata
 
+
 @pytest.fixture(scope="module")
 def good(tmp_path_factory):
     """A real checkpoint of a short run (1 epoch)."""
@@ -94,6 +103,7 @@ def good(tmp_path_factory):
 
 def _write(tmp_path, obj, change):
     import copy
+
     obj = copy.deepcopy(obj)
     change(obj)
     path = tmp_path / "bad.safetensors"
@@ -107,6 +117,7 @@ def _set(path_keys, value):
         for k in path_keys[:-1]:
             d = d[k]
         d[path_keys[-1]] = value
+
     return change
 
 
@@ -115,12 +126,15 @@ BAD_METADATA = [
     (("epoch",), "abc", r"epoch must be a whole number from 0 .*; received 'abc' \(a str\)"),
     (("epoch",), 1.5, r"epoch must be a whole number"),
     (("epoch",), True, r"epoch must be a whole number"),
-    (("epoch",), 10 ** 12, r"epoch must be a whole number from 0 to 1,000,000"),
+    (("epoch",), 10**12, r"epoch must be a whole number from 0 to 1,000,000"),
     (("data", "classes"), 5, r"data\.classes must be a list of 1 to 100,000 class names; received 5"),
     (("data", "classes"), [], r"data\.classes must be a list of 1 to 100,000 class names"),
     (("data", "classes"), [[1], [2]], r"data\.classes must be a list"),
-    (("data", "classes"), [str(i) for i in range(7)],
-     r"model\.args\.num_classes is 10 but data\.classes names 7 classes; expected the same number"),
+    (
+        ("data", "classes"),
+        [str(i) for i in range(7)],
+        r"model\.args\.num_classes is 10 but data\.classes names 7 classes; expected the same number",
+    ),
     (("data", "mean"), "x", r"data\.mean must be a list of 1 finite number, one per channel; received 'x'"),
     (("data", "mean"), [0.1, 0.2], r"data\.mean must be a list of 1 finite number, one per channel"),
     (("data", "mean"), [float("nan")], r"data\.mean must be"),
@@ -128,12 +142,19 @@ BAD_METADATA = [
     (("data", "std"), [-1.0], r"data\.std must be"),
     (("data", "channels"), 0, r"data\.channels must be a whole number from 1 to 64"),
     (("data", "channels"), "1", r"data\.channels must be a whole number"),
-    (("data", "image_size"), [100000, 100000], r"data\.image_size must be \[height, width\], two whole numbers "
-                                               r"from 1 to 8,192"),
+    (
+        ("data", "image_size"),
+        [100000, 100000],
+        r"data\.image_size must be \[height, width\], two whole numbers "
+        r"from 1 to 8,192",
+    ),
     (("data", "image_size"), [28], r"data\.image_size must be"),
     (("data",), [1, 2], r"data must be a dict"),
-    (("model", "args", "num_classes"), 30_000_000,
-     r"model\.args\.num_classes must be a whole number from 0 to 144 \(the largest axis of the file's model tensors\)"),
+    (
+        ("model", "args", "num_classes"),
+        30_000_000,
+        r"model\.args\.num_classes must be a whole number from 0 to 144 \(the largest axis of the file's model tensors\)",
+    ),
     (("model", "args", "num_classes"), 0, r"model\.args\.num_classes must be a positive whole number"),
     (("model", "args", "in_channels"), -1, r"model\.args\.in_channels must be a whole number from 0"),
     (("model", "args"), [1], r"model\.args must be a dict of constructor arguments by name"),
@@ -151,8 +172,9 @@ BAD_METADATA = [
 ]
 
 
-@pytest.mark.parametrize("keys,value,message", BAD_METADATA, ids=[f"{'.'.join(k)}={v!r}"[:40] for k, v, _ in
-                                                                  BAD_METADATA])
+@pytest.mark.parametrize(
+    "keys,value,message", BAD_METADATA, ids=[f"{'.'.join(k)}={v!r}"[:40] for k, v, _ in BAD_METADATA]
+)
 def test_bad_metadata_is_refused_with_one_line_naming_the_entry(good, tmp_path, keys, value, message):
     path = _write(tmp_path, good, _set(keys, value))
     with pytest.raises(CheckpointError, match=rf"^'{path}' has invalid metadata: {message}") as info:
@@ -180,14 +202,19 @@ def test_check_finite_weights(good, tmp_path):
 
     def poison(obj):
         obj["model"]["state"]["features.0.weight"][0, 0, 0, 0] = np.inf
+
     path = _write(tmp_path, good, poison)
-    with pytest.raises(CheckpointError, match=r"^'.*bad.safetensors' holds non-finite weights \(NaN or infinity in "
-                                              r"model\.state\.features\.0\.weight\); the run that wrote it diverged: "
-                                              r"train again with a lower --lr$"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"^'.*bad.safetensors' holds non-finite weights \(NaN or infinity in "
+        r"model\.state\.features\.0\.weight\); the run that wrote it diverged: "
+        r"train again with a lower --lr$",
+    ):
         ckmod.check_finite_weights(load_checkpoint(path), path)
 
 
 # ----------------------------------------------------------------------------- defect 4: a crash between writes
+
 
 class _Crash(BaseException):
     """A process killed mid-way (no except clause of convnp catches it)."""
@@ -198,8 +225,10 @@ RUN = dict(limit_train=150, epochs=2, batch_size=50, seed=4, progress="quiet")
 
 @pytest.fixture
 def zoo(tmp_path, monkeypatch):
-    import convnp.models
     from train_helpers import tinynet
+
+    import convnp.models
+
     monkeypatch.setitem(convnp.models.MODELS, "tinynet", tinynet)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CONVNP_CACHE", str(tmp_path / "cache"))
@@ -229,23 +258,26 @@ def test_the_old_crash_between_last_and_best_is_repaired_by_resume(zoo, capsys):
         def on_epoch_start(self, trainer, epoch):
             if epoch == 2:
                 raise _Crash
+
     TrainingRun("tinynet", out="straight", **RUN).fit()
-    assert load_checkpoint(zoo / "straight" / "last.safetensors")["best"]["epoch"] == 2     # epoch 2 improved
+    assert load_checkpoint(zoo / "straight" / "last.safetensors")["best"]["epoch"] == 2  # epoch 2 improved
     with pytest.raises(_Crash):
         TrainingRun("tinynet", out="crashed", callbacks=[StopAt2()], **RUN).fit()
     epoch1 = {n: (zoo / "crashed" / n).read_bytes() for n in ("best.safetensors", "metrics.json")}
     TrainingRun(resume="crashed", progress="quiet").fit()
-    for name, data in epoch1.items():                           # back to what the crash left
+    for name, data in epoch1.items():  # back to what the crash left
         (zoo / "crashed" / name).write_bytes(data)
     assert _metrics(zoo / "crashed" / "metrics.json")[:2] == (False, 1)
 
     capsys.readouterr()
     result = TrainingRun(resume="crashed", progress="lines").fit()
     out = capsys.readouterr().out
-    assert (f"  repaired: {Path('crashed') / 'best.safetensors'} holds epoch 1, but the run's best is epoch 2; "
-            f"rewrote it from last.safetensors") in out
+    assert (
+        f"  repaired: {Path('crashed') / 'best.safetensors'} holds epoch 1, but the run's best is epoch 2; "
+        f"rewrote it from last.safetensors"
+    ) in out
     assert "  finishing: all 2 epochs are in last.safetensors but metrics.json is not complete" in out
-    assert "epoch 2/2" not in out and len(result.history) == 2   # nothing trained again
+    assert "epoch 2/2" not in out and len(result.history) == 2  # nothing trained again
     _same_weights(zoo / "straight" / "best.safetensors", zoo / "crashed" / "best.safetensors")
     assert _metrics(zoo / "crashed" / "metrics.json") == _metrics(zoo / "straight" / "metrics.json")
     assert _metrics(zoo / "crashed" / "metrics.json")[0] is True
@@ -259,6 +291,7 @@ def test_a_crash_between_best_and_last_resumes_to_the_straight_run(zoo, monkeypa
     resuming redoes that epoch bit-identically."""
     import convnp.train.trainer as trainer_mod
     from convnp.train import TrainingRun
+
     TrainingRun("tinynet", out="straight", **RUN).fit()
     real = trainer_mod.save_checkpoint
 
@@ -266,6 +299,7 @@ def test_a_crash_between_best_and_last_resumes_to_the_straight_run(zoo, monkeypa
         if Path(path).name == "last.safetensors" and ckpt["epoch"] == 2:
             raise _Crash
         real(path, ckpt)
+
     monkeypatch.setattr(trainer_mod, "save_checkpoint", crash_on_last_of_epoch_2)
     with pytest.raises(_Crash):
         TrainingRun("tinynet", out="crashed", **RUN).fit()
@@ -274,8 +308,10 @@ def test_a_crash_between_best_and_last_resumes_to_the_straight_run(zoo, monkeypa
     assert load_checkpoint(zoo / "crashed" / "best.safetensors")["epoch"] == 2
     capsys.readouterr()
     TrainingRun(resume="crashed", progress="lines").fit()
-    assert (f"  note: {Path('crashed') / 'best.safetensors'} holds epoch 2, newer than last.safetensors (a crash came "
-            f"between the two); the resumed epoch 2 rewrites it") in capsys.readouterr().out
+    assert (
+        f"  note: {Path('crashed') / 'best.safetensors'} holds epoch 2, newer than last.safetensors (a crash came "
+        f"between the two); the resumed epoch 2 rewrites it"
+    ) in capsys.readouterr().out
     for name in ("best.safetensors", "last.safetensors"):
         _same_weights(zoo / "straight" / name, zoo / "crashed" / name)
     assert _metrics(zoo / "crashed" / "metrics.json") == _metrics(zoo / "straight" / "metrics.json")
@@ -283,10 +319,13 @@ def test_a_crash_between_best_and_last_resumes_to_the_straight_run(zoo, monkeypa
 
 def test_repair_run_notes_a_lost_earlier_best(zoo):
     from convnp.train.run import repair_run
+
     ckpt = {"epoch": 3, "best": {"epoch": 2, "metric": "test_accuracy", "value": 0.5}}
     lines = repair_run(zoo, ckpt, 5)
-    assert lines == [f"  note: {zoo / 'best.safetensors'} is missing, but the run's best is epoch 2, whose weights "
-                     f"are no longer on disk; the next better epoch rewrites it"]
+    assert lines == [
+        f"  note: {zoo / 'best.safetensors'} is missing, but the run's best is epoch 2, whose weights "
+        f"are no longer on disk; the next better epoch rewrites it"
+    ]
 
 
 def test_non_finite_rows_are_counted_and_left_out_of_the_confusion_matrix():
@@ -294,7 +333,7 @@ def test_non_finite_rows_are_counted_and_left_out_of_the_confusion_matrix():
     acc = MetricAccumulator(num_classes=2, topk=(1,), confusion=True)
     acc.update(0.0, logits, np.array([0, 1, 0, 0]))
     assert acc.nonfinite == 2 and acc.accuracy(1) == 0.5
-    assert acc.confusion.tolist() == [[1, 0], [0, 1]]                # only the two finite rows
+    assert acc.confusion.tolist() == [[1, 0], [0, 1]]  # only the two finite rows
 
 
 def test_model_args_floats_are_capped_too(good, tmp_path):
@@ -305,9 +344,13 @@ def test_model_args_floats_are_capped_too(good, tmp_path):
 
 def test_resume_needs_the_recorded_settings(good, tmp_path):
     from convnp.train import TrainingRun
+
     path = _write(tmp_path, good, _set(("config",), {"epochs": 3}))
-    with pytest.raises(SetupError, match=rf"^{path} does not record config\.seed, config\.batch_size, config\.lr, "
-                                         rf"config\.optimizer, config\.scheduler, config\.augment, which resuming "
-                                         rf"needs; it was damaged or not written by 'convnp train': start a new run "
-                                         rf"from its weights with --init-from {path}$"):
+    with pytest.raises(
+        SetupError,
+        match=rf"^{path} does not record config\.seed, config\.batch_size, config\.lr, "
+        rf"config\.optimizer, config\.scheduler, config\.augment, which resuming "
+        rf"needs; it was damaged or not written by 'convnp train': start a new run "
+        rf"from its weights with --init-from {path}$",
+    ):
         TrainingRun(resume=path).plan()

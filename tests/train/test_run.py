@@ -9,19 +9,37 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
+from train_helpers import TIME_KEYS, tinynet
 
 import convnp.models
 from convnp.cli import main
 from convnp.train import (
-    Callback, RunResult, SetupError, SetupFileNotFoundError, Trainer, TrainingError, TrainingRun, fit_run,
+    Callback,
+    RunResult,
+    SetupError,
+    SetupFileNotFoundError,
+    Trainer,
+    TrainingError,
+    TrainingRun,
+    fit_run,
     load_checkpoint,
 )
-from train_helpers import TIME_KEYS, tinynet
 
 QUICK = dict(limit_train=150, epochs=2, batch_size=50, seed=4, augment="shift", progress="quiet")
-QUICK_ARGS = ["--limit-train", "150", "--epochs", "2", "--batch-size", "50", "--seed", "4", "--augment", "shift",
-              "--progress", "quiet"]
+QUICK_ARGS = [
+    "--limit-train",
+    "150",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "50",
+    "--seed",
+    "4",
+    "--augment",
+    "shift",
+    "--progress",
+    "quiet",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +48,7 @@ def zoo_and_dirs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CONVNP_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("CONVNP_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("CONVNP_MIRROR", "http://127.0.0.1:9/")     # refused at once: no download
+    monkeypatch.setenv("CONVNP_MIRROR", "http://127.0.0.1:9/")  # refused at once: no download
     return tmp_path
 
 
@@ -62,31 +80,41 @@ def test_the_library_and_the_command_give_the_same_run(tmp_path, capsys):
     result = TrainingRun("tinynet", model_args={"width": 3}, out=tmp_path / "lib", **QUICK).fit()
     assert isinstance(result, RunResult) and not result.interrupted
     assert result.out == tmp_path / "lib" and result.epoch == result.epochs == 2 and result.seed == 4
-    assert sorted(p.name for p in result.out.iterdir()) == ["best.safetensors", "curves.png", "last.safetensors",
-                                                           "metrics.csv", "metrics.json"]
+    assert sorted(p.name for p in result.out.iterdir()) == [
+        "best.safetensors",
+        "curves.png",
+        "last.safetensors",
+        "metrics.csv",
+        "metrics.json",
+    ]
     assert _metrics(tmp_path / "cli") == _metrics(tmp_path / "lib")
     _same_checkpoints(tmp_path / "cli" / "last.safetensors", result.last_path)
     _same_checkpoints(tmp_path / "cli" / "best.safetensors", result.best_path)
     # the result holds the trained network and the metrics as metrics.json records them
     state = load_checkpoint(result.last_path)["model"]["state"]
     assert all(np.array_equal(v.data, state[k]) for k, v in result.model.state_dict().items())
-    assert result.metrics["test_accuracy"] == json.loads((tmp_path / "lib" / "metrics.json").read_text())[
-        "test_accuracy"]
+    assert (
+        result.metrics["test_accuracy"] == json.loads((tmp_path / "lib" / "metrics.json").read_text())["test_accuracy"]
+    )
     assert [h["epoch"] for h in result.history] == [1, 2] and result.best["epoch"] in (1, 2)
 
 
 def test_settings_left_out_come_from_the_recipe_or_the_recorded_run(tmp_path):
-    plan = TrainingRun("resnet20", dataset="cifar10", lr=0.02).plan()         # reads and writes nothing
+    plan = TrainingRun("resnet20", dataset="cifar10", lr=0.02).plan()  # reads and writes nothing
     assert plan.model_name == "resnet20" and plan.out == Path("runs/resnet20-cifar10")
-    assert (plan.config["lr"], plan.config["scheduler"], plan.config["augment"], plan.epochs) == (0.02, "cosine",
-                                                                                                 "standard", 30)
-    assert 0 <= plan.seed < 2 ** 31 and plan.config["seed"] == plan.seed
+    assert (plan.config["lr"], plan.config["scheduler"], plan.config["augment"], plan.epochs) == (
+        0.02,
+        "cosine",
+        "standard",
+        30,
+    )
+    assert 0 <= plan.seed < 2**31 and plan.config["seed"] == plan.seed
     assert not (tmp_path / "runs").exists()
-    plan = TrainingRun("resnet_20", dataset="mnist-sample").plan()             # the zoo's spelling; per-data-set
+    plan = TrainingRun("resnet_20", dataset="mnist-sample").plan()  # the zoo's spelling; per-data-set
     assert plan.model_name == "resnet20" and plan.config["augment"] == "shift" and plan.epochs == 10
     # resumed: everything from the checkpoint
     fit_run("tinynet", out="r", scheduler="step", **{**QUICK, "epochs": 1})
-    plan = TrainingRun(resume="r", epochs=2).plan()                           # a step schedule may be extended
+    plan = TrainingRun(resume="r", epochs=2).plan()  # a step schedule may be extended
     assert plan.model_name == "tinynet" and plan.resume_path == Path("r/last.safetensors") and plan.epochs == 2
     assert plan.config["limit_train"] == 150 and plan.config["seed"] == 4 and plan.config["scheduler"] == "step"
 
@@ -109,17 +137,20 @@ def test_ctrl_c_returns_and_resume_ends_bit_identical(tmp_path):
     assert _metrics(tmp_path / "straight") == _metrics(tmp_path / "stopped")
 
 
-@pytest.mark.parametrize("settings,argv,kind", [
-    (dict(lr=-1.0), ["--lr", "-1"], SetupError),
-    (dict(epochs=0), ["--epochs", "0"], SetupError),
-    (dict(backbone_lr_scale=0.1), ["--backbone-lr-scale", "0.1"], SetupError),
-    (dict(dataset="mnst"), ["--dataset", "mnst"], SetupError),
-    (dict(model_args=["width"]), ["--model-arg", "width"], SetupError),
-    (dict(model_args={"bogus": 1}), ["--model-arg", "bogus=1"], SetupError),
-    (dict(freeze="feature", limit_train=50), ["--freeze", "feature", "--limit-train", "50"], SetupError),
-    (dict(init_from="nope.safetensors"), ["--init-from", "nope.safetensors"], SetupFileNotFoundError),
-    (dict(resume="nothere"), ["--resume", "nothere"], SetupFileNotFoundError),
-])
+@pytest.mark.parametrize(
+    "settings,argv,kind",
+    [
+        (dict(lr=-1.0), ["--lr", "-1"], SetupError),
+        (dict(epochs=0), ["--epochs", "0"], SetupError),
+        (dict(backbone_lr_scale=0.1), ["--backbone-lr-scale", "0.1"], SetupError),
+        (dict(dataset="mnst"), ["--dataset", "mnst"], SetupError),
+        (dict(model_args=["width"]), ["--model-arg", "width"], SetupError),
+        (dict(model_args={"bogus": 1}), ["--model-arg", "bogus=1"], SetupError),
+        (dict(freeze="feature", limit_train=50), ["--freeze", "feature", "--limit-train", "50"], SetupError),
+        (dict(init_from="nope.safetensors"), ["--init-from", "nope.safetensors"], SetupFileNotFoundError),
+        (dict(resume="nothere"), ["--resume", "nothere"], SetupFileNotFoundError),
+    ],
+)
 def test_bad_settings_raise_the_message_the_command_prints(settings, argv, kind, capsys):
     with pytest.raises(kind) as info:
         TrainingRun("tinynet", **settings).fit()
@@ -132,12 +163,14 @@ def test_bad_settings_raise_the_message_the_command_prints(settings, argv, kind,
 def test_refusals_of_a_recorded_run(tmp_path, capsys):
     fit_run("tinynet", out="r", **QUICK)
     before = {p.name: p.read_bytes() for p in Path("r").iterdir()}
-    cases = [(dict(out="r"), ["--out", "r"], "r already holds a training run; continue it with --resume"),
-             (dict(resume=True, out="r"), ["--resume", "--out", "r"], "has already completed all 2 epochs"),
-             (dict(resume="r", lr=0.3), ["--resume", "r", "--lr", "0.3"], "leave out --lr"),
-             (dict(resume="r", epochs=5), ["--resume", "r", "--epochs", "5"], "planned for 2 epochs"),
-             (dict(resume="r", dataset="mnist"), ["--resume", "r", "--dataset", "mnist"], "not 'mnist'"),
-             (dict(resume="r", model="lenet5"), ["lenet5", "--resume", "r"], "not 'lenet5'")]
+    cases = [
+        (dict(out="r"), ["--out", "r"], "r already holds a training run; continue it with --resume"),
+        (dict(resume=True, out="r"), ["--resume", "--out", "r"], "has already completed all 2 epochs"),
+        (dict(resume="r", lr=0.3), ["--resume", "r", "--lr", "0.3"], "leave out --lr"),
+        (dict(resume="r", epochs=5), ["--resume", "r", "--epochs", "5"], "planned for 2 epochs"),
+        (dict(resume="r", dataset="mnist"), ["--resume", "r", "--dataset", "mnist"], "not 'mnist'"),
+        (dict(resume="r", model="lenet5"), ["lenet5", "--resume", "r"], "not 'lenet5'"),
+    ]
     for settings, argv, text in cases:
         with pytest.raises(SetupError, match=text) as info:
             TrainingRun(**settings).fit()
@@ -150,8 +183,15 @@ def test_refusals_of_a_recorded_run(tmp_path, capsys):
 def test_python_values_are_accepted(tmp_path):
     """Paths for files, a string for one frozen prefix, a dict of model arguments; the record holds strings."""
     first = fit_run("tinynet", out=tmp_path / "a", **QUICK)
-    result = fit_run("tinynet", out=tmp_path / "b", init_from=first.best_path, freeze="features",
-                     backbone_lr_scale=0.5, model_args={"dropout": 0.0}, **QUICK)
+    result = fit_run(
+        "tinynet",
+        out=tmp_path / "b",
+        init_from=first.best_path,
+        freeze="features",
+        backbone_lr_scale=0.5,
+        model_args={"dropout": 0.0},
+        **QUICK,
+    )
     config = load_checkpoint(result.last_path)["config"]
     assert config["init_from"] == str(first.best_path) and config["freeze"] == ["features"]
     assert config["model_args"] == {"dropout": 0.0} and config["pretrained"]
@@ -179,6 +219,7 @@ def test_a_diverged_loss_raises_training_error_and_the_command_exits_1(capsys, m
     def init_with_poison(self, *a, **kw):
         original_init(self, *a, **kw)
         self.callbacks.append(_PoisonAt())
+
     monkeypatch.setattr(Trainer, "__init__", init_with_poison)
     assert main(["train", "tinynet", *QUICK_ARGS, "--out", "b"]) == 1
     assert _error_line(capsys) == lib.replace("a/last", "b/last")

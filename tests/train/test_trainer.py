@@ -5,15 +5,27 @@ import re
 
 import numpy as np
 import pytest
-
+from train_helpers import make_trainer, small_mnist, weights, without_times
 
 import convnp as cn
 from convnp.train import Callback, Trainer, TrainingError, evaluate, load_checkpoint
 from convnp.train.progress import Progress, format_epoch_line
-from train_helpers import make_trainer, small_mnist, weights, without_times
 
-HISTORY_KEYS = {"epoch", "lr", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "test_top5", "seconds",
-                "train_seconds", "images_per_second", "data_seconds", "data_share", "n_train"}
+HISTORY_KEYS = {
+    "epoch",
+    "lr",
+    "train_loss",
+    "train_accuracy",
+    "test_loss",
+    "test_accuracy",
+    "test_top5",
+    "seconds",
+    "train_seconds",
+    "images_per_second",
+    "data_seconds",
+    "data_share",
+    "n_train",
+}
 
 
 class InterruptAt(Callback):
@@ -37,7 +49,7 @@ def test_fit_history_learns_and_reports_every_field():
         assert 0 <= h["data_share"] < 1 and h["data_seconds"] <= h["train_seconds"] <= h["seconds"]
         assert h["images_per_second"] == pytest.approx(h["n_train"] / h["train_seconds"])
     assert history[-1]["train_loss"] < history[0]["train_loss"]
-    assert history[-1]["test_accuracy"] > 0.5               # 10 classes: chance is 0.1
+    assert history[-1]["test_accuracy"] > 0.5  # 10 classes: chance is 0.1
     # the reported test accuracy is the model's: evaluate agrees
     ev = evaluate(trainer.model, test)
     assert ev["accuracy"] == pytest.approx(history[-1]["test_accuracy"])
@@ -69,7 +81,7 @@ def test_resume_after_epoch_two_is_bit_identical_to_a_straight_run(tmp_path):
 
     # a new process would rebuild everything from the seed (other initial weights would do too)
     resumed, tl, vl = make_trainer(seed=1, epochs=4)
-    cn.manual_seed(999)                                     # the checkpoint's RNG state must win
+    cn.manual_seed(999)  # the checkpoint's RNG state must win
     resumed.load_checkpoint(tmp_path / "stopped" / "last.safetensors")
     h_resumed = resumed.fit(tl, vl, epochs=4, out_dir=tmp_path / "stopped")
     ws, wr = weights(straight.model), weights(resumed.model)
@@ -101,7 +113,7 @@ def test_ctrl_c_keeps_the_last_completed_epoch_and_resumes_exactly(tmp_path, cap
     for k, v in trainer.model.state_dict().items():
         assert np.array_equal(v, ckpt["model"]["state"][k]), k
     assert [h["epoch"] for h in json.loads((run / "metrics.json").read_text())["history"]] == [1, 2]
-    assert not list(run.glob(".*tmp"))                      # no temporary files left behind
+    assert not list(run.glob(".*tmp"))  # no temporary files left behind
 
     resumed, tl, vl = make_trainer(seed=2, epochs=4)
     resumed.load_checkpoint(run / "last.safetensors")
@@ -116,7 +128,7 @@ def test_ctrl_c_in_the_first_epoch_saves_nothing(tmp_path):
     trainer.fit(tl, vl, epochs=2, out_dir=tmp_path)
     assert trainer.interrupted and trainer.epoch == 0 and trainer.history == []
     assert not (tmp_path / "last.safetensors").exists()
-    for k, v in before.items():                             # back to the initial weights
+    for k, v in before.items():  # back to the initial weights
         assert np.array_equal(v, trainer.model.state_dict()[k])
 
 
@@ -127,7 +139,7 @@ def test_the_same_trainer_continues_after_an_interrupt():
     trainer, tl, vl = make_trainer(seed=5, epochs=3, callbacks=[stop])
     trainer.fit(tl, vl, epochs=3)
     assert trainer.interrupted and trainer.epoch == 1
-    stop.epoch = None                                       # "press run again" in a notebook
+    stop.epoch = None  # "press run again" in a notebook
     trainer.fit(tl, vl, epochs=3)
     assert not trainer.interrupted and trainer.epoch == 3
     for k, v in weights(straight.model).items():
@@ -160,7 +172,7 @@ def test_output_files_schema_and_atomicity(tmp_path):
     assert last["epoch"] == 3 and last["model"]["name"] == "tinynet"
     assert last["data"]["classes"] == [str(i) for i in range(10)] and last["data"]["image_size"] == [28, 28]
     assert last["rng"]["loader"] is not None and last["rng"]["global"]["bit_generator"] == "PCG64"
-    assert not list(tmp_path.glob(".*"))                  # no temporary files left
+    assert not list(tmp_path.glob(".*"))  # no temporary files left
 
 
 def test_progress_on_a_non_terminal_is_one_line_per_epoch(capsys):
@@ -168,8 +180,10 @@ def test_progress_on_a_non_terminal_is_one_line_per_epoch(capsys):
     trainer.fit(tl, vl, epochs=3)
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 3
-    pattern = (r"^epoch [1-3]/3  train loss \d+\.\d{4} acc \d+\.\d\d%  test loss \d+\.\d{4} acc \d+\.\d\d% "
-               r"top-5 \d+\.\d\d%  lr \S+  \d+\.\d s  [\d,]+ img/s  data \d+\.\d%$")
+    pattern = (
+        r"^epoch [1-3]/3  train loss \d+\.\d{4} acc \d+\.\d\d%  test loss \d+\.\d{4} acc \d+\.\d\d% "
+        r"top-5 \d+\.\d\d%  lr \S+  \d+\.\d s  [\d,]+ img/s  data \d+\.\d%$"
+    )
     for line in out:
         assert re.match(pattern, line), line
 
@@ -193,13 +207,23 @@ def test_progress_on_a_terminal_draws_a_bar_then_the_epoch_line():
     trainer, tl, vl = make_trainer(epochs=1, progress=Progress("auto", stream=tty))
     trainer.fit(tl, vl, epochs=1)
     text = "".join(tty.text)
-    assert "img/s" in text and "\r" in text                  # tqdm redraws in place
+    assert "img/s" in text and "\r" in text  # tqdm redraws in place
     assert re.search(r"epoch 1/1  train loss", text)
 
 
 def test_format_epoch_line_without_evaluation():
-    line = format_epoch_line({"epoch": 2, "train_loss": 0.5, "train_accuracy": 0.8, "seconds": 1.0,
-                              "images_per_second": 1000.0, "lr": 0.1, "data_share": 0.01}, epochs=10)
+    line = format_epoch_line(
+        {
+            "epoch": 2,
+            "train_loss": 0.5,
+            "train_accuracy": 0.8,
+            "seconds": 1.0,
+            "images_per_second": 1000.0,
+            "lr": 0.1,
+            "data_share": 0.01,
+        },
+        epochs=10,
+    )
     assert line == "epoch  2/10  train loss 0.5000 acc 80.00%  lr 0.1  1.0 s  1,000 img/s  data 1.0%"
 
 
@@ -209,6 +233,7 @@ def test_a_diverging_loss_stops_with_advice_and_keeps_earlier_checkpoints(tmp_pa
             if epoch == 1:
                 for p in trainer.model.parameters():
                     p.data[...] = np.nan
+
     trainer, tl, vl = make_trainer(epochs=3, callbacks=[Explode()])
     with pytest.raises(TrainingError, match=r"loss became nan at epoch 2, batch 1: .*lower it"):
         trainer.fit(tl, vl, epochs=3, out_dir=tmp_path)
@@ -218,6 +243,7 @@ def test_a_diverging_loss_stops_with_advice_and_keeps_earlier_checkpoints(tmp_pa
 
 def test_validation_split_reports_val_keys_and_final_test_accuracy(tmp_path):
     from convnp.data import DataLoader, transforms
+
     trainer, tl, vl = make_trainer(epochs=2)
     train, test = small_mnist(200, 100)
     test_loader = DataLoader(test, 100, transform=transforms.Normalize(train.mean, train.std))
@@ -238,6 +264,7 @@ def test_fit_rejects_bad_epochs():
 
 def test_per_epoch_scheduler_and_plateau_are_stepped_once_per_epoch():
     from convnp.optim.lr_scheduler import ReduceLROnPlateau, StepLR
+
     trainer, tl, vl = make_trainer(epochs=3)
     trainer.scheduler = StepLR(trainer.optimizer, step_size=1, gamma=0.5)
     trainer.scheduler_interval = "epoch"
@@ -247,14 +274,15 @@ def test_per_epoch_scheduler_and_plateau_are_stepped_once_per_epoch():
     trainer, tl, vl = make_trainer(epochs=2)
     trainer.scheduler = ReduceLROnPlateau(trainer.optimizer, patience=0, factor=0.5, threshold=10.0)
     trainer.scheduler_interval = "epoch"
-    h = trainer.fit(tl, vl, epochs=2)                         # threshold 10: never "better" -> halves
+    h = trainer.fit(tl, vl, epochs=2)  # threshold 10: never "better" -> halves
     assert trainer.optimizer.param_groups[0]["lr"] < h[0]["lr"]
 
 
 def test_a_model_with_auxiliary_outputs_trains_on_the_weighted_sum():
     """GoogLeNet-style: a tuple (logits, aux...) in training mode, logits alone in eval mode."""
-    from convnp import nn
     from train_helpers import TinyNet
+
+    from convnp import nn
 
     class WithAux(TinyNet):
         def __init__(self):

@@ -22,7 +22,7 @@ class TinyNet(nn.Module):
         self.classifier = nn.Linear(width * 6 * 6, num_classes)
 
     def forward(self, x):
-        x = self.features(x)                         # (N, C, 28, 28) -> (N, width, 6, 6)
+        x = self.features(x)  # (N, C, 28, 28) -> (N, width, 6, 6)
         return self.classifier(self.dropout(x.reshape(x.shape[0], -1)))
 
 
@@ -43,25 +43,49 @@ def small_mnist(n_train: int = 320, n_test: int = 160, classes: int = 10):
     return out[0], out[1]
 
 
-def make_trainer(seed: int = 0, epochs: int = 4, n_train: int = 320, batch_size: int = 32, augment: str = "shift",
-                 progress: str = "quiet", callbacks=(), model=None, lr: float = 0.1):
+def make_trainer(
+    seed: int = 0,
+    epochs: int = 4,
+    n_train: int = 320,
+    batch_size: int = 32,
+    augment: str = "shift",
+    progress: str = "quiet",
+    callbacks=(),
+    model=None,
+    lr: float = 0.1,
+):
     """Everything of a run built from a seed, the way the command line builds it: (trainer, train_loader,
     test_loader). The same seed gives the same run."""
     train, test = small_mnist(n_train)
     cn.manual_seed(seed)
     model = model if model is not None else TinyNet()
     gen = np.random.default_rng([seed, 1])
-    train_loader = DataLoader(train, batch_size, shuffle=True, generator=gen, prefetch=True,
-                              transform=transforms.preset(augment, mean=train.mean, std=train.std))
-    test_loader = DataLoader(test, 100, transform=transforms.Normalize(train.mean, train.std),
-                             generator=np.random.default_rng(0))
-    opt = SGD([p for p in model.parameters() if p.requires_grad], lr=lr, momentum=0.9, nesterov=True,
-              weight_decay=5e-4)
+    train_loader = DataLoader(
+        train,
+        batch_size,
+        shuffle=True,
+        generator=gen,
+        prefetch=True,
+        transform=transforms.preset(augment, mean=train.mean, std=train.std),
+    )
+    test_loader = DataLoader(
+        test, 100, transform=transforms.Normalize(train.mean, train.std), generator=np.random.default_rng(0)
+    )
+    opt = SGD([p for p in model.parameters() if p.requires_grad], lr=lr, momentum=0.9, nesterov=True, weight_decay=5e-4)
     sched = OneCycleLR(opt, max_lr=lr, epochs=epochs, steps_per_epoch=len(train_loader))
-    meta = {"model_name": "tinynet", "model_args": {"num_classes": 10, "in_channels": 1},
-            "data": {"dataset": "mnist-sample", "classes": train.classes, "mean": list(train.mean),
-                     "std": list(train.std), "channels": 1, "image_size": [28, 28]},
-            "config": {"seed": seed, "epochs": epochs}}
+    meta = {
+        "model_name": "tinynet",
+        "model_args": {"num_classes": 10, "in_channels": 1},
+        "data": {
+            "dataset": "mnist-sample",
+            "classes": train.classes,
+            "mean": list(train.mean),
+            "std": list(train.std),
+            "channels": 1,
+            "image_size": [28, 28],
+        },
+        "config": {"seed": seed, "epochs": epochs},
+    }
     trainer = Trainer(model, opt, sched, progress=progress, callbacks=callbacks, meta=meta)
     return trainer, train_loader, test_loader
 
