@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from convnp.optim.optimizer import Optimizer
+from convnp.optim.optimizer import Optimizer, check_adam_args
 
 __all__ = ["Adamax"]
 
@@ -31,16 +31,7 @@ class Adamax(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_adam_args(lr, betas, eps, weight_decay)
         defaults = dict(
             lr=lr, betas=(float(betas[0]), float(betas[1])), eps=eps, weight_decay=weight_decay, maximize=maximize
         )

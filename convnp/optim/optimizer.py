@@ -293,3 +293,17 @@ def _copy_state(value):
     if isinstance(value, (list, tuple)):
         return type(value)(_copy_state(v) for v in value)
     return value
+
+
+def check_adam_args(lr, betas, eps, weight_decay) -> None:
+    """The Adam family's argument checks, with PyTorch's messages (Adam, AdamW, Adamax, NAdam, RAdam)."""
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    if not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+    if not 0.0 <= weight_decay:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
