@@ -168,3 +168,24 @@ def assert_same_state_layout(cn_module, t_module) -> None:
     for k in ours:
         assert ours[k].shape == tuple(theirs[k].shape), k
         assert ours[k].dtype == theirs[k].numpy().dtype, k
+
+
+# Pooling windows with the awkward cases (overlap, ceil_mode with padding, dilation, non-square, 1-D/3-D,
+# unbatched): tests/ops/test_pooling.py holds the lecture to PyTorch on them, tests/kernels the kernels.
+POOL_WINDOW_CASES = {
+    "2x2-2": (2, (3, 4, 12, 12), dict(kernel_size=2)),
+    "2x2-2-odd-sizes": (2, (1, 3, 9, 7), dict(kernel_size=2, stride=2)),
+    "2x2-2-ceil-partial": (2, (2, 2, 9, 7), dict(kernel_size=2, ceil_mode=True)),
+    "3x3-2": (2, (2, 3, 11, 11), dict(kernel_size=3, stride=2)),
+    "3x3-2-even-leftover": (2, (2, 2, 10, 12), dict(kernel_size=3, stride=2)),
+    "3x3-2-pad1": (2, (1, 4, 12, 13), dict(kernel_size=3, stride=2, padding=1)),
+    "3x3-2-ceil-partial": (2, (2, 2, 10, 8), dict(kernel_size=3, stride=2, ceil_mode=True)),
+    "3x3-2-pad1-ceil": (2, (2, 1, 8, 9), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
+    "3x3-2-dil2": (2, (1, 2, 11, 12), dict(kernel_size=3, stride=2, dilation=2)),
+    "3x3-1-pad1": (2, (2, 2, 7, 6), dict(kernel_size=3, stride=1, padding=1)),
+    "2x3-3x1-nonsquare": (2, (2, 2, 9, 8), dict(kernel_size=(2, 3), stride=(3, 1), padding=(1, 0), ceil_mode=True)),
+    "1d-3-2-pad-ceil": (1, (2, 3, 15), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
+    "3d-3-2-pad1": (3, (1, 2, 7, 6, 7), dict(kernel_size=3, stride=2, padding=1)),
+    "3d-2-2": (3, (2, 2, 6, 5, 4), dict(kernel_size=2)),
+    "unbatched-3x3-2": (2, (3, 9, 9), dict(kernel_size=3, stride=2)),
+}

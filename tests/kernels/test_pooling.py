@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import POOL_WINDOW_CASES as SEPARABLE_CASES
 from helpers import compare_with_torch
 
 import convnp as cn
@@ -343,24 +344,6 @@ def test_tiled_has_no_backward():
 # ============================================================================================
 # The separable kernel against PyTorch: one axis at a time, uint8 switches, pieces on threads
 # ============================================================================================
-
-SEPARABLE_CASES = {
-    "2x2-2": (2, (3, 4, 12, 12), dict(kernel_size=2)),
-    "2x2-2-odd-sizes": (2, (1, 3, 9, 7), dict(kernel_size=2, stride=2)),
-    "2x2-2-ceil-partial": (2, (2, 2, 9, 7), dict(kernel_size=2, ceil_mode=True)),
-    "3x3-2": (2, (2, 3, 11, 11), dict(kernel_size=3, stride=2)),
-    "3x3-2-even-leftover": (2, (2, 2, 10, 12), dict(kernel_size=3, stride=2)),
-    "3x3-2-pad1": (2, (1, 4, 12, 13), dict(kernel_size=3, stride=2, padding=1)),
-    "3x3-2-ceil-partial": (2, (2, 2, 10, 8), dict(kernel_size=3, stride=2, ceil_mode=True)),
-    "3x3-2-pad1-ceil": (2, (2, 1, 8, 9), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
-    "3x3-2-dil2": (2, (1, 2, 11, 12), dict(kernel_size=3, stride=2, dilation=2)),
-    "3x3-1-pad1": (2, (2, 2, 7, 6), dict(kernel_size=3, stride=1, padding=1)),
-    "2x3-3x1-nonsquare": (2, (2, 2, 9, 8), dict(kernel_size=(2, 3), stride=(3, 1), padding=(1, 0), ceil_mode=True)),
-    "1d-3-2-pad-ceil": (1, (2, 3, 15), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
-    "3d-3-2-pad1": (3, (1, 2, 7, 6, 7), dict(kernel_size=3, stride=2, padding=1)),
-    "3d-2-2": (3, (2, 2, 6, 5, 4), dict(kernel_size=2)),
-    "unbatched-3x3-2": (2, (3, 9, 9), dict(kernel_size=3, stride=2)),
-}
 
 
 @pytest.fixture
