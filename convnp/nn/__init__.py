@@ -37,7 +37,18 @@ from convnp.nn.conv import (
 )
 from convnp.nn.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d
 from convnp.nn.linear import Flatten, Linear, Unflatten
-from convnp.nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, FocalLoss, MSELoss, NLLLoss
+from convnp.nn.loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    FocalLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from convnp.nn.module import LayerInputError, LoadStateDictError, Module, Parameter
 from convnp.nn.normalization import (
     BatchNorm1d,
@@ -161,4 +172,9 @@ __all__ = [
     "MSELoss",
     "BCEWithLogitsLoss",
     "FocalLoss",
+    "L1Loss",
+    "SmoothL1Loss",
+    "HuberLoss",
+    "BCELoss",
+    "KLDivLoss",
 ]

@@ -23,7 +23,18 @@ from convnp.ops.correlation import convolve2d, correlate2d
 from convnp.ops.dropout import alpha_dropout, dropout, dropout1d, dropout2d, dropout3d
 from convnp.ops.linear import linear
 from convnp.ops.locally_connected import locally_connected2d
-from convnp.ops.loss import binary_cross_entropy_with_logits, cross_entropy, focal_loss, mse_loss, nll_loss
+from convnp.ops.loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    focal_loss,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
 from convnp.ops.normalization import batch_norm, group_norm, instance_norm, layer_norm, local_response_norm
 from convnp.ops.padding import pad
 from convnp.ops.pooling import (
@@ -91,4 +102,9 @@ __all__ = [
     "mse_loss",
     "binary_cross_entropy_with_logits",
     "focal_loss",
+    "l1_loss",
+    "smooth_l1_loss",
+    "huber_loss",
+    "binary_cross_entropy",
+    "kl_div",
 ]

@@ -25,7 +25,18 @@ from convnp.nn import functional as F
 from convnp.nn.layer_utils import _check_real, _layer_call
 from convnp.nn.module import Module
 
-__all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "BCEWithLogitsLoss", "FocalLoss"]
+__all__ = [
+    "CrossEntropyLoss",
+    "NLLLoss",
+    "MSELoss",
+    "BCEWithLogitsLoss",
+    "FocalLoss",
+    "L1Loss",
+    "SmoothL1Loss",
+    "HuberLoss",
+    "BCELoss",
+    "KLDivLoss",
+]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -235,3 +246,102 @@ class FocalLoss(_Loss):
         if isinstance(self.alpha, np.ndarray):
             return f"gamma={self.gamma}, alpha=<{self.alpha.shape[0]} per-class weights>"
         return f"gamma={self.gamma}, alpha={self.alpha}"
+
+
+class L1Loss(_Loss):
+    """Mean absolute error: l = |input - target|, reduced ('mean' over every element).
+
+    Args (PyTorch's): size_average, reduce, reduction='mean'. Shape: input and target alike.
+    """
+
+    def __init__(self, size_average=None, reduce=None, reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+
+    def forward(self, input, target):
+        return _layer_call(self, F.l1_loss, input, target, reduction=self.reduction)
+
+
+class SmoothL1Loss(_Loss):
+    """Smooth L1: l = 0.5 d^2 / beta if |d| < beta, else |d| - 0.5 beta, with d = input - target.
+
+    Args (PyTorch's): size_average, reduce, reduction='mean', beta=1.0 (>= 0; 0 is L1Loss).
+    Shape: input and target alike.
+    """
+
+    def __init__(self, size_average=None, reduce=None, reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__(size_average, reduce, reduction)
+        name = type(self).__name__
+        _check_real(name, "beta", beta)
+        if not 0 <= beta < float("inf"):
+            raise ValueError(f"{name}: beta must be a non-negative finite number. Received: beta={beta}")
+        self.beta = beta
+
+    def forward(self, input, target):
+        return _layer_call(self, F.smooth_l1_loss, input, target, reduction=self.reduction, beta=self.beta)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}"
+
+
+class HuberLoss(_Loss):
+    """Huber loss: l = 0.5 d^2 if |d| <= delta, else delta (|d| - 0.5 delta), with d = input - target.
+
+    Args (PyTorch's): reduction='mean', delta=1.0 (> 0). Shape: input and target alike.
+    """
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(None, None, reduction)
+        name = type(self).__name__
+        _check_real(name, "delta", delta)
+        if not 0 < delta < float("inf"):
+            raise ValueError(f"{name}: delta must be a positive finite number. Received: delta={delta}")
+        self.delta = delta
+
+    def forward(self, input, target):
+        return _layer_call(self, F.huber_loss, input, target, reduction=self.reduction, delta=self.delta)
+
+    def extra_repr(self) -> str:
+        return f"delta={self.delta}"
+
+
+class BCELoss(_Loss):
+    """Binary cross-entropy of probabilities: l = -w [t log x + (1 - t) log(1 - x)], logs clamped at -100.
+
+    Args (PyTorch's): weight=None (broadcast to input), size_average, reduce, reduction='mean'.
+    Buffer: ``weight``. Shape: input (probabilities in [0, 1]) and target alike.
+    """
+
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.register_buffer("weight", _weight_array(type(self).__name__, "weight", weight))
+
+    def forward(self, input, target):
+        return _layer_call(self, F.binary_cross_entropy, input, target, self.weight, reduction=self.reduction)
+
+
+class KLDivLoss(_Loss):
+    """Kullback-Leibler divergence of log-probabilities input from target: l = t (log t - input).
+
+    Args (PyTorch's): size_average, reduce, reduction='mean' ('none', 'sum', 'mean' or 'batchmean':
+    the sum over the batch size, the KL divergence per sample), log_target=False (target holds
+    log-probabilities: l = e^t (t - input)). Shape: input and target alike.
+    """
+
+    def __init__(self, size_average=None, reduce=None, reduction: str = "mean", log_target: bool = False) -> None:
+        name = type(self).__name__
+        if reduction not in _REDUCTIONS + ("batchmean",):
+            raise ValueError(
+                f"{name}: reduction must be 'mean', 'batchmean', 'sum' or 'none'. Received: reduction={reduction!r}"
+            )
+        super().__init__(size_average, reduce, "mean" if reduction == "batchmean" else reduction)
+        if reduction == "batchmean" and size_average is None and reduce is None:
+            self.reduction = reduction
+        if not isinstance(log_target, bool):
+            raise TypeError(f"{name}: log_target must be True or False. Received: log_target={log_target!r}")
+        self.log_target = log_target
+
+    def forward(self, input, target):
+        return _layer_call(self, F.kl_div, input, target, reduction=self.reduction, log_target=self.log_target)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}, log_target={self.log_target}"

@@ -558,3 +558,345 @@ def focal_loss(input, target, gamma=2.0, alpha=None, reduction="mean"):
         a = a.astype(x.dtype)
     flat = _check_indices(op, x, t, None)
     return FocalLoss.apply(input, index=flat, alpha_t=a[flat], gamma=float(gamma), reduction=reduction)
+
+
+# ============================================================================================
+# Elementwise regression losses: L1, smooth L1, Huber (input and target broadcast, as mse_loss)
+# ============================================================================================
+
+
+def _reduce_elementwise(loss: np.ndarray, reduction: str, dtype) -> np.ndarray:
+    """'none': the elementwise loss; 'sum'; 'mean' over every element (of the broadcast shape)."""
+    loss = loss.astype(dtype, copy=False)
+    if reduction == "none":
+        return loss
+    total = loss.sum(dtype=dtype)
+    return np.asarray(total if reduction == "sum" else total / dtype.type(loss.size), dtype=dtype)
+
+
+def _elementwise_grad(grad, reduction: str, size: int, dtype):
+    """The upstream gradient of each element: grad itself ('none'), the scalar ('sum'), / size ('mean')."""
+    if reduction == "none":
+        return grad
+    g = np.asarray(grad, dtype)
+    return g / dtype.type(size) if reduction == "mean" else g
+
+
+def _pair_grads(ctx, d: np.ndarray):
+    """dl/dx = d and dl/dt = -d, each summed back to its own shape (d has the broadcast shape)."""
+    dx = unbroadcast(d, ctx.x_shape).astype(ctx.dtype, copy=False) if ctx.needs_input_grad[0] else None
+    dt = unbroadcast(-d, ctx.t_shape).astype(ctx.dtype, copy=False) if ctx.needs_input_grad[1] else None
+    return dx, dt
+
+
+class L1Loss(Function):
+    """l = |x - t| elementwise (broadcast); dl/dx = sign(x - t) (0 at x = t, as PyTorch), dl/dt = -dl/dx."""
+
+    @staticmethod
+    def forward(ctx, x, t, *, reduction, dtype):
+        diff = (x - t).astype(dtype, copy=False)
+        ctx.diff, ctx.x_shape, ctx.t_shape, ctx.dtype, ctx.reduction = diff, np.shape(x), np.shape(t), dtype, reduction
+        return _reduce_elementwise(np.abs(diff), reduction, dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = _elementwise_grad(grad, ctx.reduction, ctx.diff.size, ctx.dtype)
+        return _pair_grads(ctx, g * np.sign(ctx.diff))
+
+
+class SmoothL1Loss(Function):
+    """With d = x - t and beta > 0:
+
+        l = 0.5 d^2 / beta   if |d| < beta,      |d| - 0.5 beta   otherwise
+        dl/dx = clip(d / beta, -1, 1),           dl/dt = -dl/dx
+
+    (both pieces give +-1 at the kink |d| = beta, as PyTorch). beta = 0 is the L1 loss (dl/dx = sign d).
+    """
+
+    @staticmethod
+    def forward(ctx, x, t, *, beta, reduction, dtype):
+        diff = (x - t).astype(dtype, copy=False)
+        a = np.abs(diff)
+        loss = a if beta == 0 else np.where(a < beta, 0.5 * diff * diff / beta, a - 0.5 * beta)
+        ctx.diff, ctx.x_shape, ctx.t_shape, ctx.dtype, ctx.reduction = diff, np.shape(x), np.shape(t), dtype, reduction
+        ctx.beta = beta
+        return _reduce_elementwise(loss, reduction, dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = _elementwise_grad(grad, ctx.reduction, ctx.diff.size, ctx.dtype)
+        slope = np.sign(ctx.diff) if ctx.beta == 0 else np.clip(ctx.diff / ctx.dtype.type(ctx.beta), -1, 1)
+        return _pair_grads(ctx, g * slope)
+
+
+class HuberLoss(Function):
+    """With d = x - t and delta > 0:
+
+        l = 0.5 d^2   if |d| <= delta,    delta (|d| - 0.5 delta)   otherwise
+        dl/dx = clip(d, -delta, delta),   dl/dt = -dl/dx
+
+    (delta * smooth_l1 with beta = delta; the slope is +-delta at the kink |d| = delta, as PyTorch).
+    """
+
+    @staticmethod
+    def forward(ctx, x, t, *, delta, reduction, dtype):
+        diff = (x - t).astype(dtype, copy=False)
+        a = np.abs(diff)
+        loss = np.where(a <= delta, 0.5 * diff * diff, delta * (a - 0.5 * delta))
+        ctx.diff, ctx.x_shape, ctx.t_shape, ctx.dtype, ctx.reduction = diff, np.shape(x), np.shape(t), dtype, reduction
+        ctx.delta = delta
+        return _reduce_elementwise(loss, reduction, dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = _elementwise_grad(grad, ctx.reduction, ctx.diff.size, ctx.dtype)
+        return _pair_grads(ctx, g * np.clip(ctx.diff, -ctx.delta, ctx.delta))
+
+
+def _regression_pair(op: str, input, target, reduction):
+    """(target for apply, dtype) of an elementwise loss: checks, and PyTorch's warning on broadcasting."""
+    x = float_array(op, input, 0)
+    t = _target_array(op, target)
+    _check_reduction(op, reduction)
+    try:
+        shape = np.broadcast_shapes(x.shape, t.shape)
+    except ValueError:
+        raise ValueError(
+            f"{op}: expected target broadcastable to input's shape {x.shape} (ideally the same "
+            f"shape). Received: target of shape {t.shape}"
+        ) from None
+    if t.shape != x.shape:
+        warnings.warn(
+            f"{op}: using a target size {t.shape} that is different to the input size {x.shape}; "
+            f"they are broadcast to {shape}, which is likely not intended. Please ensure they "
+            f"have the same size.",
+            UserWarning,
+            stacklevel=3,
+        )
+    dtype = np.result_type(x.dtype, t.dtype) if is_float(t.dtype) else x.dtype
+    return (target if isinstance(target, Tensor) else t), np.dtype(dtype)
+
+
+def _check_width(op: str, name: str, value, *, zero_ok: bool) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not (value >= 0 if zero_ok else value > 0)
+        or not np.isfinite(value)
+    ):
+        want = "a non-negative" if zero_ok else "a positive"
+        raise ValueError(f"{op}: expected {name} to be {want} finite number. Received: {name}={value!r}")
+    return float(value)
+
+
+def l1_loss(input, target, reduction="mean"):
+    """Mean absolute error, PyTorch's definition: l = |input - target|, then reduced.
+
+    Broadcast and 'mean' as mse_loss. The gradient at input == target is 0 (sign(0)).
+
+    >>> l1_loss(Tensor(np.zeros((2, 3))), -2 * np.ones((2, 3))).item()
+    2.0
+    """
+    tt, dtype = _regression_pair("l1_loss", input, target, reduction)
+    return L1Loss.apply(input, tt, reduction=reduction, dtype=dtype)
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    """Smooth L1 loss, PyTorch's definition: with d = input - target,
+
+        l = 0.5 d^2 / beta  if |d| < beta,   |d| - 0.5 beta  otherwise   (beta >= 0; beta = 0 is l1_loss)
+
+    >>> smooth_l1_loss(Tensor(np.array([0.5, 3.0])), np.zeros(2), reduction="none").data.tolist()
+    [0.125, 2.5]
+    """
+    op = "smooth_l1_loss"
+    tt, dtype = _regression_pair(op, input, target, reduction)
+    beta = _check_width(op, "beta", beta, zero_ok=True)
+    return SmoothL1Loss.apply(input, tt, beta=beta, reduction=reduction, dtype=dtype)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """Huber loss, PyTorch's definition: with d = input - target,
+
+        l = 0.5 d^2  if |d| <= delta,   delta (|d| - 0.5 delta)  otherwise   (delta > 0)
+
+    >>> huber_loss(Tensor(np.array([0.5, 3.0])), np.zeros(2), reduction="none", delta=2.0).data.tolist()
+    [0.125, 4.0]
+    """
+    op = "huber_loss"
+    tt, dtype = _regression_pair(op, input, target, reduction)
+    delta = _check_width(op, "delta", delta, zero_ok=False)
+    return HuberLoss.apply(input, tt, delta=delta, reduction=reduction, dtype=dtype)
+
+
+# ============================================================================================
+# Binary cross-entropy on probabilities
+# ============================================================================================
+
+_BCE_EPS = np.float32(1e-12)  # PyTorch's floor on x (1 - x) in the backward (a float32 constant)
+
+
+class BinaryCrossEntropy(Function):
+    """With probabilities x in [0, 1], targets t and weights w (broadcast):
+
+    l = -w [t max(log x, -100) + (1 - t) max(log(1 - x), -100)]      (the clamp: l is finite at x = 0, 1)
+    dl/dx = w (x - t) / max(x (1 - x), 1e-12),    dl/dt = w log((1 - x) / x)   (= -logit x, unclamped)
+    """
+
+    @staticmethod
+    def forward(ctx, x, t, *, weight, reduction):
+        t = t.astype(x.dtype, copy=False)
+        with np.errstate(divide="ignore"):
+            loss = -(t * np.maximum(np.log(x), -100) + (1 - t) * np.maximum(np.log1p(-x), -100))
+        if weight is not None:
+            loss = loss * weight
+        ctx.x, ctx.t, ctx.weight, ctx.reduction = x, t, weight, reduction
+        return _reduce_elementwise(loss, reduction, x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t = ctx.x, ctx.t
+        g = _elementwise_grad(grad, ctx.reduction, x.size, x.dtype)
+        if ctx.weight is not None:
+            g = g * ctx.weight
+        dx = dt = None
+        if ctx.needs_input_grad[0]:
+            dx = g * (x - t) / np.maximum(x * (1 - x), _BCE_EPS.astype(x.dtype))
+            dx = np.broadcast_to(dx, x.shape).astype(x.dtype)
+        if ctx.needs_input_grad[1]:
+            with np.errstate(divide="ignore"):
+                dt = np.broadcast_to(g * -np.log(x / (1 - x)), x.shape).astype(x.dtype)
+        return dx, dt
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """Binary cross-entropy of probabilities, PyTorch's definition (logs clamped at -100):
+
+        l = -w [ t log x + (1 - t) log(1 - x) ],   input x in [0, 1], target of input's shape,
+        weight w broadcastable to input. For logits use binary_cross_entropy_with_logits (stabler).
+
+    >>> binary_cross_entropy(Tensor(np.array([0.5, 0.0])), np.array([1.0, 1.0]), reduction="none").data.tolist()
+    [0.6931471805599453, 100.0]
+    """
+    op = "binary_cross_entropy"
+    x = float_array(op, input, 0)
+    t = _target_array(op, target)
+    _check_reduction(op, reduction)
+    if t.shape != x.shape:
+        raise ValueError(
+            f"{op}: expected target of the same shape as input {x.shape}. Received: target of shape {t.shape}"
+        )
+    if x.size and not ((x >= 0) & (x <= 1)).all():
+        raise ValueError(
+            f"{op}: expected input of probabilities between 0 and 1 (for logits use "
+            f"binary_cross_entropy_with_logits). Received: input values from {x.min()} to {x.max()}"
+        )
+    w = None
+    if weight is not None:
+        w = np.asarray(_data(weight))
+        try:
+            if w.dtype.kind not in "biuf" or np.broadcast_shapes(w.shape, x.shape) != x.shape:
+                raise ValueError
+        except ValueError:
+            raise ValueError(
+                f"{op}: expected weight of numbers broadcastable to input's shape {x.shape}. "
+                f"Received: weight of shape {w.shape} and dtype {w.dtype}"
+            ) from None
+        w = w.astype(x.dtype)
+    tt = target if isinstance(target, Tensor) else t
+    return BinaryCrossEntropy.apply(input, tt, weight=w, reduction=reduction)
+
+
+# ============================================================================================
+# Kullback-Leibler divergence
+# ============================================================================================
+
+
+class KLDiv(Function):
+    """Pointwise KL term of log-probabilities x and target t (broadcast), PyTorch's definition:
+
+        t probabilities (log_target=False):  l = t log t - t x   (0 where t = 0)
+            dl/dx = -t,       dl/dt = [t != 0] log t + t / t - x    (NaN at t = 0, as PyTorch)
+        t log-probabilities (log_target=True):  l = e^t (t - x)
+            dl/dx = -e^t,     dl/dt = e^t (t - x + 1)
+
+    'batchmean' divides the sum by input.shape[0] (the KL divergence per sample), 'mean' by the
+    number of elements.
+    """
+
+    @staticmethod
+    def forward(ctx, x, t, *, log_target, reduction, denominator):
+        t = t.astype(x.dtype, copy=False)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if log_target:
+                loss = np.exp(t) * (t - x)
+            else:
+                loss = np.where(t == 0, 0, t * np.log(np.where(t == 0, 1, t))) - t * x
+        ctx.x, ctx.t, ctx.log_target, ctx.reduction, ctx.denominator = x, t, log_target, reduction, denominator
+        loss = loss.astype(x.dtype, copy=False)
+        ctx.shape = loss.shape  # the broadcast shape
+        if reduction == "none":
+            return loss
+        total = loss.sum(dtype=x.dtype)
+        return np.asarray(total if reduction == "sum" else total / x.dtype.type(denominator), dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t = ctx.x, ctx.t
+        g = grad if ctx.reduction == "none" else np.asarray(grad, x.dtype)
+        if ctx.reduction in ("mean", "batchmean"):
+            g = g / x.dtype.type(ctx.denominator)
+        dx = dt = None
+        if ctx.needs_input_grad[0]:
+            d = np.broadcast_to(g * -(np.exp(t) if ctx.log_target else t), ctx.shape)
+            dx = unbroadcast(d, x.shape).astype(x.dtype, copy=False)
+        if ctx.needs_input_grad[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if ctx.log_target:
+                    d = np.exp(t) * (t - x + 1)
+                else:
+                    d = np.where(t != 0, np.log(np.where(t != 0, t, 1)), 0) + t / t - x
+            dt = unbroadcast(np.broadcast_to(g * d, ctx.shape), t.shape).astype(x.dtype, copy=False)
+        return dx, dt
+
+
+def kl_div(input, target, reduction="mean", log_target=False):
+    """Kullback-Leibler divergence KL(target || exp(input)), pointwise, PyTorch's definition:
+
+        l = t (log t - x)   (log_target=False; 0 where t = 0),    l = e^t (t - x)   (log_target=True)
+
+    input x holds log-probabilities (e.g. log_softmax); target and input broadcast. Reductions:
+    'none', 'sum', 'batchmean' (sum / batch size input.shape[0]: the mathematical KL divergence per
+    sample) and 'mean' (sum / number of elements; PyTorch warns that this is not 'batchmean').
+
+    >>> x = Tensor(np.log(np.array([[0.5, 0.5]])))
+    >>> round(kl_div(x, np.array([[0.75, 0.25]]), reduction="batchmean").item(), 6)
+    0.130812
+    """
+    op = "kl_div"
+    x = float_array(op, input, 0)
+    t = _target_array(op, target)
+    if reduction not in ("mean", "batchmean", "sum", "none"):
+        raise ValueError(
+            f"{op}: expected reduction to be 'mean', 'batchmean', 'sum' or 'none'. Received: {reduction!r}"
+        )
+    if not isinstance(log_target, (bool, np.bool_)):
+        raise TypeError(f"{op}: expected log_target to be True or False. Received: {log_target!r}")
+    try:
+        shape = np.broadcast_shapes(x.shape, t.shape)
+    except ValueError:
+        raise ValueError(
+            f"{op}: expected target broadcastable to input's shape {x.shape} (ideally the same "
+            f"shape). Received: target of shape {t.shape}"
+        ) from None
+    if reduction == "mean":
+        warnings.warn(
+            "kl_div: reduction='mean' divides the total loss by both the batch size and the support size; "
+            "'batchmean' divides only by the batch size, and aligns with the KL divergence's definition "
+            "(PyTorch's warning).",
+            UserWarning,
+            stacklevel=2,
+        )
+    denominator = int(np.prod(shape, dtype=np.int64)) if reduction == "mean" else (x.shape[0] if x.ndim else 1)
+    tt = target if isinstance(target, Tensor) else t
+    return KLDiv.apply(input, tt, log_target=bool(log_target), reduction=reduction, denominator=denominator)
