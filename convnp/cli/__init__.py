@@ -38,6 +38,7 @@ import argparse  # noqa: E402  (after the environment hook)
 import importlib  # noqa: E402
 import sys  # noqa: E402
 import traceback  # noqa: E402
+import warnings  # noqa: E402
 
 from convnp.cli.common import CLIError, one_line  # noqa: E402
 
@@ -115,6 +116,25 @@ def _print_error(message: str) -> None:
     print(f"convnp: error: {one_line(message)}", file=sys.stderr, flush=True)
 
 
+# NumPy's floating-point warnings ("overflow encountered in exp", "invalid value encountered in divide",
+# "Mean of empty slice", ...) and Pillow's (a decompression bomb, a truncated EXIF block, ...) are noise on a
+# command line, whose outcome is told by its output and its one error line; the library still warns.
+_NUMPY_RUNTIME_MESSAGES = r"(.*encountered|Mean of empty slice|Degrees of freedom <= 0)"
+
+
+def _quiet_warnings() -> None:
+    """Filters (inside the caller's ``warnings.catch_warnings()``) dropping NumPy RuntimeWarnings and Pillow's
+    warnings; other warnings (convnp's own) are shown as usual."""
+    warnings.filterwarnings("ignore", message=_NUMPY_RUNTIME_MESSAGES, category=RuntimeWarning)
+    warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"numpy(\.|$)")
+    warnings.filterwarnings("ignore", module=r"PIL(\.|$)")
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - Pillow is a dependency
+        return
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+
 def main(argv=None) -> int:
     """Run the command line ``argv`` (default sys.argv[1:]); return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -133,7 +153,9 @@ def main(argv=None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            _quiet_warnings()
+            return int(args.func(args) or 0)
     except CLIError as exc:
         if debug:
             traceback.print_exc()

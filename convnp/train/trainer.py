@@ -128,6 +128,43 @@ def _current_lr(optimizer) -> float:
     return float(optimizer.param_groups[-1]["lr"])
 
 
+def _data_name(loader) -> str:
+    """``the training data set 'mnist' (split 'train')`` or ``the training data``: the data set behind a loader."""
+    ds = getattr(loader, "dataset", None)
+    for _ in range(4):  # through wrappers (a subset, a transformed view) to the one with a name or path
+        if ds is None:
+            break
+        name = getattr(ds, "name", None) or getattr(ds, "path", None) or getattr(ds, "root", None)
+        if isinstance(name, (str, os.PathLike)) and str(name):
+            split = getattr(ds, "split", None)
+            split = f" (split '{split}')" if isinstance(split, str) and split else ""
+            return f"the training data set '{name}'{split}"
+        ds = getattr(ds, "dataset", None)
+    return "the training data"
+
+
+def _check_finite_batch(x, loader, epoch: int, batch: int) -> None:
+    """TrainingError naming the data when the input batch itself holds NaN or infinity (a non-finite loss
+    that no learning rate can fix)."""
+    data = x.data if isinstance(x, Tensor) else x
+    try:
+        data = np.asarray(data)
+    except Exception:  # noqa: BLE001 - not an array: nothing to say about it
+        return
+    if data.dtype.kind not in "fc" or not data.size:
+        return
+    finite = np.isfinite(data.reshape(data.shape[0], -1)).all(axis=1) if data.ndim else np.isfinite(data)
+    if np.all(finite):
+        return
+    bad = int(np.size(finite) - np.count_nonzero(finite))
+    total = int(np.size(finite))
+    raise TrainingError(
+        f"{_data_name(loader)} holds non-finite values (NaN or infinity): {bad} of the {total} images of "
+        f"batch {batch} of epoch {epoch} do, so the training loss became NaN; the learning rate is not the "
+        f"cause. Expected finite pixel values: remove or fix those images"
+    )
+
+
 def fit_summary(history: list[dict], eval_name: str = "test") -> dict:
     """``best`` epoch and value of the evaluation accuracy in a history."""
     key = f"{eval_name}_accuracy"
@@ -294,6 +331,7 @@ class Trainer:
                 logits, loss = self._forward_loss(x, y)
                 loss_value = float(loss.data)
                 if not math.isfinite(loss_value):
+                    _check_finite_batch(x, loader, epoch, batch + 1)  # bad data is not the learning rate's fault
                     raise TrainingError(
                         f"the training loss became {loss_value} at epoch {epoch}, batch {batch + 1}: the learning "
                         f"rate ({_current_lr(self.optimizer):.4g}) is too high for this model; lower it "

@@ -403,3 +403,86 @@ def test_out_checked_before_training(tmp_path, capsys):
     status, out, err = run(capsys, "train", "tinynet", "--limit-train", "50", "--epochs", "1", "--out", blocker / "run")
     assert status == 2 and "epoch 1/1" not in out
     assert one_error_line(err).startswith(f"convnp: error: --out {blocker / 'run'}: cannot write there (")
+
+
+# ----------------------------------------------------------------------------- defect 11: warnings on stderr
+
+
+def _palette_png_with_byte_transparency(tmp_path):
+    """A palette PNG whose transparency is a byte string: Pillow warns when it is converted to L or RGB."""
+    from PIL import Image
+
+    img = Image.fromarray(np.arange(28 * 28, dtype=np.uint8).reshape(28, 28) % 4).convert("P")
+    img.putpalette([0, 0, 0, 80, 80, 80, 160, 160, 160, 255, 255, 255])
+    path = tmp_path / "palette.png"
+    img.save(path, transparency=bytes([0, 128, 255, 255]))
+    return path
+
+
+def _overflowing(tmp_path, trained):
+    def overflow(obj):
+        obj["model"]["state"]["classifier.weight"][:] = 3e38
+
+    return _variant(tmp_path, trained, overflow, "overflow.safetensors")
+
+
+def test_numpy_and_pillow_warnings_do_not_reach_stderr(trained, tmp_path, capsys, monkeypatch):
+    import warnings
+
+    from PIL import Image
+
+    path = _overflowing(tmp_path, trained)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 500)  # a 28x28 image: Pillow's DecompressionBombWarning
+    commands = [
+        ["predict", trained / "best.safetensors", _digit(tmp_path)],  # Pillow
+        ["eval", path],  # NumPy: overflow in the network
+        ["inspect", path],  # NumPy: overflow in matmul (25 warnings before)
+        ["train", "tinynet", *QUICK, "--epochs", "1", "--out", tmp_path / "run"],
+    ]
+    before = list(warnings.filters)
+    for argv in commands:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # what `python -W always` would print
+            status, out, err = run(capsys, *argv)
+        assert status == 0, (argv, err)
+        shown = [f"{w.category.__name__}: {w.message} ({w.filename})" for w in caught]
+        assert shown == [], (argv, shown)
+        assert "Warning" not in err, (argv, err)
+    assert warnings.filters == before  # the command line's filters do not outlive it
+
+
+def test_the_library_still_warns(tmp_path):
+    """Only the command line is quiet: the same operations still warn when called from Python."""
+    import warnings
+
+    from PIL import Image
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        np.exp(np.float32(1000))
+        with Image.open(_palette_png_with_byte_transparency(tmp_path)) as img:
+            img.convert("L")
+    categories = {w.category for w in caught}
+    assert RuntimeWarning in categories and UserWarning in categories
+
+
+def test_the_command_prints_no_warning_in_a_fresh_process(trained, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    code = (
+        "import sys; sys.path.insert(0, sys.argv.pop(1)); from train_helpers import tinynet; import convnp; "
+        "convnp.models.MODELS['tinynet'] = tinynet; from convnp.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-W", "always", "-c", code, str(root / "tests" / "train"), "inspect"]
+        + [str(_overflowing(tmp_path, trained))],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "", proc.stderr

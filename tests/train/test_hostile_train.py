@@ -354,3 +354,37 @@ def test_resume_needs_the_recorded_settings(good, tmp_path):
         rf"from its weights with --init-from {path}$",
     ):
         TrainingRun(resume=path).plan()
+
+
+# ----------------------------------------------------------------------------- defect 11: NaN in the data
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy's, from the NaN reaching the loss
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_input_data_is_blamed_on_the_data_not_the_learning_rate(tmp_path, bad):
+    from convnp.data import ArrayDataset, DataLoader
+
+    trainer, train, test = make_trainer(epochs=1)
+    ds = train.dataset
+    images = ds.images.astype(np.float32)
+    images[40, 0, 3, 3] = bad  # one image of the second batch (no shuffling below)
+    poisoned = ArrayDataset(images, ds.labels, ds.classes, ds.mean, ds.std, name="poisoned", split="train")
+    loader = DataLoader(poisoned, 32, transform=train.transform)
+    with pytest.raises(TrainingError) as info:
+        trainer.fit(loader, test, epochs=1, out_dir=tmp_path)
+    message = str(info.value)
+    assert message.startswith(
+        "the training data set 'poisoned' (split 'train') holds non-finite values (NaN or infinity): "
+        "1 of the 32 images of batch 2 of epoch 1 do"
+    ), message
+    assert "learning rate is not the cause" in message and "--lr" not in message
+    assert not (tmp_path / "last.safetensors").exists()
+
+
+def test_a_finite_batch_with_a_diverging_loss_still_blames_the_learning_rate():
+    from convnp.train.trainer import _check_finite_batch
+
+    _check_finite_batch(np.ones((2, 1, 4, 4), np.float32), None, 1, 1)  # finite: no error, the caller blames the lr
+    _check_finite_batch(np.arange(4), None, 1, 1)  # integer data cannot hold NaN
+    with pytest.raises(TrainingError, match=r"^the training data holds non-finite values .* 1 of the 2 images"):
+        _check_finite_batch(np.array([[1.0], [np.nan]]), object(), 3, 5)
