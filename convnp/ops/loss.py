@@ -365,28 +365,8 @@ def mse_loss(input, target, reduction="mean"):
     >>> mse_loss(Tensor(np.zeros((2, 3))), np.ones((2, 3))).item()
     1.0
     """
-    op = "mse_loss"
-    x = float_array(op, input, 0)
-    t = _target_array(op, target)
-    _check_reduction(op, reduction)
-    try:
-        shape = np.broadcast_shapes(x.shape, t.shape)
-    except ValueError:
-        raise ValueError(
-            f"{op}: expected target broadcastable to input's shape {x.shape} (ideally the same "
-            f"shape). Received: target of shape {t.shape}"
-        ) from None
-    if t.shape != x.shape:
-        warnings.warn(
-            f"{op}: using a target size {t.shape} that is different to the input size {x.shape}; "
-            f"they are broadcast to {shape}, which is likely not intended. Please ensure they "
-            f"have the same size.",
-            UserWarning,
-            stacklevel=2,
-        )
-    dtype = np.result_type(x.dtype, t.dtype) if is_float(t.dtype) else x.dtype
-    tt = target if isinstance(target, Tensor) else t
-    return MSELoss.apply(input, tt, reduction=reduction, dtype=np.dtype(dtype))
+    tt, dtype = _regression_pair("mse_loss", input, target, reduction)
+    return MSELoss.apply(input, tt, reduction=reduction, dtype=dtype)
 
 
 # ============================================================================================
